@@ -1,0 +1,542 @@
+"""The public Python API: ExperimentManager and Experiment.
+
+The manager validates requests, changes states through the store's compare-and-set, launches a
+detached runner per attempt and reconciles what the store says with what the machine shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import _proc
+from ._errors import InvalidTransition, NbexpError, SpawnFailed, UsageError, WaitTimeout
+from ._launch import (
+    ATTEMPT_ENV,
+    EXPERIMENT_ID_ENV,
+    child_environment,
+    effective_argv,
+    normalize_command,
+    spawn_problem,
+)
+from ._paths import ensure_private_dir, log_path, resolve_home, runner_log_path
+from ._runner import DEFAULT_STOP_GRACE_S, exit_file_path
+from ._store import ExperimentRecord, HistoryEntry, Store
+from .states import Action, Status, allowed_actions, is_allowed, sources
+
+# A running row without a runner pid is being launched; after this long it is lost.
+LAUNCH_GRACE_S = 30.0
+_RUNNER_BOOT = "import sys; sys.path.insert(0, sys.argv.pop(1)); from nbexp._runner import main; main()"
+
+
+class Experiment:
+    """A handle on one experiment. Every attribute reads the store afresh."""
+
+    def __init__(self, manager: ExperimentManager, experiment_id: int) -> None:
+        self._manager = manager
+        self.id = experiment_id
+
+    @property
+    def record(self) -> ExperimentRecord:
+        """A snapshot of everything the store knows about this experiment."""
+        return self._manager._fresh_record(self.id)
+
+    def refresh(self) -> ExperimentRecord:
+        return self.record
+
+    name = property(lambda self: self.record.name, doc="The experiment's name.")
+    status = property(lambda self: self.record.status, doc="The current Status.")
+    pid = property(lambda self: self.record.pid, doc="The main process's pid (while known).")
+    exit_code = property(lambda self: self.record.exit_code, doc="Exit code once ended.")
+    error = property(lambda self: self.record.error, doc="Why it failed or stopped, in words.")
+    attempt = property(lambda self: self.record.attempt, doc="1 for the first run, +1 per restart.")
+    runtime = property(lambda self: self.record.runtime, doc="Seconds run by the current attempt.")
+    command = property(lambda self: self.record.command, doc="The argv list.")
+    log_path = property(lambda self: self.record.log_path, doc="The current attempt's log file.")
+    gpus = property(
+        lambda self: self.record.assigned_gpus
+        if self.record.assigned_gpus is not None
+        else self.record.gpus,
+        doc="GPUs assigned (or requested, before it starts).",
+    )
+
+    def history(self) -> list[HistoryEntry]:
+        return self._manager.store.history(self.id)
+
+    def logs(self, tail: int | None = None, attempt: int | None = None) -> list[str]:
+        return self._manager.logs(self.id, tail=tail, attempt=attempt)
+
+    def wait(self, timeout: float | None = None) -> Experiment:
+        return self._manager.wait(self.id, timeout=timeout)
+
+    def stop(self, grace: float | None = None) -> Experiment:
+        return self._manager.stop(self.id, grace=grace)
+
+    def start(self, force: bool = False) -> Experiment:
+        return self._manager.start(self.id, force=force)
+
+    def restart(self) -> Experiment:
+        return self._manager.restart(self.id)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Experiment) and other.id == self.id and (
+            other._manager.home == self._manager.home
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.id, str(self._manager.home)))
+
+    def __repr__(self) -> str:
+        try:
+            r = self.record
+        except NbexpError:
+            return f"<Experiment {self.id} (removed)>"
+        extra = f" pid={r.pid}" if r.status is Status.RUNNING and r.pid else ""
+        if r.error and r.status is not Status.RUNNING:
+            extra += f" ({r.error})"
+        return f"<Experiment {r.id} {r.name!r} {r.status.value}{extra} attempt={r.attempt}>"
+
+
+class ExperimentManager:
+    """Create, start, stop and watch experiments stored under `home` (default NBEXP_HOME)."""
+
+    def __init__(
+        self, home: str | os.PathLike[str] | None = None, *, stop_grace: float = DEFAULT_STOP_GRACE_S
+    ) -> None:
+        self.home = resolve_home(home)
+        self.store = Store(self.home)
+        self.stop_grace = stop_grace
+        self._runners: list[subprocess.Popen[bytes]] = []
+
+    def __repr__(self) -> str:
+        return f"ExperimentManager(home={str(self.home)!r})"
+
+    # -- creating and launching ----------------------------------------------------------------
+
+    def create(
+        self,
+        command: str | Sequence[str],
+        *,
+        name: str | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        gpus: int | Sequence[int | str] | None = None,
+        uv: bool = False,
+        shell: bool = False,
+        priority: int = 0,
+        after: Sequence[int] | None = None,
+    ) -> Experiment:
+        """A new pending experiment (not started)."""
+        argv = normalize_command(command, shell)
+        workdir = os.path.abspath(os.fspath(cwd)) if cwd is not None else os.getcwd()
+        if not os.path.isdir(workdir):
+            raise UsageError(f"working directory does not exist: {workdir}")
+        overrides = _check_env(env)
+        request = _check_gpu_request(gpus)
+        dependencies = [int(a) for a in (after or [])]
+        for dependency in dependencies:
+            self.store.get(dependency)  # NotFound names the missing id
+        experiment_id = self.store.insert(
+            name=name or _default_name(argv),
+            command=argv,
+            shell=shell,
+            cwd=workdir,
+            env=overrides,
+            gpus=request,
+            uv=uv,
+            priority=int(priority),
+            after=dependencies,
+        )
+        return Experiment(self, experiment_id)
+
+    def run(
+        self,
+        command: str | Sequence[str],
+        *,
+        name: str | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        gpus: int | Sequence[int | str] | None = None,
+        uv: bool = False,
+        shell: bool = False,
+        priority: int = 0,
+        after: Sequence[int] | None = None,
+        queue: bool = False,
+        force: bool = False,
+    ) -> Experiment:
+        """Create an experiment and start it now (or queue it, with queue=True)."""
+        exp = self.create(
+            command, name=name, cwd=cwd, env=env, gpus=gpus, uv=uv, shell=shell,
+            priority=priority, after=after,
+        )
+        return self.start(exp.id, force=force, queue=queue)
+
+    def start(self, experiment_id: int, *, force: bool = False, queue: bool = False) -> Experiment:
+        """Start a pending experiment (force: also a queued one, ignoring resource checks)."""
+        record = self._fresh_record(experiment_id)
+        action = Action.FORCE_START if force else Action.START
+        if not is_allowed(action, record.status):
+            raise self._refusal(record, action)
+        self._check_startable(record)
+        if record.after and not force:
+            queue = True  # dependencies wait in the queue
+        gpus = _explicit_gpus(record.gpus)
+        if queue and not force:
+            self.store.transition(
+                record.id, sources(Action.QUEUE), Status.QUEUED, "queued", queued_at=time.time()
+            )
+            return Experiment(self, record.id)
+        reason = "force start" if force else "start"
+        self._launch(record, sources(action), reason, gpus)
+        return Experiment(self, record.id)
+
+    def restart(self, experiment_id: int) -> Experiment:
+        """A new attempt of an ended experiment; earlier attempts keep their logs."""
+        record = self._fresh_record(experiment_id)
+        if not is_allowed(Action.RESTART, record.status):
+            raise self._refusal(record, Action.RESTART)
+        self._check_startable(record)
+        self._launch(record, sources(Action.RESTART), "restart", _explicit_gpus(record.gpus))
+        return Experiment(self, record.id)
+
+    def _check_startable(self, record: ExperimentRecord) -> None:
+        """Refuse (and record as an error) a command that cannot possibly start."""
+        argv = effective_argv(record.command, shell=record.shell, uv=record.uv)
+        env = child_environment(
+            record.env, home=self.home, experiment_id=record.id, attempt=record.attempt + 1, gpus=None
+        )
+        problem = spawn_problem(argv, record.cwd, env)
+        if problem is None:
+            return
+        reason = f"failed to start: {problem}"
+        self.store.transition(
+            record.id, frozenset(Status) - {Status.RUNNING}, Status.ERROR, reason,
+            error=reason, ended=time.time(),
+        )
+        raise SpawnFailed(f"experiment {record.id} {reason}")
+
+    def _launch(
+        self,
+        record: ExperimentRecord,
+        from_statuses: frozenset[Status],
+        reason: str,
+        gpus: list[int | str] | None,
+    ) -> None:
+        attempt = record.attempt + 1
+        path = log_path(self.home, record.id, attempt)
+        ensure_private_dir(path.parent)
+        fields: dict[str, Any] = dict(
+            attempt=attempt, started=time.time(), ended=None, pid=None, pid_start=None,
+            exit_code=None, signal=None, error=None, log_path=str(path), stop_requested=None,
+            stop_grace=None, runner_pid=None, runner_start=None, assigned_gpus=gpus,
+        )
+        if not self.store.transition(record.id, from_statuses, Status.RUNNING, reason, **fields):
+            raise self._refusal(self._fresh_record(record.id), Action.START)
+        runner_log = os.open(
+            runner_log_path(self.home, record.id, attempt), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+            0o600,
+        )
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        try:
+            runner = subprocess.Popen(
+                [sys.executable, "-c", _RUNNER_BOOT, package_parent, str(self.home),
+                 str(record.id), str(attempt)],
+                stdin=subprocess.DEVNULL, stdout=runner_log, stderr=runner_log,
+                start_new_session=True, close_fds=True, cwd=str(self.home),
+            )
+        except OSError as e:
+            why = f"failed to start the nbexp runner: {e}"
+            self.store.transition(
+                record.id, sources(Action.FINISH), Status.ERROR, why, where_attempt=attempt,
+                error=why, ended=time.time(),
+            )
+            raise SpawnFailed(f"experiment {record.id}: {why}") from None
+        finally:
+            os.close(runner_log)
+        self._runners.append(runner)
+        self.store.update(record.id, runner_pid=runner.pid, runner_start=_proc.identity(runner.pid))
+        self._reap_runners()
+
+    def _reap_runners(self) -> None:
+        """Collect runners that have exited so a long-lived kernel keeps no zombies."""
+        self._runners = [r for r in self._runners if r.poll() is None]
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    def stop(self, experiment_id: int, *, grace: float | None = None, wait: bool = True) -> Experiment:
+        """Stop a running experiment's whole process tree (SIGTERM, grace, SIGKILL), or take a
+        queued one out of the queue."""
+        record = self._fresh_record(experiment_id)
+        grace = self.stop_grace if grace is None else float(grace)
+        if grace < 0:
+            raise UsageError(f"the grace period must be >= 0 seconds, not {grace}")
+        if record.status is Status.QUEUED:
+            if self.store.transition(
+                record.id, sources(Action.DEQUEUE), Status.PENDING, "stopped while queued"
+            ):
+                return Experiment(self, record.id)
+            record = self._fresh_record(experiment_id)
+        if not is_allowed(Action.STOP, record.status):
+            raise self._refusal(record, Action.STOP)
+        with self.store.write() as conn:
+            conn.execute(
+                "UPDATE experiments SET stop_requested = ?, stop_grace = ? "
+                "WHERE id = ? AND status = 'running' AND attempt = ?",
+                (time.time(), grace, record.id, record.attempt),
+            )
+        self._signal_runner_or_stop_directly(record, grace)
+        if wait:
+            try:
+                self.wait(record.id, timeout=grace + 15)
+            except WaitTimeout:
+                pass
+        return Experiment(self, record.id)
+
+    def _signal_runner_or_stop_directly(self, record: ExperimentRecord, grace: float) -> None:
+        deadline = time.monotonic() + 5
+        while record.runner_pid is None and record.status is Status.RUNNING:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)  # the launching process is about to record its runner's pid
+            record = self.store.get(record.id)
+        if record.status is not Status.RUNNING:
+            return
+        if _proc.is_alive(record.runner_pid, record.runner_start):
+            assert record.runner_pid is not None
+            os.kill(record.runner_pid, signal.SIGTERM)
+            return
+        # The runner is gone (killed, or it crashed): end the tree ourselves.
+        self._kill_tree_without_runner(record, grace)
+        why = "stopped by user (its runner was gone, so the exit status is unknown)"
+        self.store.transition(
+            record.id, sources(Action.FINISH), Status.INTERRUPTED, why,
+            where_attempt=record.attempt, ended=time.time(), error="stopped by user",
+        )
+
+    def _tree_without_runner(self, record: ExperimentRecord) -> set[int]:
+        pids: set[int] = set()
+        if _proc.is_alive(record.pid, record.pid_start):
+            assert record.pid is not None
+            pids |= {record.pid} | _proc.descendants(record.pid, [record.pid])
+        markers = {
+            EXPERIMENT_ID_ENV: str(record.id), ATTEMPT_ENV: str(record.attempt),
+            "NBEXP_HOME": str(self.home),
+        }
+        return pids | _proc.processes_with_environ(markers)
+
+    def _kill_tree_without_runner(self, record: ExperimentRecord, grace: float) -> None:
+        _proc.signal_all(self._tree_without_runner(record), signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not self._tree_without_runner(record):
+                return
+            time.sleep(0.05)
+        _proc.signal_all(self._tree_without_runner(record), signal.SIGKILL)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get(self, experiment_id: int) -> Experiment:
+        self._fresh_record(experiment_id)  # NotFound for an unknown id
+        return Experiment(self, int(experiment_id))
+
+    def list(self, status: Status | str | Sequence[Status | str] | None = None) -> list[Experiment]:
+        """Experiments, oldest first; optionally only those in the given state(s)."""
+        self.reconcile()
+        statuses = None
+        if status is not None:
+            wanted = [status] if isinstance(status, (str, Status)) else list(status)
+            statuses = [_parse_status(s) for s in wanted]
+        return [Experiment(self, r.id) for r in self.store.list(statuses)]
+
+    def records(self, status: Sequence[Status] | None = None) -> list[ExperimentRecord]:
+        """Snapshots of every experiment (after reconciling), for tables and JSON."""
+        self.reconcile()
+        return self.store.list(status)
+
+    def remove(self, experiment_id: int, *, delete_logs: bool = True) -> None:
+        """Forget an experiment (refused while it runs); its logs go too unless asked to keep."""
+        record = self._fresh_record(experiment_id)
+        allowed = sources(Action.REMOVE)
+        if not self.store.delete(record.id, allowed):
+            raise self._refusal(self._fresh_record(experiment_id), Action.REMOVE)
+        if delete_logs:
+            folder = log_path(self.home, record.id, 1).parent
+            if folder.is_dir():
+                for item in folder.iterdir():
+                    item.unlink(missing_ok=True)
+                folder.rmdir()
+
+    def logs(
+        self, experiment_id: int, *, tail: int | None = None, attempt: int | None = None
+    ) -> list[str]:
+        """The lines a terminal would show for the attempt's output (default: the latest)."""
+        from . import terminal
+
+        path = self.log_path(experiment_id, attempt)
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            return []
+        lines = terminal.render(data)
+        if tail is not None:
+            lines = lines[-tail:] if tail > 0 else []
+        return lines
+
+    def log_path(self, experiment_id: int, attempt: int | None = None) -> str:
+        record = self._fresh_record(experiment_id)
+        if attempt is None or attempt == record.attempt:
+            if record.log_path is None:
+                raise UsageError(f"experiment {record.id} has not run yet: it has no log")
+            return record.log_path
+        if not 1 <= attempt <= record.attempt:
+            raise UsageError(
+                f"experiment {record.id} has attempts 1..{record.attempt}, not {attempt}"
+            )
+        return str(log_path(self.home, record.id, attempt))
+
+    def history(self, experiment_id: int) -> list[HistoryEntry]:
+        return self.store.history(experiment_id)
+
+    def wait(
+        self, experiment_id: int, *, timeout: float | None = None, poll_interval: float = 0.05
+    ) -> Experiment:
+        """Block until the experiment has ended (completed, error or interrupted)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            record = self._fresh_record(experiment_id)
+            if record.status.is_terminal:
+                return Experiment(self, record.id)
+            if record.status is Status.PENDING:
+                raise InvalidTransition(record.id, "wait for", "pending", ["start"])
+            if deadline is not None and time.monotonic() >= deadline:
+                raise WaitTimeout(
+                    f"experiment {record.id} is still {record.status.value} after {timeout:g} s"
+                )
+            time.sleep(poll_interval)
+
+    # -- reconciling ---------------------------------------------------------------------------
+
+    def _fresh_record(self, experiment_id: int) -> ExperimentRecord:
+        record = self.store.get(int(experiment_id))
+        if record.status is Status.RUNNING and record.executor == "local":
+            self._reconcile_one(record)
+            record = self.store.get(record.id)
+        return record
+
+    def reconcile(self) -> None:
+        """Mark as lost the running experiments whose runner and process are both gone."""
+        self._reap_runners()
+        for record in self.store.list([Status.RUNNING]):
+            if record.executor == "local":
+                self._reconcile_one(record)
+
+    def _reconcile_one(self, record: ExperimentRecord) -> None:
+        if _proc.is_alive(record.runner_pid, record.runner_start):
+            return
+        if record.runner_pid is None and time.time() - (record.started or 0) < LAUNCH_GRACE_S:
+            return  # being launched right now
+        if _proc.is_alive(record.pid, record.pid_start):
+            return  # the runner died but the command still runs: keep showing it as running
+        outcome = _read_exit_file(record)
+        if outcome is not None:
+            status = Status(outcome["status"])
+            self.store.transition(
+                record.id, sources(Action.FINISH), status, outcome.get("error"),
+                where_attempt=record.attempt, ended=outcome.get("ended"),
+                exit_code=outcome.get("exit_code"), signal=outcome.get("signal"),
+                error=outcome.get("error") if status is not Status.COMPLETED else None,
+            )
+            return
+        why = (
+            f"lost: its runner (pid {record.runner_pid}) and process (pid {record.pid}) are gone "
+            "(killed, or the machine restarted); the exit status is unknown"
+        )
+        self.store.transition(
+            record.id, sources(Action.FINISH), Status.ERROR, why, where_attempt=record.attempt,
+            ended=time.time(), error=why,
+        )
+
+    def _refusal(self, record: ExperimentRecord, action: Action) -> InvalidTransition:
+        return InvalidTransition(
+            record.id, action.value, record.status.value, allowed_actions(record.status)
+        )
+
+
+def _read_exit_file(record: ExperimentRecord) -> dict[str, Any] | None:
+    if not record.log_path:
+        return None
+    try:
+        with open(exit_file_path(record.log_path)) as f:
+            data: dict[str, Any] = json.load(f)
+            return data
+    except (OSError, ValueError):
+        return None
+
+
+def _default_name(argv: list[str]) -> str:
+    """A short readable name: the script for `python x.py`, else the program."""
+    if len(argv) >= 2 and argv[1] in ("-c", "-m"):
+        return " ".join(argv[:3])[:60] if argv[1] == "-m" else f"{os.path.basename(argv[0])} -c"
+    words = [os.path.basename(a) for a in argv if not a.startswith("-")]
+    if len(words) >= 2 and words[0].startswith(("python", "uv", "sh", "bash")):
+        return words[1][:60]
+    return (words[0] if words else argv[0])[:60]
+
+
+def _check_env(env: Mapping[str, str] | None) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for key, value in (env or {}).items():
+        if not key or "=" in key or "\0" in key:
+            raise UsageError(f"invalid environment variable name {key!r}")
+        overrides[str(key)] = str(value)
+    return overrides
+
+
+def _check_gpu_request(gpus: int | Sequence[int | str] | None) -> Any:
+    """None (CPU only), an int (any N free GPUs), or a list of indices / UUIDs."""
+    if gpus is None:
+        return None
+    if isinstance(gpus, bool):
+        raise UsageError("gpus must be a count (gpus=2) or a list (gpus=[0, 1]), not a bool")
+    if isinstance(gpus, int):
+        if gpus < 0:
+            raise UsageError(f"gpus must be >= 0, not {gpus}")
+        return gpus if gpus > 0 else None
+    if isinstance(gpus, str):
+        raise UsageError(f"gpus must be a list such as [0, 1] (got the string {gpus!r})")
+    request: list[int | str] = []
+    for g in gpus:
+        if isinstance(g, bool):
+            raise UsageError(f"not a GPU index or UUID: {g!r}")
+        if isinstance(g, int) or (isinstance(g, str) and g.isdigit()):
+            request.append(int(g))
+        elif isinstance(g, str) and g.startswith(("GPU-", "MIG-")):
+            request.append(g)
+        else:
+            raise UsageError(f"not a GPU index or UUID: {g!r} (use 0, 1, … or GPU-xxxxxxxx…)")
+    if len(set(map(str, request))) != len(request):
+        raise UsageError(f"a GPU is listed twice in {list(gpus)!r}")
+    return request
+
+
+def _explicit_gpus(request: Any) -> list[int | str] | None:
+    if isinstance(request, list):
+        return list(request)
+    return None
+
+
+def _parse_status(value: Status | str) -> Status:
+    if isinstance(value, Status):
+        return value
+    try:
+        return Status(value.lower())
+    except ValueError:
+        names = ", ".join(s.value for s in Status)
+        raise UsageError(f"unknown status {value!r}: use one of {names}") from None

@@ -1,0 +1,49 @@
+"""Where nbexp keeps its state: NBEXP_HOME (default ~/.nbexp), private to the user."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_ENV = "NBEXP_HOME"
+
+
+def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """The nbexp home folder, created with mode 0700 when missing."""
+    if home is None:
+        home = os.environ.get(HOME_ENV) or Path.home() / ".nbexp"
+    path = Path(home).expanduser().absolute()
+    if not path.exists():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
+    return path
+
+
+def database_path(home: Path) -> Path:
+    return home / "nbexp.db"
+
+
+def log_path(home: Path, experiment_id: int, attempt: int) -> Path:
+    """The log file of one attempt; every attempt keeps its own."""
+    return home / "logs" / str(experiment_id) / f"attempt-{attempt}.log"
+
+
+def runner_log_path(home: Path, experiment_id: int, attempt: int) -> Path:
+    """Where the runner itself writes if something goes wrong inside it."""
+    return home / "logs" / str(experiment_id) / f"attempt-{attempt}.runner.log"
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create `path` and any missing parents, each with mode 0700."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 unless it exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.close(fd)

@@ -1,0 +1,136 @@
+"""Process identity and process trees, read straight from /proc (Linux).
+
+No psutil here: the runner imports this module and its memory is part of every experiment's cost.
+A pid is only trusted together with its identity (boot id + start time in clock ticks), so a pid
+reused by an unrelated process is never mistaken for ours.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+from collections.abc import Iterable
+
+_PR_SET_CHILD_SUBREAPER = 36
+_boot_id: str | None = None
+
+
+def boot_id() -> str:
+    global _boot_id
+    if _boot_id is None:
+        try:
+            with open("/proc/sys/kernel/random/boot_id") as f:
+                _boot_id = f.read().strip()
+        except OSError:
+            _boot_id = "unknown-boot"
+    return _boot_id
+
+
+def _read_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (field 3 onwards), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # The command name may contain spaces and parentheses: split after the last ')'.
+    return data[data.rfind(b")") + 2 :].decode("ascii", "replace").split()
+
+
+def identity(pid: int) -> str | None:
+    """A string that names this process uniquely across pid reuse and reboots."""
+    fields = _read_stat(pid)
+    if fields is None:
+        return None
+    return f"{boot_id()}:{fields[19]}"  # field 22: start time in clock ticks since boot
+
+
+def is_alive(pid: int | None, expected_identity: str | None = None) -> bool:
+    """Whether `pid` is a live (non-zombie) process, and the same one when an identity is given."""
+    if not pid:
+        return False
+    fields = _read_stat(pid)
+    if fields is None or fields[0] in ("Z", "X"):
+        return False
+    if expected_identity is not None:
+        return f"{boot_id()}:{fields[19]}" == expected_identity
+    return True
+
+
+def _all_stats() -> dict[int, list[str]]:
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _read_stat(int(entry))
+            if fields is not None:
+                stats[int(entry)] = fields
+    return stats
+
+
+def descendants(root_pid: int, process_groups: Iterable[int] = ()) -> set[int]:
+    """Live descendants of `root_pid` plus every live member of the given process groups."""
+    stats = _all_stats()
+    children: dict[int, list[int]] = {}
+    for pid, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(pid)
+    found: set[int] = set()
+    stack = [root_pid]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    groups = set(process_groups)
+    if groups:
+        found |= {pid for pid, f in stats.items() if int(f[2]) in groups}
+    return {pid for pid in found if stats[pid][0] not in ("Z", "X") and pid != os.getpid()}
+
+
+def processes_with_environ(markers: dict[str, str]) -> set[int]:
+    """Live processes whose environment holds all `markers` (those we are allowed to read)."""
+    wanted = [f"{k}={v}".encode() for k, v in markers.items()]
+    found: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if all(w in env for w in wanted) and is_alive(int(entry)):
+            found.add(int(entry))
+    return found
+
+
+def signal_all(pids: Iterable[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def signal_group(pgid: int | None, sig: int) -> None:
+    if pgid:
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants reparent to this process, so the tree stays findable."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"

@@ -1,0 +1,492 @@
+"""The experiment store: one SQLite database (WAL) shared by every nbexp process.
+
+Only this module speaks SQL. Status changes are compare-and-set updates whose allowed source
+states come from `states.TRANSITIONS`, each written together with its history row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._errors import NotFound, StoreError
+from ._paths import create_private_file, database_path
+from .states import Status
+
+BUSY_TIMEOUT_ENV = "NBEXP_BUSY_TIMEOUT"
+DEFAULT_BUSY_TIMEOUT_S = 10.0
+
+# Forward migrations; MIGRATIONS[n] takes a database from schema version n to n + 1.
+# Never edit a released entry: add a new one (tests/data/ keeps old databases that must open).
+MIGRATIONS: list[str] = [
+    # v0 -> v1: the first schema.
+    """
+    CREATE TABLE experiments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        command TEXT NOT NULL,              -- JSON argv
+        shell INTEGER NOT NULL DEFAULT 0,
+        cwd TEXT NOT NULL,
+        env TEXT NOT NULL DEFAULT '{}',     -- JSON overrides
+        gpus TEXT,                          -- JSON request, NULL = CPU only
+        status TEXT NOT NULL,
+        created REAL NOT NULL,
+        started REAL,
+        ended REAL,
+        pid INTEGER,
+        exit_code INTEGER,
+        signal INTEGER,
+        error TEXT,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        log_path TEXT
+    );
+    CREATE TABLE attempts (
+        experiment_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        started REAL,
+        ended REAL,
+        pid INTEGER,
+        exit_code INTEGER,
+        signal INTEGER,
+        error TEXT,
+        log_path TEXT NOT NULL,
+        PRIMARY KEY (experiment_id, attempt)
+    );
+    CREATE TABLE history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        experiment_id INTEGER NOT NULL,
+        at REAL NOT NULL,
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        reason TEXT
+    );
+    CREATE INDEX history_by_experiment ON history (experiment_id, id);
+    """,
+    # v1 -> v2: process identity (pid reuse), the runner, stop requests, uv/tty, executors.
+    """
+    ALTER TABLE experiments ADD COLUMN pid_start TEXT;
+    ALTER TABLE experiments ADD COLUMN runner_pid INTEGER;
+    ALTER TABLE experiments ADD COLUMN runner_start TEXT;
+    ALTER TABLE experiments ADD COLUMN stop_requested REAL;
+    ALTER TABLE experiments ADD COLUMN stop_grace REAL;
+    ALTER TABLE experiments ADD COLUMN uv INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE experiments ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE experiments ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE experiments ADD COLUMN job_id TEXT;
+    ALTER TABLE experiments ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE experiments ADD COLUMN after TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE experiments ADD COLUMN assigned_gpus TEXT;
+    ALTER TABLE experiments ADD COLUMN queued_at REAL;
+    CREATE INDEX experiments_by_status ON experiments (status);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    """One row of the store, as plain data."""
+
+    id: int
+    name: str
+    command: list[str]
+    shell: bool
+    cwd: str
+    env: dict[str, str]
+    gpus: Any  # the request: None, an int (any N), or a list of indices/UUIDs
+    status: Status
+    created: float
+    started: float | None
+    ended: float | None
+    pid: int | None
+    exit_code: int | None
+    signal: int | None
+    error: str | None
+    attempt: int
+    log_path: str | None
+    pid_start: str | None = None
+    runner_pid: int | None = None
+    runner_start: str | None = None
+    stop_requested: float | None = None
+    stop_grace: float | None = None
+    uv: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    executor: str = "local"
+    job_id: str | None = None
+    priority: int = 0
+    after: list[int] = field(default_factory=list)
+    assigned_gpus: list[int] | None = None
+    queued_at: float | None = None
+
+    @property
+    def runtime(self) -> float | None:
+        """Seconds the current attempt has run (so far, while it runs)."""
+        if self.started is None:
+            return None
+        end = self.ended if self.ended is not None else time.time()
+        return max(0.0, end - self.started)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON form used by `nbexp show --json` and `nbexp list --json`."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "command": self.command,
+            "shell": self.shell,
+            "cwd": self.cwd,
+            "env": self.env,
+            "status": self.status.value,
+            "pid": self.pid,
+            "exit_code": self.exit_code,
+            "signal": self.signal,
+            "error": self.error,
+            "attempt": self.attempt,
+            "gpus": self.assigned_gpus if self.assigned_gpus is not None else self.gpus,
+            "gpu_request": self.gpus,
+            "created": self.created,
+            "started": self.started,
+            "ended": self.ended,
+            "runtime": self.runtime,
+            "log_path": self.log_path,
+            "uv": self.uv,
+            "executor": self.executor,
+            "job_id": self.job_id,
+            "priority": self.priority,
+            "after": self.after,
+            "options": self.options,
+        }
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: float
+    from_status: Status | None
+    to_status: Status
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    experiment_id: int
+    attempt: int
+    status: Status
+    started: float | None
+    ended: float | None
+    pid: int | None
+    exit_code: int | None
+    signal: int | None
+    error: str | None
+    log_path: str
+
+
+_JSON_COLUMNS = {"command", "env", "gpus", "options", "after", "assigned_gpus"}
+_BOOL_COLUMNS = {"shell", "uv"}
+
+
+def _record_from_row(row: sqlite3.Row) -> ExperimentRecord:
+    values: dict[str, Any] = {}
+    for key in row.keys():  # noqa: SIM118 - sqlite3.Row is not a mapping
+        value = row[key]
+        if key in _JSON_COLUMNS and value is not None:
+            value = json.loads(value)
+        elif key in _BOOL_COLUMNS:
+            value = bool(value)
+        elif key == "status":
+            value = Status(value)
+        values[key] = value
+    known = ExperimentRecord.__dataclass_fields__
+    return ExperimentRecord(**{k: v for k, v in values.items() if k in known})
+
+
+def _busy_timeout() -> float:
+    try:
+        return float(os.environ.get(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT_S))
+    except ValueError:
+        return DEFAULT_BUSY_TIMEOUT_S
+
+
+class Store:
+    """Access to one nbexp database. Safe to share between threads (one connection each)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.path = database_path(home)
+        self.busy_timeout = _busy_timeout()
+        self._local = threading.local()
+        self._migrate_lock = threading.Lock()
+        if not self.path.exists():
+            create_private_file(self.path)
+        with self._translate_errors():
+            self._migrate(self._connection())
+
+    # -- connections and error translation ------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextlib.contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as e:
+            text = str(e)
+            if "locked" in text or "busy" in text:
+                raise StoreError(
+                    f"the nbexp database {self.path} stayed locked by another process for "
+                    f"{self.busy_timeout:g} s; try again (set {BUSY_TIMEOUT_ENV} to wait longer)"
+                ) from None
+            raise StoreError(f"cannot use the nbexp database {self.path}: {text}") from None
+        except sqlite3.DatabaseError as e:
+            raise StoreError(
+                f"{self.path} is not a readable nbexp database ({e}); move it aside "
+                f"(mv {self.path} {self.path}.bad) and nbexp will start a new one"
+            ) from None
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        with self._translate_errors():
+            yield self._connection()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; taken at BEGIN so that compare-and-set steps never deadlock."""
+        with self._translate_errors():
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        with self._migrate_lock:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the database {self.path} has schema v{version}, newer than this nbexp "
+                    f"understands (v{SCHEMA_VERSION}); upgrade nbexp"
+                )
+            if version == SCHEMA_VERSION:
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Re-read inside the lock: another process may have migrated meanwhile.
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in _split_sql(MIGRATIONS[step]):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {step + 1}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        with self.read() as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- experiments ------------------------------------------------------------------------
+
+    def insert(self, **values: Any) -> int:
+        values.setdefault("created", time.time())
+        values.setdefault("status", Status.PENDING.value)
+        columns = list(values)
+        encoded = [_encode(c, values[c]) for c in columns]
+        with self.write() as conn:
+            cursor = conn.execute(
+                f"INSERT INTO experiments ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))})",
+                encoded,
+            )
+            experiment_id = int(cursor.lastrowid or 0)
+            _add_history(conn, experiment_id, None, Status(values["status"]), "created")
+        return experiment_id
+
+    def get(self, experiment_id: int) -> ExperimentRecord:
+        with self.read() as conn:
+            row = conn.execute("SELECT * FROM experiments WHERE id = ?", (experiment_id,)).fetchone()
+        if row is None:
+            raise NotFound(experiment_id)
+        return _record_from_row(row)
+
+    def list(self, statuses: Sequence[Status] | None = None) -> list[ExperimentRecord]:
+        with self.read() as conn:
+            if statuses:
+                marks = ", ".join("?" * len(statuses))
+                rows = conn.execute(
+                    f"SELECT * FROM experiments WHERE status IN ({marks}) ORDER BY id",
+                    [s.value for s in statuses],
+                ).fetchall()
+            else:
+                rows = conn.execute("SELECT * FROM experiments ORDER BY id").fetchall()
+        return [_record_from_row(r) for r in rows]
+
+    def update(self, experiment_id: int, conn: sqlite3.Connection | None = None, **values: Any) -> None:
+        """Set fields that are not the status (pids, offsets, requests)."""
+        assert "status" not in values, "use transition() to change a status"
+        sets = ", ".join(f"{c} = ?" for c in values)
+        params = [_encode(c, v) for c, v in values.items()] + [experiment_id]
+        sql = f"UPDATE experiments SET {sets} WHERE id = ?"
+        if conn is not None:
+            conn.execute(sql, params)
+            return
+        with self.write() as c:
+            c.execute(sql, params)
+
+    def transition(
+        self,
+        experiment_id: int,
+        from_statuses: frozenset[Status] | set[Status],
+        to_status: Status,
+        reason: str | None,
+        conn: sqlite3.Connection | None = None,
+        *,
+        where_attempt: int | None = None,
+        **values: Any,
+    ) -> bool:
+        """Compare-and-set: move to `to_status` only if the status is one of `from_statuses`.
+
+        Returns whether this call made the change. `values` are written in the same statement.
+        """
+        if conn is None:
+            with self.write() as c:
+                return self.transition(
+                    experiment_id, from_statuses, to_status, reason, c,
+                    where_attempt=where_attempt, **values,
+                )
+        row = conn.execute(
+            "SELECT status, attempt FROM experiments WHERE id = ?", (experiment_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(experiment_id)
+        old = Status(row["status"])
+        sets = ["status = ?"] + [f"{c} = ?" for c in values]
+        params: list[Any] = [to_status.value] + [_encode(c, v) for c, v in values.items()]
+        marks = ", ".join("?" * len(from_statuses))
+        sql = f"UPDATE experiments SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})"
+        params += [experiment_id] + [s.value for s in from_statuses]
+        if where_attempt is not None:
+            sql += " AND attempt = ?"
+            params.append(where_attempt)
+        if conn.execute(sql, params).rowcount != 1:
+            return False
+        _add_history(conn, experiment_id, old, to_status, reason)
+        self._sync_attempt(conn, experiment_id)
+        return True
+
+    def _sync_attempt(self, conn: sqlite3.Connection, experiment_id: int) -> None:
+        """Mirror the current attempt's fields into the attempts table."""
+        conn.execute(
+            """
+            INSERT INTO attempts (experiment_id, attempt, status, started, ended, pid, exit_code,
+                                  signal, error, log_path)
+            SELECT id, attempt, status, started, ended, pid, exit_code, signal, error, log_path
+            FROM experiments WHERE id = ? AND attempt > 0 AND log_path IS NOT NULL
+            ON CONFLICT (experiment_id, attempt) DO UPDATE SET
+                status = excluded.status, started = excluded.started, ended = excluded.ended,
+                pid = excluded.pid, exit_code = excluded.exit_code, signal = excluded.signal,
+                error = excluded.error
+            """,
+            (experiment_id,),
+        )
+
+    def delete(self, experiment_id: int, allowed_from: frozenset[Status]) -> bool:
+        with self.write() as conn:
+            marks = ", ".join("?" * len(allowed_from))
+            cursor = conn.execute(
+                f"DELETE FROM experiments WHERE id = ? AND status IN ({marks})",
+                [experiment_id, *(s.value for s in allowed_from)],
+            )
+            if cursor.rowcount != 1:
+                return False
+            conn.execute("DELETE FROM attempts WHERE experiment_id = ?", (experiment_id,))
+            conn.execute("DELETE FROM history WHERE experiment_id = ?", (experiment_id,))
+            return True
+
+    def history(self, experiment_id: int) -> list[HistoryEntry]:
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT at, from_status, to_status, reason FROM history "
+                "WHERE experiment_id = ? ORDER BY id",
+                (experiment_id,),
+            ).fetchall()
+        return [
+            HistoryEntry(
+                r["at"], Status(r["from_status"]) if r["from_status"] else None,
+                Status(r["to_status"]), r["reason"],
+            )
+            for r in rows
+        ]
+
+    def attempts(self, experiment_id: int) -> list[AttemptRecord]:
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM attempts WHERE experiment_id = ? ORDER BY attempt", (experiment_id,)
+            ).fetchall()
+        return [
+            AttemptRecord(
+                r["experiment_id"], r["attempt"], Status(r["status"]), r["started"], r["ended"],
+                r["pid"], r["exit_code"], r["signal"], r["error"], r["log_path"],
+            )
+            for r in rows
+        ]
+
+    def add_note(self, experiment_id: int, reason: str, conn: sqlite3.Connection) -> None:
+        """A history entry that records an event without a status change (e.g. force start)."""
+        status = Status(
+            conn.execute("SELECT status FROM experiments WHERE id = ?", (experiment_id,))
+            .fetchone()["status"]
+        )
+        _add_history(conn, experiment_id, status, status, reason)
+
+
+def _encode(column: str, value: Any) -> Any:
+    if column in _JSON_COLUMNS and value is not None:
+        return json.dumps(value)
+    if isinstance(value, Status):
+        return value.value
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _add_history(
+    conn: sqlite3.Connection, experiment_id: int, old: Status | None, new: Status, reason: str | None
+) -> None:
+    conn.execute(
+        "INSERT INTO history (experiment_id, at, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?)",
+        (experiment_id, time.time(), old.value if old else None, new.value, reason),
+    )
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of a migration script (none of ours contain ';' inside literals)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
