@@ -430,6 +430,11 @@ class ExperimentManager:
             record = self.store.get(record.id)
         return record
 
+    def tick(self) -> None:
+        """One housekeeping step, as the monitor thread does every second: reap runners,
+        reconcile lost experiments and start queued ones whose resources are free."""
+        self.reconcile()
+
     def reconcile(self) -> None:
         """Mark as lost the running experiments whose runner and process are both gone."""
         self._reap_runners()
