@@ -1,0 +1,7 @@
+"""`python -m nbexp` is the `nbexp` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

@@ -1,0 +1,83 @@
+"""Shared fixtures: every test gets its own NBEXP_HOME, and every process an experiment started
+there is killed by pid when the test ends."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nbexp import ExperimentManager
+from nbexp import _proc
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+NBEXP_CLI = [sys.executable, "-m", "nbexp"]
+
+
+def processes_of_home(home: Path) -> set[int]:
+    """Every live process started (directly or not) by an experiment stored under `home`,
+    plus the runners of that home."""
+    pids = _proc.processes_with_environ({"NBEXP_HOME": str(home)})
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"nbexp._runner" in b" ".join(argv[:3]) and str(home).encode() in argv:
+            pids.add(int(entry))
+    pids.discard(os.getpid())
+    return {p for p in pids if _proc.is_alive(p)}
+
+
+def kill_pids(pids: set[int]) -> None:
+    _proc.signal_all(pids, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_proc.is_alive(p) for p in pids):
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "nbexp-home"
+    monkeypatch.setenv("NBEXP_HOME", str(path))
+    yield path
+    kill_pids(processes_of_home(path))
+
+
+@pytest.fixture
+def manager(home: Path) -> ExperimentManager:
+    return ExperimentManager(home=home)
+
+
+def cli(
+    home: Path, *args: str, timeout: float = 60, env: dict[str, str] | None = None, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `nbexp` command against `home`."""
+    env = dict(env if env is not None else os.environ, NBEXP_HOME=str(home))
+    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+        [*NBEXP_CLI, *args], capture_output=True, text=True, env=env, timeout=timeout, **kwargs
+    )
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def python_command(code: str) -> list[str]:
+    return [sys.executable, "-c", code]

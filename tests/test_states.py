@@ -1,0 +1,62 @@
+"""The transition table as data: what each action allows, and outcomes in words."""
+
+import signal
+
+import pytest
+
+from nbexp.states import (
+    TERMINAL,
+    TRANSITIONS,
+    Action,
+    Status,
+    allowed_actions,
+    is_allowed,
+    outcome_reason,
+    outcome_status,
+)
+
+
+def test_six_states() -> None:
+    assert [s.value for s in Status] == [
+        "pending", "queued", "running", "interrupted", "error", "completed"
+    ]
+    assert TERMINAL == {Status.INTERRUPTED, Status.ERROR, Status.COMPLETED}
+
+
+@pytest.mark.parametrize(
+    ("action", "allowed"),
+    [
+        (Action.START, {Status.PENDING}),
+        (Action.FORCE_START, {Status.PENDING, Status.QUEUED}),
+        (Action.STOP, {Status.RUNNING, Status.QUEUED}),
+        (Action.RESTART, {Status.INTERRUPTED, Status.ERROR, Status.COMPLETED}),
+        (Action.REMOVE, set(Status) - {Status.RUNNING}),
+    ],
+)
+def test_user_actions_follow_the_design(action: Action, allowed: set[Status]) -> None:
+    assert {s for s in Status if is_allowed(action, s)} == allowed
+
+
+def test_every_action_has_an_entry() -> None:
+    assert set(TRANSITIONS) == set(Action)
+
+
+def test_allowed_actions_in_words() -> None:
+    assert allowed_actions(Status.RUNNING) == ["stop"]
+    assert allowed_actions(Status.COMPLETED) == ["restart", "remove"]
+    assert allowed_actions(Status.QUEUED) == ["force start", "stop", "remove"]
+
+
+@pytest.mark.parametrize(
+    ("code", "sig", "stopped", "status", "reason"),
+    [
+        (0, None, False, Status.COMPLETED, None),
+        (3, None, False, Status.ERROR, "exit code 3"),
+        (None, signal.SIGSEGV, False, Status.ERROR, "killed by SIGSEGV"),
+        (None, signal.SIGKILL, True, Status.INTERRUPTED, "stopped by user"),
+        (0, None, True, Status.INTERRUPTED, "stopped by user"),
+    ],
+)
+def test_outcomes(code, sig, stopped, status, reason) -> None:  # type: ignore[no-untyped-def]
+    assert outcome_status(code, sig, stopped) is status
+    assert outcome_reason(code, sig, stopped) == reason

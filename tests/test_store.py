@@ -1,0 +1,130 @@
+"""The SQLite store: schema migrations, compare-and-set, permissions, bad database files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from nbexp import ExperimentManager, Status, StoreError
+from nbexp._store import SCHEMA_VERSION, Store
+from nbexp.states import Action, sources
+
+from .conftest import cli
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_home_and_files_are_private(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    mgr = ExperimentManager(home=home)
+    exp = mgr.run(["true"])
+    exp.wait(timeout=10)
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "nbexp.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE(Path(exp.log_path).stat().st_mode) == 0o600
+    assert stat.S_IMODE(Path(exp.log_path).parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "logs").stat().st_mode) == 0o700
+    mode = sqlite3.connect(home / "nbexp.db").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_schema_v1_database_opens_and_migrates(tmp_path: Path) -> None:
+    home = tmp_path / "old"
+    home.mkdir(mode=0o700)
+    shutil.copy(DATA / "nbexp-schema-v1.db", home / "nbexp.db")
+    store = Store(home)
+    assert store.schema_version() == SCHEMA_VERSION > 1
+    records = store.list()
+    assert [(r.id, r.name, r.status) for r in records] == [
+        (1, "train", Status.COMPLETED),
+        (2, "sweep-a", Status.ERROR),
+        (3, "pending-job", Status.PENDING),
+    ]
+    assert records[0].command == ["python", "train.py", "--lr", "3e-4"]
+    assert records[1].env == {"SEED": "1"} and records[1].error == "exit code 1"
+    assert records[2].executor == "local" and records[2].after == []
+    assert [h.to_status for h in store.history(1)] == [
+        Status.PENDING, Status.RUNNING, Status.COMPLETED
+    ]
+    # And the migrated database is fully usable: the old pending experiment runs.
+    mgr = ExperimentManager(home=home)
+    assert mgr.start(3).wait(timeout=10).status is Status.COMPLETED
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    Store(tmp_path)
+    conn = sqlite3.connect(tmp_path / "nbexp.db")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="upgrade nbexp"):
+        Store(tmp_path)
+
+
+def test_compare_and_set_changes_a_status_once(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    experiment_id = store.insert(name="x", command=["true"], cwd="/", env={})
+    assert store.transition(experiment_id, sources(Action.START), Status.RUNNING, "a")
+    assert not store.transition(experiment_id, sources(Action.START), Status.RUNNING, "b")
+    assert [h.reason for h in store.history(experiment_id)] == ["created", "a"]
+
+
+def test_compare_and_set_from_many_threads(tmp_path: Path) -> None:
+    Store(tmp_path)
+    experiment_id = Store(tmp_path).insert(name="x", command=["true"], cwd="/", env={})
+    wins: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def claim() -> None:
+        store = Store(tmp_path)
+        barrier.wait()
+        wins.append(store.transition(experiment_id, sources(Action.START), Status.RUNNING, "go"))
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [False] * 7 + [True]
+
+
+def test_corrupt_database_gives_a_clear_error_and_is_left_alone(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    home.mkdir()
+    garbage = b"this is not sqlite" * 100
+    (home / "nbexp.db").write_bytes(garbage)
+    with pytest.raises(StoreError, match="not a readable nbexp database.*move it aside"):
+        ExperimentManager(home=home)
+    result = cli(home, "list")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "not a readable nbexp database" in result.stderr
+    assert (home / "nbexp.db").read_bytes() == garbage
+
+
+def test_database_locked_by_another_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "h"
+    mgr = ExperimentManager(home=home)
+    exp = mgr.create(["true"], name="kept")
+    blocker = sqlite3.connect(home / "nbexp.db", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        monkeypatch.setenv("NBEXP_BUSY_TIMEOUT", "0.3")
+        with pytest.raises(StoreError, match="locked by another process"):
+            ExperimentManager(home=home).create(["true"], name="lost")
+        env = dict(os.environ, NBEXP_BUSY_TIMEOUT="0.3")
+        result = cli(home, "create", "--", "true", env=env)
+        assert result.returncode == 1 and "locked by another process" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    # Nothing half-written: the first experiment is there, the refused ones are not.
+    assert [r.name for r in Store(home).list()] == ["kept"]
+    assert exp.status is Status.PENDING
