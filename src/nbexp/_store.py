@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import NotFound, StoreError
-from ._paths import create_private_file, database_path
+from ._paths import create_private_file, database_path, ensure_private_dir
 from .states import Status
 
 BUSY_TIMEOUT_ENV = "NBEXP_BUSY_TIMEOUT"
@@ -224,6 +224,7 @@ class Store:
         self._local = threading.local()
         self._migrate_lock = threading.Lock()
         if not self.path.exists():
+            ensure_private_dir(home)
             create_private_file(self.path)
         with self._translate_errors():
             self._migrate(self._connection())

@@ -1,0 +1,118 @@
+"""The `nbexp` command, run as a real subprocess: output, exit statuses, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from nbexp import ExperimentManager, Status
+
+from .conftest import cli
+
+SHOW_KEYS = {"id", "name", "command", "status", "pid", "exit_code", "error", "attempt", "gpus",
+             "created", "started", "ended", "log_path"}
+
+
+def test_run_prints_the_id_and_wait_returns_the_exit_code(home: Path) -> None:
+    result = cli(home, "run", "--name", "seven", "--wait", "--", sys.executable, "-c",
+                 "print('x'); raise SystemExit(7)")
+    assert result.returncode == 7
+    assert result.stdout.strip() == "1"
+    shown = json.loads(cli(home, "show", "1", "--json").stdout)
+    assert SHOW_KEYS <= set(shown)
+    assert shown["name"] == "seven" and shown["status"] == "error" and shown["exit_code"] == 7
+    assert shown["error"] == "exit code 7" and shown["attempt"] == 1
+    assert [h["to"] for h in shown["history"]] == ["pending", "running", "error"]
+    logs = cli(home, "logs", "1")
+    assert logs.returncode == 0 and logs.stdout == "x\n"
+
+
+def test_create_start_list_stop_restart_rm(home: Path) -> None:
+    created = cli(home, "create", "-n", "sleeper", "--env", "A=1", "--gpus", "0,1", "--",
+                  "sleep", "30")
+    assert created.returncode == 0 and created.stdout.strip() == "1"
+    assert json.loads(cli(home, "show", "1", "--json").stdout)["status"] == "pending"
+    assert cli(home, "start", "1").returncode == 0
+    listing = cli(home, "list")
+    header, row = listing.stdout.splitlines()
+    assert header.split() == ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "EXIT", "GPUS"]
+    assert row.split()[:3] == ["1", "sleeper", "running"] and row.split()[-1] == "0,1"
+    as_json = json.loads(cli(home, "ls", "--json", "--status", "running").stdout)
+    assert [e["id"] for e in as_json] == [1] and as_json[0]["env"] == {"A": "1"}
+    stopped = cli(home, "stop", "1", "--grace", "2")
+    assert stopped.returncode == 0 and stopped.stdout.strip() == "1 interrupted"
+    restarted = cli(home, "restart", "1")
+    assert restarted.stdout.strip() == "1 running (attempt 2)"
+    assert cli(home, "stop", "1", "--grace", "1").returncode == 0
+    assert cli(home, "rm", "1").returncode == 0
+    assert json.loads(cli(home, "list", "--json").stdout) == []
+
+
+def test_wait_command(home: Path) -> None:
+    exp = ExperimentManager(home=home).run(["sh", "-c", "sleep 0.3; exit 3"])
+    assert cli(home, "wait", str(exp.id)).returncode == 3
+    long = ExperimentManager(home=home).run(["sleep", "30"])
+    timed_out = cli(home, "wait", str(long.id), "--timeout", "0.2")
+    assert timed_out.returncode == 124 and "still running" in timed_out.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["show", "42"], 1, "no experiment with id 42"),
+        (["stop", "42"], 1, "no experiment with id 42"),
+        (["run"], 2, "no command given"),
+        (["run", "--"], 2, "no command given"),
+        (["run", "--env", "NOEQUALS", "--", "true"], 2, "bad --env 'NOEQUALS'"),
+        (["run", "--cwd", "/no/such/dir", "--", "true"], 2, "working directory does not exist"),
+        (["run", "--", "no-such-program-xyz"], 1, "command not found: no-such-program-xyz"),
+        (["list", "--status", "bogus"], 2, "unknown status 'bogus'"),
+        (["frobnicate"], 2, "invalid choice"),
+        (["show", "abc"], 2, "invalid int value"),
+    ],
+)
+def test_bad_input_is_one_line(home: Path, args: list[str], code: int, message: str) -> None:
+    result = cli(home, *args)
+    assert result.returncode == code
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_refused_transitions(home: Path) -> None:
+    cli(home, "run", "--wait", "--", "true")
+    stop = cli(home, "stop", "1")
+    assert stop.returncode == 1
+    assert stop.stderr == (
+        "nbexp: cannot stop experiment 1: it is completed; allowed now: restart, remove\n"
+    )
+    cli(home, "run", "--", "sleep", "30")
+    rm = cli(home, "rm", "2")
+    assert rm.returncode == 1 and "it is running; allowed now: stop" in rm.stderr
+    assert cli(home, "stop", "2", "--grace", "1").returncode == 0
+    status = ExperimentManager(home=home).get(2).status
+    assert status is Status.INTERRUPTED
+
+
+def test_logs_tail_and_attempts(home: Path) -> None:
+    cli(home, "run", "--wait", "--", sys.executable, "-c", "for i in range(5): print(i)")
+    assert cli(home, "logs", "1", "--tail", "2").stdout == "3\n4\n"
+    cli(home, "restart", "1")
+    ExperimentManager(home=home).wait(1, timeout=20)
+    assert cli(home, "logs", "1", "--attempt", "1").stdout == "0\n1\n2\n3\n4\n"
+    bad = cli(home, "logs", "1", "--attempt", "9")
+    assert bad.returncode == 2 and "has attempts 1..2, not 9" in bad.stderr
+
+
+def test_logs_of_pending_experiment_is_a_clear_refusal(home: Path) -> None:
+    cli(home, "create", "--", "true")
+    result = cli(home, "logs", "1")
+    assert result.returncode == 2 and "has not run yet" in result.stderr
+
+
+def test_list_when_empty(home: Path) -> None:
+    result = cli(home, "list")
+    assert result.returncode == 0 and "no experiments yet" in result.stdout
