@@ -388,7 +388,7 @@ class _SimulatedSpec:
     has_fan: bool
 
 
-_DEFAULT_SPEC = _SimulatedSpec("Simulated A100 80GB", 80 * _GIB, 400.0, False)
+_DEFAULT_SPEC = _SimulatedSpec("A100 80GB", 80 * _GIB, 400.0, False)  # shown "(simulated)"
 
 
 def _simulated_name(name: str) -> str:
@@ -468,7 +468,9 @@ class SimulatedBackend:
             self._snapshot(i, spec, now, holders.get(i, [])) for i, spec in enumerate(self.specs)
         )
         reason = None if gpus else f"{SIMULATED_GPUS_ENV}=0: no simulated GPUs"
-        return GpuReport(gpus, reason=reason, simulated=True, driver_version="simulated")
+        return GpuReport(
+            gpus, reason=reason, simulated=True, driver_version="simulated", taken_at=now
+        )
 
     def _running_holders(self) -> dict[int, list[tuple[int, int | None]]]:
         """GPU index → (experiment id, pid) of running experiments nbexp assigned to it."""
