@@ -1,6 +1,6 @@
 """A small "training run": log lines, a tqdm bar with metrics per epoch, exit code 0.
 
-    python examples/train_tqdm.py --epochs 3 --steps 50 --delay 0.02
+python examples/train_tqdm.py --epochs 3 --steps 50 --delay 0.02
 """
 
 import argparse
@@ -18,8 +18,10 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.02, help="seconds per step")
     args = parser.parse_args()
 
-    print(f"experiment {os.environ.get('NBEXP_EXPERIMENT_ID', '?')}: "
-          f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')!r}")
+    print(
+        f"experiment {os.environ.get('NBEXP_EXPERIMENT_ID', '?')}: "
+        f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')!r}"
+    )
     loss = 2.5
     for epoch in range(1, args.epochs + 1):
         bar = tqdm(range(args.steps), desc=f"epoch {epoch}", unit="step", mininterval=0.1)

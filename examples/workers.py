@@ -22,8 +22,9 @@ def worker(index: int, stubborn: bool, grandchildren: bool) -> None:
     print(f"worker {index} pid {os.getpid()}", flush=True)
     if grandchildren:
         # start_new_session: it leaves our process group, as daemonising tools do.
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"],
-                                 start_new_session=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(3600)"], start_new_session=True
+        )
         print(f"grandchild {index} pid {child.pid}", flush=True)
     while True:
         time.sleep(0.5)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nbexp import ExperimentManager
-from nbexp import _proc
+from nbexp import ExperimentManager, _proc
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"

@@ -12,17 +12,39 @@ from nbexp import ExperimentManager, Status
 
 from .conftest import cli
 
-SHOW_KEYS = {"id", "name", "command", "status", "pid", "exit_code", "error", "attempt", "gpus",
-             "created", "started", "ended", "log_path"}
+SHOW_KEYS = {
+    "id",
+    "name",
+    "command",
+    "status",
+    "pid",
+    "exit_code",
+    "error",
+    "attempt",
+    "gpus",
+    "created",
+    "started",
+    "ended",
+    "log_path",
+}
 
 
 def test_run_prints_the_id_and_wait_returns_the_exit_code(home: Path) -> None:
-    result = cli(home, "run", "--name", "seven", "--wait", "--", sys.executable, "-c",
-                 "print('x'); raise SystemExit(7)")
+    result = cli(
+        home,
+        "run",
+        "--name",
+        "seven",
+        "--wait",
+        "--",
+        sys.executable,
+        "-c",
+        "print('x'); raise SystemExit(7)",
+    )
     assert result.returncode == 7
     assert result.stdout.strip() == "1"
     shown = json.loads(cli(home, "show", "1", "--json").stdout)
-    assert SHOW_KEYS <= set(shown)
+    assert set(shown) >= SHOW_KEYS
     assert shown["name"] == "seven" and shown["status"] == "error" and shown["exit_code"] == 7
     assert shown["error"] == "exit code 7" and shown["attempt"] == 1
     assert [h["to"] for h in shown["history"]] == ["pending", "running", "error"]
@@ -31,8 +53,9 @@ def test_run_prints_the_id_and_wait_returns_the_exit_code(home: Path) -> None:
 
 
 def test_create_start_list_stop_restart_rm(home: Path) -> None:
-    created = cli(home, "create", "-n", "sleeper", "--env", "A=1", "--gpus", "0,1", "--",
-                  "sleep", "30")
+    created = cli(
+        home, "create", "-n", "sleeper", "--env", "A=1", "--gpus", "0,1", "--", "sleep", "30"
+    )
     assert created.returncode == 0 and created.stdout.strip() == "1"
     assert json.loads(cli(home, "show", "1", "--json").stdout)["status"] == "pending"
     assert cli(home, "start", "1").returncode == 0

@@ -31,14 +31,24 @@ def test_completes_with_full_log(manager: ExperimentManager) -> None:
     assert exp.logs(tail=2) == ["line 998", "line 999"]
     assert exp.runtime is not None and exp.runtime >= 0
     assert [h.to_status for h in exp.history()] == [
-        Status.PENDING, Status.RUNNING, Status.COMPLETED
+        Status.PENDING,
+        Status.RUNNING,
+        Status.COMPLETED,
     ]
 
 
 def test_example_training_script(manager: ExperimentManager) -> None:
     exp = manager.run(
-        [sys.executable, str(EXAMPLES / "train_tqdm.py"), "--epochs", "2", "--steps", "5",
-         "--delay", "0"]
+        [
+            sys.executable,
+            str(EXAMPLES / "train_tqdm.py"),
+            "--epochs",
+            "2",
+            "--steps",
+            "5",
+            "--delay",
+            "0",
+        ]
     )
     assert exp.wait(timeout=30).status is Status.COMPLETED
     lines = exp.logs()
@@ -98,7 +108,9 @@ def test_restart_keeps_every_attempts_log(manager: ExperimentManager, tmp_path: 
     assert manager.logs(exp.id, attempt=3) == ["attempt 3"]
     attempts = manager.store.attempts(exp.id)
     assert [(a.attempt, a.status) for a in attempts] == [
-        (1, Status.ERROR), (2, Status.INTERRUPTED), (3, Status.INTERRUPTED)
+        (1, Status.ERROR),
+        (2, Status.INTERRUPTED),
+        (3, Status.INTERRUPTED),
     ]
     assert len({a.log_path for a in attempts}) == 3
 
@@ -161,7 +173,9 @@ def test_missing_cwd_refused(manager: ExperimentManager, tmp_path: Path) -> None
     assert manager.records() == []
 
 
-def test_cwd_removed_before_start_is_a_spawn_error(manager: ExperimentManager, tmp_path: Path) -> None:
+def test_cwd_removed_before_start_is_a_spawn_error(
+    manager: ExperimentManager, tmp_path: Path
+) -> None:
     workdir = tmp_path / "w"
     workdir.mkdir()
     exp = manager.create(["true"], cwd=workdir)
@@ -195,11 +209,15 @@ def test_bad_input(manager: ExperimentManager) -> None:
     with pytest.raises(UsageError, match="not a GPU index"):
         manager.create(["true"], gpus=["zero"])
     done = manager.run(["true"]).wait(timeout=10)
-    with pytest.raises(InvalidTransition, match="cannot stop experiment .*: it is completed; "
-                       "allowed now: restart, remove"):
+    with pytest.raises(
+        InvalidTransition,
+        match=r"cannot stop experiment .*: it is completed; allowed now: restart, remove",
+    ):
         manager.stop(done.id)
     running = manager.run(["sleep", "30"])
-    with pytest.raises(InvalidTransition, match="cannot remove .* it is running; allowed now: stop"):
+    with pytest.raises(
+        InvalidTransition, match=r"cannot remove .* it is running; allowed now: stop"
+    ):
         manager.remove(running.id)
     with pytest.raises(InvalidTransition, match="it is running"):
         manager.start(running.id)
@@ -218,7 +236,9 @@ def test_uv_runs_the_command_in_its_project(manager: ExperimentManager, tmp_path
         '[project]\nname = "proj"\nversion = "0"\nrequires-python = ">=3.10"\ndependencies = []\n'
     )
     exp = manager.run(
-        ["python", "-c", "import sys; print(sys.prefix)"], uv=True, cwd=project,
+        ["python", "-c", "import sys; print(sys.prefix)"],
+        uv=True,
+        cwd=project,
         env={"UV_OFFLINE": "1", "UV_PYTHON": sys.executable},
     )
     assert exp.wait(timeout=120).status is Status.COMPLETED, exp.logs()

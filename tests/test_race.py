@@ -30,8 +30,13 @@ def test_a_dozen_starts_launch_once(home: Path, tmp_path: Path, round_number: in
     )
     env = dict(os.environ, NBEXP_HOME=str(home))
     contenders = [
-        subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(CONTENDERS)
     ]
     go.touch()

@@ -9,8 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from nbexp import ExperimentManager, Status
-from nbexp import _proc
+from nbexp import ExperimentManager, Status, _proc
 from nbexp._store import Store
 from nbexp.states import Action, sources
 
@@ -23,8 +22,14 @@ def _fake_running_row(home: Path, **pids: object) -> int:
     log = home / "ghost.log"
     log.write_text("")
     store.transition(
-        experiment_id, sources(Action.START), Status.RUNNING, "start", attempt=1,
-        started=time.time() - 3600, log_path=str(log), **pids,
+        experiment_id,
+        sources(Action.START),
+        Status.RUNNING,
+        "start",
+        attempt=1,
+        started=time.time() - 3600,
+        log_path=str(log),
+        **pids,
     )
     return experiment_id
 
@@ -46,8 +51,11 @@ def test_reused_pid_does_not_fool_it(home: Path) -> None:
     stranger = subprocess.Popen(["sleep", "30"])
     try:
         experiment_id = _fake_running_row(
-            home, pid=stranger.pid, pid_start=f"{_proc.boot_id()}:1",
-            runner_pid=stranger.pid, runner_start=f"{_proc.boot_id()}:2",
+            home,
+            pid=stranger.pid,
+            pid_start=f"{_proc.boot_id()}:1",
+            runner_pid=stranger.pid,
+            runner_start=f"{_proc.boot_id()}:2",
         )
         result = cli(home, "list", "--json")
         assert result.returncode == 0
@@ -79,7 +87,8 @@ def test_outcome_written_before_the_store_is_recovered(manager: ExperimentManage
     with store.write() as conn:
         conn.execute(
             "UPDATE experiments SET status = 'running', ended = NULL, exit_code = NULL, "
-            "started = ? WHERE id = ?", (time.time() - 3600, exp.id)
+            "started = ? WHERE id = ?",
+            (time.time() - 3600, exp.id),
         )
     assert exp.status is Status.COMPLETED
     assert exp.exit_code == 0

@@ -18,9 +18,14 @@ from nbexp.states import (
 
 def test_six_states() -> None:
     assert [s.value for s in Status] == [
-        "pending", "queued", "running", "interrupted", "error", "completed"
+        "pending",
+        "queued",
+        "running",
+        "interrupted",
+        "error",
+        "completed",
     ]
-    assert TERMINAL == {Status.INTERRUPTED, Status.ERROR, Status.COMPLETED}
+    assert {Status.INTERRUPTED, Status.ERROR, Status.COMPLETED} == TERMINAL
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,9 @@ def test_schema_v1_database_opens_and_migrates(tmp_path: Path) -> None:
     assert records[1].env == {"SEED": "1"} and records[1].error == "exit code 1"
     assert records[2].executor == "local" and records[2].after == []
     assert [h.to_status for h in store.history(1)] == [
-        Status.PENDING, Status.RUNNING, Status.COMPLETED
+        Status.PENDING,
+        Status.RUNNING,
+        Status.COMPLETED,
     ]
     # And the migrated database is fully usable: the old pending experiment runs.
     mgr = ExperimentManager(home=home)
@@ -99,7 +101,7 @@ def test_corrupt_database_gives_a_clear_error_and_is_left_alone(tmp_path: Path) 
     home.mkdir()
     garbage = b"this is not sqlite" * 100
     (home / "nbexp.db").write_bytes(garbage)
-    with pytest.raises(StoreError, match="not a readable nbexp database.*move it aside"):
+    with pytest.raises(StoreError, match=r"not a readable nbexp database.*move it aside"):
         ExperimentManager(home=home)
     result = cli(home, "list")
     assert result.returncode == 1

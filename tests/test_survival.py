@@ -10,8 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from nbexp import ExperimentManager, Status
-from nbexp import _proc
+from nbexp import ExperimentManager, Status, _proc
 
 from .conftest import EXAMPLES, NBEXP_CLI, wait_for
 
@@ -31,7 +30,9 @@ def _launcher_env(home: Path) -> dict[str, str]:
 def test_cli_wait_killed_experiment_survives(home: Path) -> None:
     launcher = subprocess.Popen(
         [*NBEXP_CLI, "run", "--wait", "--", sys.executable, "-c", SLOW_JOB],
-        stdout=subprocess.PIPE, env=_launcher_env(home), text=True,
+        stdout=subprocess.PIPE,
+        env=_launcher_env(home),
+        text=True,
     )
     assert launcher.stdout is not None
     experiment_id = int(launcher.stdout.readline())
@@ -84,8 +85,14 @@ def _pids_from_log(manager: ExperimentManager, experiment_id: int, count: int) -
 
 def test_stop_ends_children_grandchildren_and_stubborn_workers(manager: ExperimentManager) -> None:
     exp = manager.run(
-        [sys.executable, str(EXAMPLES / "workers.py"), "--workers", "2", "--stubborn",
-         "--grandchildren"]
+        [
+            sys.executable,
+            str(EXAMPLES / "workers.py"),
+            "--workers",
+            "2",
+            "--stubborn",
+            "--grandchildren",
+        ]
     )
     # main + 2 workers + 2 grandchildren in their own sessions
     pids = _pids_from_log(manager, exp.id, 5)

@@ -32,13 +32,25 @@ def _add_launch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", "--name", help="a name to recognise it by (default: the script's name)")
     p.add_argument("--cwd", help="working directory (default: the current one)")
     p.add_argument("-g", "--gpus", help="GPUs: a list like 0,1 (or UUIDs), or a count like 2")
-    p.add_argument("-e", "--env", action="append", default=[], metavar="K=V",
-                   help="set an environment variable for the command (repeatable)")
+    p.add_argument(
+        "-e",
+        "--env",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="set an environment variable for the command (repeatable)",
+    )
     p.add_argument("--uv", action="store_true", help="run the command through `uv run` in its cwd")
     p.add_argument("--shell", action="store_true", help="run the command through /bin/sh -c")
     p.add_argument("--priority", type=int, default=0, help="higher starts first from the queue")
-    p.add_argument("--after", type=int, action="append", default=[], metavar="ID",
-                   help="start only after experiment ID completed (repeatable)")
+    p.add_argument(
+        "--after",
+        type=int,
+        action="append",
+        default=[],
+        metavar="ID",
+        help="start only after experiment ID completed (repeatable)",
+    )
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- the command and its arguments")
 
 
@@ -52,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_launch_options(p)
     p.add_argument("--queue", action="store_true", help="queue it when its GPUs are busy")
     p.add_argument("--force", action="store_true", help="start even if its GPUs look busy")
-    p.add_argument("--wait", action="store_true",
-                   help="wait for it to end and exit with its exit code")
+    p.add_argument(
+        "--wait", action="store_true", help="wait for it to end and exit with its exit code"
+    )
 
     p = sub.add_parser("create", help="create a pending experiment: nbexp create [options] -- CMD…")
     _add_launch_options(p)
@@ -157,8 +170,14 @@ def _parse_env(pairs: list[str]) -> dict[str, str]:
 
 def _launch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return dict(
-        name=args.name, cwd=args.cwd, env=_parse_env(args.env), gpus=_parse_gpus(args.gpus),
-        uv=args.uv, shell=args.shell, priority=args.priority, after=args.after,
+        name=args.name,
+        cwd=args.cwd,
+        env=_parse_env(args.env),
+        gpus=_parse_gpus(args.gpus),
+        uv=args.uv,
+        shell=args.shell,
+        priority=args.priority,
+        after=args.after,
     )
 
 
@@ -189,11 +208,12 @@ def _exit_column(record: ExperimentRecord) -> str:
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for row in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
 
 
@@ -244,11 +264,18 @@ def _list(manager: Any, args: argparse.Namespace) -> int:
             p = progress(r.id)
             if p is not None:
                 progress_text = p.short()
-        rows.append([
-            str(r.id), r.name[:30], r.status.value, str(r.pid or "-") if r.status is Status.RUNNING
-            else "-", _format_runtime(r.runtime), progress_text, _exit_column(r)[:40],
-            _format_gpus(r),
-        ])
+        rows.append(
+            [
+                str(r.id),
+                r.name[:30],
+                r.status.value,
+                str(r.pid or "-") if r.status is Status.RUNNING else "-",
+                _format_runtime(r.runtime),
+                progress_text,
+                _exit_column(r)[:40],
+                _format_gpus(r),
+            ]
+        )
     headers = ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "EXIT", "GPUS"]
     print(_table(rows, headers) if rows else "no experiments yet: start one with nbexp run -- CMD")
     return 0
@@ -258,15 +285,32 @@ def _show(manager: Any, args: argparse.Namespace) -> int:
     record = manager.get(args.id).record
     data = _extra_json(manager, record)
     data["history"] = [
-        {"at": h.at, "from": h.from_status.value if h.from_status else None,
-         "to": h.to_status.value, "reason": h.reason}
+        {
+            "at": h.at,
+            "from": h.from_status.value if h.from_status else None,
+            "to": h.to_status.value,
+            "reason": h.reason,
+        }
         for h in manager.history(args.id)
     ]
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
-    for key in ("id", "name", "status", "command", "cwd", "pid", "exit_code", "error", "attempt",
-                "gpus", "executor", "job_id", "log_path"):
+    for key in (
+        "id",
+        "name",
+        "status",
+        "command",
+        "cwd",
+        "pid",
+        "exit_code",
+        "error",
+        "attempt",
+        "gpus",
+        "executor",
+        "job_id",
+        "log_path",
+    ):
         value = data.get(key)
         if value is None or value == []:
             continue
@@ -338,7 +382,9 @@ def _wait_exit_code(manager: Any, experiment_id: int, timeout: float | None) -> 
         return int(record.exit_code)
     if record.signal is not None:
         return 128 + int(record.signal)
-    print(f"nbexp: experiment {record.id} is {record.status.value}: {record.error}", file=sys.stderr)
+    print(
+        f"nbexp: experiment {record.id} is {record.status.value}: {record.error}", file=sys.stderr
+    )
     return EXIT_REFUSED
 
 
@@ -363,8 +409,18 @@ def _gpus(manager: Any, args: argparse.Namespace) -> int:
 
 
 _HANDLERS = {
-    "run": _run, "create": _create, "list": _list, "ls": _list, "show": _show, "start": _start,
-    "stop": _stop, "restart": _restart, "logs": _logs, "wait": _wait, "rm": _rm, "remove": _rm,
+    "run": _run,
+    "create": _create,
+    "list": _list,
+    "ls": _list,
+    "show": _show,
+    "start": _start,
+    "stop": _stop,
+    "restart": _restart,
+    "logs": _logs,
+    "wait": _wait,
+    "rm": _rm,
+    "remove": _rm,
     "gpus": _gpus,
 }
 

@@ -1,14 +1,14 @@
 """The exceptions nbexp raises. Every message names the experiment, its state and the way out.
 
-    NbexpError
-     ├── NotFound             no experiment with that id
-     ├── InvalidTransition    the action is not allowed from the current state
-     ├── GpuConflict          the requested GPUs are held by someone else
-     ├── GpuUnavailable       a requested GPU does not exist
-     ├── SpawnFailed          the command could not be started (not found, bad cwd, permissions)
-     ├── StoreError           the database is corrupt, locked or unreadable
-     ├── UsageError           bad arguments (an empty command, a malformed option value)
-     └── WaitTimeout          wait() ran out of time (also a TimeoutError)
+NbexpError
+ ├── NotFound             no experiment with that id
+ ├── InvalidTransition    the action is not allowed from the current state
+ ├── GpuConflict          the requested GPUs are held by someone else
+ ├── GpuUnavailable       a requested GPU does not exist
+ ├── SpawnFailed          the command could not be started (not found, bad cwd, permissions)
+ ├── StoreError           the database is corrupt, locked or unreadable
+ ├── UsageError           bad arguments (an empty command, a malformed option value)
+ └── WaitTimeout          wait() ran out of time (also a TimeoutError)
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ detached runner per attempt and reconciles what the store says with what the mac
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import signal
@@ -33,7 +34,9 @@ from .states import Action, Status, allowed_actions, is_allowed, sources
 
 # A running row without a runner pid is being launched; after this long it is lost.
 LAUNCH_GRACE_S = 30.0
-_RUNNER_BOOT = "import sys; sys.path.insert(0, sys.argv.pop(1)); from nbexp._runner import main; main()"
+_RUNNER_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); from nbexp._runner import main; main()"
+)
 
 
 class Experiment:
@@ -61,9 +64,9 @@ class Experiment:
     command = property(lambda self: self.record.command, doc="The argv list.")
     log_path = property(lambda self: self.record.log_path, doc="The current attempt's log file.")
     gpus = property(
-        lambda self: self.record.assigned_gpus
-        if self.record.assigned_gpus is not None
-        else self.record.gpus,
+        lambda self: (
+            self.record.assigned_gpus if self.record.assigned_gpus is not None else self.record.gpus
+        ),
         doc="GPUs assigned (or requested, before it starts).",
     )
 
@@ -86,8 +89,10 @@ class Experiment:
         return self._manager.restart(self.id)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Experiment) and other.id == self.id and (
-            other._manager.home == self._manager.home
+        return (
+            isinstance(other, Experiment)
+            and other.id == self.id
+            and (other._manager.home == self._manager.home)
         )
 
     def __hash__(self) -> int:
@@ -108,7 +113,10 @@ class ExperimentManager:
     """Create, start, stop and watch experiments stored under `home` (default NBEXP_HOME)."""
 
     def __init__(
-        self, home: str | os.PathLike[str] | None = None, *, stop_grace: float = DEFAULT_STOP_GRACE_S
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        stop_grace: float = DEFAULT_STOP_GRACE_S,
     ) -> None:
         self.home = resolve_home(home)
         self.store = Store(self.home)
@@ -173,8 +181,15 @@ class ExperimentManager:
     ) -> Experiment:
         """Create an experiment and start it now (or queue it, with queue=True)."""
         exp = self.create(
-            command, name=name, cwd=cwd, env=env, gpus=gpus, uv=uv, shell=shell,
-            priority=priority, after=after,
+            command,
+            name=name,
+            cwd=cwd,
+            env=env,
+            gpus=gpus,
+            uv=uv,
+            shell=shell,
+            priority=priority,
+            after=after,
         )
         return self.start(exp.id, force=force, queue=queue)
 
@@ -210,15 +225,23 @@ class ExperimentManager:
         """Refuse (and record as an error) a command that cannot possibly start."""
         argv = effective_argv(record.command, shell=record.shell, uv=record.uv)
         env = child_environment(
-            record.env, home=self.home, experiment_id=record.id, attempt=record.attempt + 1, gpus=None
+            record.env,
+            home=self.home,
+            experiment_id=record.id,
+            attempt=record.attempt + 1,
+            gpus=None,
         )
         problem = spawn_problem(argv, record.cwd, env)
         if problem is None:
             return
         reason = f"failed to start: {problem}"
         self.store.transition(
-            record.id, frozenset(Status) - {Status.RUNNING}, Status.ERROR, reason,
-            error=reason, ended=time.time(),
+            record.id,
+            frozenset(Status) - {Status.RUNNING},
+            Status.ERROR,
+            reason,
+            error=reason,
+            ended=time.time(),
         )
         raise SpawnFailed(f"experiment {record.id} {reason}")
 
@@ -233,29 +256,57 @@ class ExperimentManager:
         path = log_path(self.home, record.id, attempt)
         ensure_private_dir(path.parent)
         fields: dict[str, Any] = dict(
-            attempt=attempt, started=time.time(), ended=None, pid=None, pid_start=None,
-            exit_code=None, signal=None, error=None, log_path=str(path), stop_requested=None,
-            stop_grace=None, runner_pid=None, runner_start=None, assigned_gpus=gpus,
+            attempt=attempt,
+            started=time.time(),
+            ended=None,
+            pid=None,
+            pid_start=None,
+            exit_code=None,
+            signal=None,
+            error=None,
+            log_path=str(path),
+            stop_requested=None,
+            stop_grace=None,
+            runner_pid=None,
+            runner_start=None,
+            assigned_gpus=gpus,
         )
         if not self.store.transition(record.id, from_statuses, Status.RUNNING, reason, **fields):
             raise self._refusal(self._fresh_record(record.id), Action.START)
         runner_log = os.open(
-            runner_log_path(self.home, record.id, attempt), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+            runner_log_path(self.home, record.id, attempt),
+            os.O_WRONLY | os.O_CREAT | os.O_APPEND,
             0o600,
         )
         package_parent = str(Path(__file__).resolve().parent.parent)
         try:
             runner = subprocess.Popen(
-                [sys.executable, "-c", _RUNNER_BOOT, package_parent, str(self.home),
-                 str(record.id), str(attempt)],
-                stdin=subprocess.DEVNULL, stdout=runner_log, stderr=runner_log,
-                start_new_session=True, close_fds=True, cwd=str(self.home),
+                [
+                    sys.executable,
+                    "-c",
+                    _RUNNER_BOOT,
+                    package_parent,
+                    str(self.home),
+                    str(record.id),
+                    str(attempt),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=runner_log,
+                stderr=runner_log,
+                start_new_session=True,
+                close_fds=True,
+                cwd=str(self.home),
             )
         except OSError as e:
             why = f"failed to start the nbexp runner: {e}"
             self.store.transition(
-                record.id, sources(Action.FINISH), Status.ERROR, why, where_attempt=attempt,
-                error=why, ended=time.time(),
+                record.id,
+                sources(Action.FINISH),
+                Status.ERROR,
+                why,
+                where_attempt=attempt,
+                error=why,
+                ended=time.time(),
             )
             raise SpawnFailed(f"experiment {record.id}: {why}") from None
         finally:
@@ -270,7 +321,9 @@ class ExperimentManager:
 
     # -- stopping ----------------------------------------------------------------------------
 
-    def stop(self, experiment_id: int, *, grace: float | None = None, wait: bool = True) -> Experiment:
+    def stop(
+        self, experiment_id: int, *, grace: float | None = None, wait: bool = True
+    ) -> Experiment:
         """Stop a running experiment's whole process tree (SIGTERM, grace, SIGKILL), or take a
         queued one out of the queue."""
         record = self._fresh_record(experiment_id)
@@ -316,8 +369,13 @@ class ExperimentManager:
         self._kill_tree_without_runner(record, grace)
         why = "stopped by user (its runner was gone, so the exit status is unknown)"
         self.store.transition(
-            record.id, sources(Action.FINISH), Status.INTERRUPTED, why,
-            where_attempt=record.attempt, ended=time.time(), error="stopped by user",
+            record.id,
+            sources(Action.FINISH),
+            Status.INTERRUPTED,
+            why,
+            where_attempt=record.attempt,
+            ended=time.time(),
+            error="stopped by user",
         )
 
     def _tree_without_runner(self, record: ExperimentRecord) -> set[int]:
@@ -326,7 +384,8 @@ class ExperimentManager:
             assert record.pid is not None
             pids |= {record.pid} | _proc.descendants(record.pid, [record.pid])
         markers = {
-            EXPERIMENT_ID_ENV: str(record.id), ATTEMPT_ENV: str(record.attempt),
+            EXPERIMENT_ID_ENV: str(record.id),
+            ATTEMPT_ENV: str(record.attempt),
             "NBEXP_HOME": str(self.home),
         }
         return pids | _proc.processes_with_environ(markers)
@@ -339,6 +398,9 @@ class ExperimentManager:
                 return
             time.sleep(0.05)
         _proc.signal_all(self._tree_without_runner(record), signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while self._tree_without_runner(record) and time.monotonic() < deadline:
+            time.sleep(0.02)  # SIGKILL is delivered asynchronously
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -355,7 +417,7 @@ class ExperimentManager:
             statuses = [_parse_status(s) for s in wanted]
         return [Experiment(self, r.id) for r in self.store.list(statuses)]
 
-    def records(self, status: Sequence[Status] | None = None) -> list[ExperimentRecord]:
+    def records(self, status: Sequence[Status] | None = None) -> builtins.list[ExperimentRecord]:
         """Snapshots of every experiment (after reconciling), for tables and JSON."""
         self.reconcile()
         return self.store.list(status)
@@ -375,7 +437,7 @@ class ExperimentManager:
 
     def logs(
         self, experiment_id: int, *, tail: int | None = None, attempt: int | None = None
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """The lines a terminal would show for the attempt's output (default: the latest)."""
         from . import terminal
 
@@ -401,7 +463,7 @@ class ExperimentManager:
             )
         return str(log_path(self.home, record.id, attempt))
 
-    def history(self, experiment_id: int) -> list[HistoryEntry]:
+    def history(self, experiment_id: int) -> builtins.list[HistoryEntry]:
         return self.store.history(experiment_id)
 
     def wait(
@@ -453,9 +515,14 @@ class ExperimentManager:
         if outcome is not None:
             status = Status(outcome["status"])
             self.store.transition(
-                record.id, sources(Action.FINISH), status, outcome.get("error"),
-                where_attempt=record.attempt, ended=outcome.get("ended"),
-                exit_code=outcome.get("exit_code"), signal=outcome.get("signal"),
+                record.id,
+                sources(Action.FINISH),
+                status,
+                outcome.get("error"),
+                where_attempt=record.attempt,
+                ended=outcome.get("ended"),
+                exit_code=outcome.get("exit_code"),
+                signal=outcome.get("signal"),
                 error=outcome.get("error") if status is not Status.COMPLETED else None,
             )
             return
@@ -464,8 +531,13 @@ class ExperimentManager:
             "(killed, or the machine restarted); the exit status is unknown"
         )
         self.store.transition(
-            record.id, sources(Action.FINISH), Status.ERROR, why, where_attempt=record.attempt,
-            ended=time.time(), error=why,
+            record.id,
+            sources(Action.FINISH),
+            Status.ERROR,
+            why,
+            where_attempt=record.attempt,
+            ended=time.time(),
+            error=why,
         )
 
     def _refusal(self, record: ExperimentRecord, action: Action) -> InvalidTransition:

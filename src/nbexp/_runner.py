@@ -72,7 +72,10 @@ class Runner:
         self.log_path = record.log_path
         argv = effective_argv(record.command, shell=record.shell, uv=record.uv)
         env = child_environment(
-            record.env, home=self.home, experiment_id=record.id, attempt=record.attempt,
+            record.env,
+            home=self.home,
+            experiment_id=record.id,
+            attempt=record.attempt,
             gpus=record.assigned_gpus,
         )
         log_fd = os.open(record.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -81,8 +84,14 @@ class Runner:
             return 0
         try:
             child = subprocess.Popen(
-                argv, cwd=record.cwd, env=env, stdin=subprocess.DEVNULL,
-                stdout=log_fd, stderr=log_fd, process_group=0, close_fds=True,
+                argv,
+                cwd=record.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_fd,
+                stderr=log_fd,
+                process_group=0,
+                close_fds=True,
             )
         except OSError as e:
             reason = describe_os_error(e, argv, record.cwd)
@@ -93,9 +102,7 @@ class Runner:
         os.close(log_fd)
         self.main_pid = child.pid
         child.returncode = 0  # we reap it ourselves; keep Popen from trying again
-        self.store.update(
-            self.experiment_id, pid=child.pid, pid_start=_proc.identity(child.pid)
-        )
+        self.store.update(self.experiment_id, pid=child.pid, pid_start=_proc.identity(child.pid))
         self._loop()
         self._finish_from_wait_status()
         return 0
@@ -118,14 +125,20 @@ class Runner:
                 if time.monotonic() >= self.kill_deadline and not self.killed:
                     _proc.signal_all(tree, signal.SIGKILL)
                     self.killed = True
-                if self.killed and self.main_status is not None and (
-                    time.monotonic() > self.kill_deadline + GIVE_UP_AFTER_KILL_S
+                if (
+                    self.killed
+                    and self.main_status is not None
+                    and (time.monotonic() > self.kill_deadline + GIVE_UP_AFTER_KILL_S)
                 ):
                     return  # something unkillable (stuck in the kernel); record what we know
             timeout = None
             if self.kill_deadline is not None:
                 # Poll gently: processes outside our reach (not our children) send no SIGCHLD.
-                timeout = 0.05 if self.killed else max(0.0, min(0.2, self.kill_deadline - time.monotonic()))
+                timeout = (
+                    0.05
+                    if self.killed
+                    else max(0.0, min(0.2, self.kill_deadline - time.monotonic()))
+                )
             try:
                 select.select([self._wakeup_r], [], [], timeout)
             except InterruptedError:
@@ -199,8 +212,11 @@ class Runner:
     ) -> None:
         ended = self.ended or time.time()
         outcome = {
-            "exit_code": exit_code, "signal": signal_number, "status": status.value,
-            "error": reason, "ended": ended,
+            "exit_code": exit_code,
+            "signal": signal_number,
+            "status": status.value,
+            "error": reason,
+            "ended": ended,
         }
         # The exit file first: if the store cannot be written now, reconcile reads it later.
         exit_file = exit_file_path(self.log_path)
@@ -211,9 +227,15 @@ class Runner:
         while True:
             try:
                 self.store.transition(
-                    self.experiment_id, sources(Action.FINISH), status, reason,
-                    where_attempt=self.attempt, ended=ended, exit_code=exit_code,
-                    signal=signal_number, error=reason if status is not Status.COMPLETED else None,
+                    self.experiment_id,
+                    sources(Action.FINISH),
+                    status,
+                    reason,
+                    where_attempt=self.attempt,
+                    ended=ended,
+                    exit_code=exit_code,
+                    signal=signal_number,
+                    error=reason if status is not Status.COMPLETED else None,
                 )
                 break
             except Exception:
@@ -247,9 +269,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         try:
             Store(home).transition(
-                experiment_id, sources(Action.FINISH), Status.ERROR,
-                f"nbexp runner failed: {type(e).__name__}: {e}", where_attempt=attempt,
-                ended=time.time(), error=f"nbexp runner failed: {type(e).__name__}: {e}",
+                experiment_id,
+                sources(Action.FINISH),
+                Status.ERROR,
+                f"nbexp runner failed: {type(e).__name__}: {e}",
+                where_attempt=attempt,
+                ended=time.time(),
+                error=f"nbexp runner failed: {type(e).__name__}: {e}",
             )
         finally:
             raise

@@ -6,6 +6,7 @@ states come from `states.TRANSITIONS`, each written together with its history ro
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import os
@@ -332,7 +333,9 @@ class Store:
 
     def get(self, experiment_id: int) -> ExperimentRecord:
         with self.read() as conn:
-            row = conn.execute("SELECT * FROM experiments WHERE id = ?", (experiment_id,)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM experiments WHERE id = ?", (experiment_id,)
+            ).fetchone()
         if row is None:
             raise NotFound(experiment_id)
         return _record_from_row(row)
@@ -349,7 +352,9 @@ class Store:
                 rows = conn.execute("SELECT * FROM experiments ORDER BY id").fetchall()
         return [_record_from_row(r) for r in rows]
 
-    def update(self, experiment_id: int, conn: sqlite3.Connection | None = None, **values: Any) -> None:
+    def update(
+        self, experiment_id: int, conn: sqlite3.Connection | None = None, **values: Any
+    ) -> None:
         """Set fields that are not the status (pids, offsets, requests)."""
         assert "status" not in values, "use transition() to change a status"
         sets = ", ".join(f"{c} = ?" for c in values)
@@ -379,8 +384,13 @@ class Store:
         if conn is None:
             with self.write() as c:
                 return self.transition(
-                    experiment_id, from_statuses, to_status, reason, c,
-                    where_attempt=where_attempt, **values,
+                    experiment_id,
+                    from_statuses,
+                    to_status,
+                    reason,
+                    c,
+                    where_attempt=where_attempt,
+                    **values,
                 )
         row = conn.execute(
             "SELECT status, attempt FROM experiments WHERE id = ?", (experiment_id,)
@@ -431,7 +441,7 @@ class Store:
             conn.execute("DELETE FROM history WHERE experiment_id = ?", (experiment_id,))
             return True
 
-    def history(self, experiment_id: int) -> list[HistoryEntry]:
+    def history(self, experiment_id: int) -> builtins.list[HistoryEntry]:
         with self.read() as conn:
             rows = conn.execute(
                 "SELECT at, from_status, to_status, reason FROM history "
@@ -440,21 +450,31 @@ class Store:
             ).fetchall()
         return [
             HistoryEntry(
-                r["at"], Status(r["from_status"]) if r["from_status"] else None,
-                Status(r["to_status"]), r["reason"],
+                r["at"],
+                Status(r["from_status"]) if r["from_status"] else None,
+                Status(r["to_status"]),
+                r["reason"],
             )
             for r in rows
         ]
 
-    def attempts(self, experiment_id: int) -> list[AttemptRecord]:
+    def attempts(self, experiment_id: int) -> builtins.list[AttemptRecord]:
         with self.read() as conn:
             rows = conn.execute(
                 "SELECT * FROM attempts WHERE experiment_id = ? ORDER BY attempt", (experiment_id,)
             ).fetchall()
         return [
             AttemptRecord(
-                r["experiment_id"], r["attempt"], Status(r["status"]), r["started"], r["ended"],
-                r["pid"], r["exit_code"], r["signal"], r["error"], r["log_path"],
+                r["experiment_id"],
+                r["attempt"],
+                Status(r["status"]),
+                r["started"],
+                r["ended"],
+                r["pid"],
+                r["exit_code"],
+                r["signal"],
+                r["error"],
+                r["log_path"],
             )
             for r in rows
         ]
@@ -462,8 +482,9 @@ class Store:
     def add_note(self, experiment_id: int, reason: str, conn: sqlite3.Connection) -> None:
         """A history entry that records an event without a status change (e.g. force start)."""
         status = Status(
-            conn.execute("SELECT status FROM experiments WHERE id = ?", (experiment_id,))
-            .fetchone()["status"]
+            conn.execute(
+                "SELECT status FROM experiments WHERE id = ?", (experiment_id,)
+            ).fetchone()["status"]
         )
         _add_history(conn, experiment_id, status, status, reason)
 
@@ -479,10 +500,15 @@ def _encode(column: str, value: Any) -> Any:
 
 
 def _add_history(
-    conn: sqlite3.Connection, experiment_id: int, old: Status | None, new: Status, reason: str | None
+    conn: sqlite3.Connection,
+    experiment_id: int,
+    old: Status | None,
+    new: Status,
+    reason: str | None,
 ) -> None:
     conn.execute(
-        "INSERT INTO history (experiment_id, at, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO history (experiment_id, at, from_status, to_status, reason) "
+        "VALUES (?, ?, ?, ?, ?)",
         (experiment_id, time.time(), old.value if old else None, new.value, reason),
     )
 

@@ -90,7 +90,9 @@ def allowed_actions(status: Status, actions: Iterable[Action] = USER_ACTIONS) ->
     return [a.value for a in actions if is_allowed(a, status)]
 
 
-def outcome_status(exit_code: int | None, signal_number: int | None, stop_requested: bool) -> Status:
+def outcome_status(
+    exit_code: int | None, signal_number: int | None, stop_requested: bool
+) -> Status:
     """The final state of a process that ended with this exit code or signal."""
     if stop_requested:
         return Status.INTERRUPTED
@@ -99,7 +101,9 @@ def outcome_status(exit_code: int | None, signal_number: int | None, stop_reques
     return Status.ERROR
 
 
-def outcome_reason(exit_code: int | None, signal_number: int | None, stop_requested: bool) -> str | None:
+def outcome_reason(
+    exit_code: int | None, signal_number: int | None, stop_requested: bool
+) -> str | None:
     """Why it ended, in words; None for a clean exit."""
     import signal as _signal
 
