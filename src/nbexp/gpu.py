@@ -673,8 +673,10 @@ def experiment_pids(records: Iterable[ExperimentRecord]) -> set[int]:
 
     pids: set[int] = set()
     for record in records:
-        for root in (record.pid, record.runner_pid):
-            if root and _proc.is_alive(root):
+        # With the recorded identity, so a recycled pid never makes a stranger look like ours.
+        roots = ((record.pid, record.pid_start), (record.runner_pid, record.runner_start))
+        for root, start in roots:
+            if root and _proc.is_alive(root, start):
                 pids |= {root} | _proc.descendants(root, [root])
     return pids
 
