@@ -1,11 +1,963 @@
-"""Placeholder: replaced by the terminal renderer."""
+"""Terminal renderer: turns raw output bytes into the lines a terminal would show.
+
+Pure logic, no I/O. `Screen` is incremental (feed chunks split anywhere, learn which lines
+changed); `render` is the one-shot form. Colours are kept as style spans for the widget.
+"""
 
 from __future__ import annotations
 
+import codecs
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+__all__ = [
+    "LINE_CUT_MARKER",
+    "Screen",
+    "ScreenState",
+    "Span",
+    "Style",
+    "render",
+]
+
+#: Appended (with the cap) to a line that was cut because it grew past `line_cap` columns.
+LINE_CUT_MARKER = " …[nbexp: line cut at {cap} columns]"
+
+# Runs of text that the fast path handles: printable characters plus \r and \n. Anything else
+# (ESC, \t, \b, other C0/C1 controls) is dispatched one token at a time.
+_SIMPLE_RUN = re.compile(r"[^\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
+# A complete escape sequence. Lengths are bounded so that a malicious or broken stream can
+# never make us buffer without limit; an over-long sequence is skipped (see `_skip`).
+# (At most 256 parameter bytes, 8 intermediates, 4096 bytes of OSC text.)
+_ESCAPE = re.compile(
+    r"\x1b(?:\[([0-?]{0,256})([ -/]{0,8})([@-~])"  # CSI params intermediates final
+    r"|\]([^\x07\x1b]{0,4096})(?:\x07|\x1b\\)"  # OSC ... BEL or ST
+    r"|([ -/]{0,8})([0-Z\\^-~]))"  # two/three-char escapes (not the CSI/OSC introducers)
+)
+# An escape sequence cut off by the end of the data: keep it until the next chunk arrives.
+_INCOMPLETE = re.compile(
+    r"\x1b(?:\[[0-?]{0,256}[ -/]{0,8}|\][^\x07\x1b]{0,4096}\x1b?|[ -/]{0,8})?\Z"
+)
+# Characters that take two columns on a terminal (East Asian wide/fullwidth, most emoji).
+_WIDE = re.compile(
+    "[\u1100-\u115f\u231a\u231b\u2329\u232a\u23e9-\u23ec\u23f0\u23f3\u25fd\u25fe"
+    "\u2614\u2615\u2648-\u2653\u267f\u2693\u26a1\u26aa\u26ab\u26bd\u26be\u26c4\u26c5"
+    "\u26ce\u26d4\u26ea\u26f2\u26f3\u26f5\u26fa\u26fd\u2705\u270a\u270b\u2728\u274c"
+    "\u274e\u2753-\u2755\u2757\u2795-\u2797\u27b0\u27bf\u2b1b\u2b1c\u2b50\u2b55"
+    "\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\ua960-\ua97f"
+    "\uac00-\ud7a3\uf900-\ufaff\ufe10-\ufe19\ufe30-\ufe6f\uff00-\uff60\uffe0-\uffe6"
+    "\U0001f004\U0001f0cf\U0001f18e\U0001f191-\U0001f19a\U0001f200-\U0001f251"
+    "\U0001f300-\U0001f64f\U0001f680-\U0001f6ff\U0001f7e0-\U0001f7eb"
+    "\U0001f900-\U0001f9ff\U0001fa70-\U0001faff\U00020000-\U0003fffd]"
+)
+# Column filler stored after a wide character so that string index == column everywhere.
+_FILL = "\x00"
+
+
+class Style(NamedTuple):
+    """Text attributes of a span. Colours are names ("red", "bright_blue") or "#rrggbb"."""
+
+    fg: str | None = None
+    bg: str | None = None
+    bold: bool = False
+    dim: bool = False
+    italic: bool = False
+    underline: bool = False
+    inverse: bool = False
+    strike: bool = False
+    link: str | None = None
+
+    def css(self) -> str:
+        """The style as inline CSS, using the xterm palette for named colours."""
+        fg, bg = self.fg, self.bg
+        if self.inverse:
+            fg, bg = bg or "default_bg", fg or "default_fg"
+        parts = []
+        if fg:
+            parts.append(f"color:{_css_colour(fg)}")
+        if bg:
+            parts.append(f"background-color:{_css_colour(bg)}")
+        if self.bold:
+            parts.append("font-weight:bold")
+        if self.dim:
+            parts.append("opacity:0.7")
+        if self.italic:
+            parts.append("font-style:italic")
+        decorations = [
+            d for d, on in (("underline", self.underline), ("line-through", self.strike)) if on
+        ]
+        if decorations:
+            parts.append("text-decoration:" + " ".join(decorations))
+        return ";".join(parts)
+
+
+class Span(NamedTuple):
+    """Columns [start, end) of a rendered line share `style`."""
+
+    start: int
+    end: int
+    style: Style
+
+
+_NAMES = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
+_PALETTE = {
+    "black": "#000000", "red": "#cd0000", "green": "#00cd00", "yellow": "#cdcd00",
+    "blue": "#0000ee", "magenta": "#cd00cd", "cyan": "#00cdcd", "white": "#e5e5e5",
+    "bright_black": "#7f7f7f", "bright_red": "#ff0000", "bright_green": "#00ff00",
+    "bright_yellow": "#ffff00", "bright_blue": "#5c5cff", "bright_magenta": "#ff00ff",
+    "bright_cyan": "#00ffff", "bright_white": "#ffffff",
+    "default_fg": "var(--nbexp-bg, #ffffff)", "default_bg": "var(--nbexp-fg, #000000)",
+}  # fmt: skip
+
+
+def _css_colour(colour: str) -> str:
+    return _PALETTE.get(colour, colour)
+
+
+def _colour_256(index: int) -> str:
+    """xterm's 256-colour table: 16 named, a 6x6x6 cube, then 24 greys."""
+    if index < 8:
+        return _NAMES[index]
+    if index < 16:
+        return "bright_" + _NAMES[index - 8]
+    if index < 232:
+        index -= 16
+        levels = [0 if v == 0 else 55 + 40 * v for v in (index // 36, index // 6 % 6, index % 6)]
+        return "#{:02x}{:02x}{:02x}".format(*levels)
+    grey = 8 + 10 * (index - 232)
+    return f"#{grey:02x}{grey:02x}{grey:02x}"
+
+
+def _apply_sgr(style: Style, params: str) -> Style:
+    """The style after one SGR (ESC [ ... m) sequence."""
+    codes = [p.split(":") for p in params.split(";")] if params else [["0"]]
+    i = 0
+    while i < len(codes):
+        head = codes[i][0]
+        code = int(head) if head.isdigit() else 0
+        sub = codes[i][1:]
+        i += 1
+        if code == 0:
+            style = Style(link=style.link)
+        elif code in (38, 48):
+            # Either 38;5;n / 38;2;r;g;b or the colon form 38:5:n / 38:2:[cs]:r:g:b.
+            args = sub if sub else [c[0] for c in codes[i : i + 4]]
+            colour, used = _extended_colour(args, colon=bool(sub))
+            if not sub:
+                i += used
+            if colour is not None:
+                style = style._replace(fg=colour) if code == 38 else style._replace(bg=colour)
+        else:
+            style = _SIMPLE_SGR.get(code, _keep)(style, code)
+    return style
+
+
+def _extended_colour(args: list[str], colon: bool) -> tuple[str | None, int]:
+    """Parse the arguments after 38/48; returns the colour and how many ';' params it used."""
+    nums = [int(a) if a.isdigit() else 0 for a in args]
+    if nums[:1] == [5] and len(nums) >= 2:
+        return _colour_256(min(nums[1], 255)), 2
+    if nums[:1] == [2]:
+        rgb = nums[2:5] if colon and len(nums) >= 5 else nums[1:4]
+        if len(rgb) == 3:
+            r, g, b = (min(v, 255) for v in rgb)
+            return f"#{r:02x}{g:02x}{b:02x}", 4
+    return None, len(nums)
+
+
+def _keep(style: Style, code: int) -> Style:
+    return style
+
+
+def _set_fg(style: Style, code: int) -> Style:
+    if 30 <= code <= 37:
+        return style._replace(fg=_NAMES[code - 30])
+    if 90 <= code <= 97:
+        return style._replace(fg="bright_" + _NAMES[code - 90])
+    return style._replace(fg=None)
+
+
+def _set_bg(style: Style, code: int) -> Style:
+    if 40 <= code <= 47:
+        return style._replace(bg=_NAMES[code - 40])
+    if 100 <= code <= 107:
+        return style._replace(bg="bright_" + _NAMES[code - 100])
+    return style._replace(bg=None)
+
+
+def _flag(name: str, value: bool) -> Callable[[Style, int], Style]:
+    def apply(style: Style, code: int) -> Style:
+        return style._replace(**{name: value})  # type: ignore[arg-type]
+
+    return apply
+
+
+_SIMPLE_SGR: dict[int, Callable[[Style, int], Style]] = {
+    1: _flag("bold", True), 2: _flag("dim", True), 3: _flag("italic", True),
+    4: _flag("underline", True), 7: _flag("inverse", True), 9: _flag("strike", True),
+    21: _flag("underline", True), 23: _flag("italic", False), 24: _flag("underline", False),
+    27: _flag("inverse", False), 29: _flag("strike", False), 39: _set_fg, 49: _set_bg,
+    22: lambda s, c: s._replace(bold=False, dim=False),
+    **{c: _set_fg for c in (*range(30, 38), *range(90, 98))},
+    **{c: _set_bg for c in (*range(40, 48), *range(100, 108))},
+}  # fmt: skip
+
+_PLAIN = Style()
+
+
+def _overlay(pieces: list[str]) -> str:
+    """What is left on a line after writing each piece from column 0 in turn (\\r between)."""
+    result = pieces[-1]
+    if max(map(len, pieces)) <= len(result):
+        return result  # the common case: progress bars of constant width
+    for piece in reversed(pieces):
+        if len(piece) > len(result):
+            result += piece[len(result) :]
+    return result
+
+
+@dataclass
+class ScreenState:
+    """Everything needed to continue rendering from a point in the stream.
+
+    Lines above `top` can never change again, so a state holds only the live screenful; a
+    `Screen` restored from it reproduces every line from `top` on exactly.
+    """
+
+    top: int
+    lines: list[str]
+    spans: list[list[Span] | None]
+    cut: set[int]
+    row: int
+    col: int
+    saved: tuple[int, int]
+    style: Style | None
+    pending: str
+    skip: str
+    decoder: tuple[bytes, int]
+    wide: bool
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class Screen:
+    """An incremental terminal of unbounded width whose height only matters for cursor moves.
+
+    `feed(chunk)` returns the absolute numbers of lines that changed. Line numbers count from
+    the start of the stream and never shift. Only the last `max_lines` lines are kept; lines
+    above the last screenful (`rows` lines) are final, and `on_final(first_no, texts)` is called
+    with them (plain text) when they leave memory.
+    """
+
+    def __init__(
+        self,
+        rows: int = 40,
+        *,
+        max_lines: int | None = 10_000,
+        line_cap: int = 65_536,
+        on_final: Callable[[int, list[str]], None] | None = None,
+    ) -> None:
+        if rows < 1:
+            raise ValueError(f"rows must be at least 1, got {rows}")
+        if max_lines is not None and max_lines < rows:
+            raise ValueError(f"max_lines ({max_lines}) must be at least rows ({rows})")
+        self.rows = rows
+        self.max_lines = max_lines
+        self.line_cap = line_cap
+        self.on_final = on_final
+        self._first = 0  # absolute number of self._lines[0]
+        self._lines: list[str] = [""]
+        self._spans: list[list[Span] | None] = [None]
+        self._cut: set[int] = set()
+        self._top = 0  # absolute number of the first line of the live screenful
+        self._row = 0
+        self._col = 0
+        self._saved = (0, 0)
+        self._style: Style | None = None  # None means plain, which keeps the fast path cheap
+        self._pending = ""  # an escape sequence split by the end of the last chunk
+        self._skip = ""  # "csi" or "osc" while swallowing an over-long sequence
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._wide = False  # whether any wide character was seen (enables the slow checks)
+        self._changed: set[int] = set()
+
+    # ----------------------------------------------------------------- public queries
+
+    @property
+    def line_count(self) -> int:
+        """Number of lines: every row above the cursor, then rows from it on that hold text.
+
+        So a trailing newline does not add a blank line, and lines a progress display erased
+        below the cursor disappear, as they look on a terminal.
+        """
+        lines, first = self._lines, self._first
+        idx = len(lines) - 1
+        cursor_idx = self._row - first
+        while idx >= cursor_idx and not lines[idx].strip(" "):
+            idx -= 1
+        return first + max(idx + 1, cursor_idx)
+
+    @property
+    def first_line(self) -> int:
+        """Absolute number of the oldest line still held in memory."""
+        return self._first
+
+    @property
+    def final_count(self) -> int:
+        """Lines numbered below this can never change again (they left the screen)."""
+        return self._top
+
+    @property
+    def cursor(self) -> tuple[int, int]:
+        """(absolute line, column) of the cursor."""
+        return self._row, self._col
+
+    def line(self, number: int) -> str:
+        """Rendered text of line `number` (absolute), without trailing spaces."""
+        raw = self._raw(number)
+        text = raw.rstrip(" ")
+        if _FILL in text:
+            text = text.replace(_FILL, "")
+        if number in self._cut:
+            text += LINE_CUT_MARKER.format(cap=self.line_cap)
+        return text
+
+    def styled_line(self, number: int) -> tuple[str, list[Span]]:
+        """Rendered text and its style spans; span offsets index the returned text."""
+        text = self.line(number)
+        spans = self._spans[number - self._first]
+        if not spans:
+            return text, []
+        raw = self._raw(number).rstrip(" ")
+        column_to_index = _column_map(raw) if _FILL in raw else None
+        result = []
+        for start, end, style in spans:
+            end = min(end, len(raw))
+            if start >= end:
+                continue
+            if column_to_index is not None:
+                start, end = column_to_index[start], column_to_index[end]
+            result.append(Span(start, end, style))
+        return text, result
+
+    def lines(self, start: int | None = None, stop: int | None = None) -> list[str]:
+        """Rendered lines [start, stop) among those held (default: all of them)."""
+        start = self._first if start is None else max(start, self._first)
+        stop = self.line_count if stop is None else min(stop, self.line_count)
+        return [self.line(n) for n in range(start, stop)]
+
+    # ------------------------------------------------------------------ state transfer
+
+    def state(self) -> ScreenState:
+        """A small copy of the live screenful, to resume rendering later (see `restore`)."""
+        lo = self._top - self._first
+        buffered, flag = self._decoder.getstate()
+        return ScreenState(
+            top=self._top,
+            lines=self._lines[lo:],
+            spans=[list(s) if s else None for s in self._spans[lo:]],
+            cut={n for n in self._cut if n >= self._top},
+            row=self._row,
+            col=self._col,
+            saved=self._saved,
+            style=self._style,
+            pending=self._pending,
+            skip=self._skip,
+            decoder=(buffered, flag),
+            wide=self._wide,
+        )
+
+    @classmethod
+    def restore(
+        cls,
+        state: ScreenState,
+        rows: int = 40,
+        *,
+        max_lines: int | None = 10_000,
+        line_cap: int = 65_536,
+        on_final: Callable[[int, list[str]], None] | None = None,
+    ) -> Screen:
+        """A screen that continues from `state` (lines before `state.top` are not held)."""
+        screen = cls(rows, max_lines=max_lines, line_cap=line_cap, on_final=on_final)
+        screen._first = screen._top = state.top
+        screen._lines = list(state.lines)
+        screen._spans = [list(s) if s else None for s in state.spans]
+        screen._cut = set(state.cut)
+        screen._row, screen._col = state.row, state.col
+        screen._saved = state.saved
+        screen._style = state.style
+        screen._pending, screen._skip = state.pending, state.skip
+        screen._decoder.setstate(state.decoder)
+        screen._wide = state.wide
+        return screen
+
+    # ------------------------------------------------------------------------ feeding
+
+    def feed(self, data: bytes) -> set[int]:
+        """Process a chunk of output; returns the absolute numbers of lines that changed.
+
+        Lines that changed and left memory within this same call are not included (they are
+        reported through `on_final`). The set may include the cursor's blank row.
+        """
+        changed: set[int] = set()
+        self._changed = changed
+        text = self._decoder.decode(data)
+        if self._pending:
+            text = self._pending + text
+            self._pending = ""
+        if text:
+            self._process(text)
+        self._trim()
+        if changed and min(changed) < self._first:
+            changed = {n for n in changed if n >= self._first}
+        return changed
+
+    def _process(self, text: str) -> None:
+        pos, end = 0, len(text)
+        if self._skip:
+            pos = self._skip_sequence(text, 0)
+        simple = _SIMPLE_RUN.match
+        while pos < end:
+            match = simple(text, pos)
+            if match is not None:
+                self._run(match.group())
+                pos = match.end()
+                if pos >= end:
+                    break
+            char = text[pos]
+            if char == "\x1b":
+                pos = self._escape(text, pos)
+            elif char == "\t":
+                self._col = (self._col // 8 + 1) * 8
+                pos += 1
+            elif char == "\b":
+                self._col = max(0, self._col - 1)
+                pos += 1
+            elif char in "\x0b\x0c":
+                self._linefeed()  # VT and FF move down like LF
+                pos += 1
+            else:
+                pos += 1  # other C0/C1 controls (BEL, NUL, SI/SO, ...) show nothing
+
+    # -------------------------------------------------------------- text and newlines
+
+    def _run(self, run: str) -> None:
+        """A run of printable text with \\r and \\n only: the hot path."""
+        if _WIDE.search(run) is not None:
+            self._wide = True
+            run = _WIDE.sub(lambda m: m.group() + _FILL, run)
+        if "\n" not in run:
+            self._segment(run)
+            return
+        parts = run.split("\n")
+        self._segment(parts[0])
+        self._linefeed()
+        middle = parts[1:-1]
+        if middle and not self._bulk_lines(middle, "\r" in run):
+            for part in middle:
+                self._segment(part)
+                self._linefeed()
+        if parts[-1]:
+            self._segment(parts[-1])
+
+    def _bulk_lines(self, middle: list[str], has_cr: bool) -> bool:
+        """Append whole new lines in one go when the cursor sits on a fresh last line."""
+        idx = self._row - self._first
+        lines = self._lines
+        if (
+            has_cr
+            or self._style is not None
+            or self._wide
+            or idx != len(lines) - 1
+            or lines[idx]
+            or self._spans[idx] is not None
+            or max(map(len, middle)) > self.line_cap
+        ):
+            return False
+        count = len(middle)
+        lines[idx] = middle[0]
+        lines.extend(middle[1:])
+        lines.append("")
+        self._spans.extend([None] * count)
+        start = self._row
+        self._row += count
+        self._col = 0
+        self._top = max(self._top, self._row - self.rows + 1)
+        self._changed.update(range(start, self._row + 1))
+        if self.max_lines is not None and len(lines) > 2 * self.max_lines:
+            self._trim()
+        return True
+
+    def _segment(self, segment: str) -> None:
+        """Text between newlines; \\r returns to column 0, later pieces overwrite earlier ones."""
+        if "\r" not in segment:
+            if segment:
+                self._write(segment)
+            return
+        pieces = segment.split("\r")
+        if pieces[0]:
+            self._write(pieces[0])
+        rest = pieces[1:]
+        if self._wide:
+            # Overwriting half of a wide character needs the per-write fix-ups, so no shortcut.
+            for piece in rest:
+                self._col = 0
+                if piece:
+                    self._write(piece)
+            return
+        self._col = 0
+        overlay = _overlay(rest)
+        if overlay:
+            self._write(overlay)
+        self._col = len(rest[-1])
+
+    def _linefeed(self) -> None:
+        """LF as on a tty with onlcr: next line, column 0; scrolls at the bottom of the screen."""
+        self._col = 0
+        self._down(1)
+
+    def _down(self, count: int, scroll: bool = True) -> None:
+        row = self._row + count
+        bottom = self._top + self.rows - 1
+        if row > bottom:
+            if scroll:
+                self._top = row - self.rows + 1
+            else:
+                row = bottom
+        self._row = row
+        self._ensure_row(row)
+
+    def _ensure_row(self, row: int) -> None:
+        missing = row - self._first - len(self._lines) + 1
+        if missing > 0:
+            self._lines.extend([""] * missing)
+            self._spans.extend([None] * missing)
+            self._changed.update(range(row - missing + 1, row + 1))
+
+    def _write(self, text: str) -> None:
+        """Put `text` at the cursor in the current style and move the cursor past it."""
+        col = self._col
+        end = col + len(text)
+        self._col = end
+        cap = self.line_cap
+        if col >= cap:
+            self._cut.add(self._row)
+            self._changed.add(self._row)
+            return
+        idx = self._row - self._first
+        line = self._lines[idx]
+        length = len(line)
+        if col == length:
+            line += text
+        elif col > length:
+            line += " " * (col - length) + text
+        elif end >= length:
+            line = line[:col] + text
+        else:
+            line = line[:col] + text + line[end:]
+        if self._wide:
+            line = _fix_wide(line, col, end)
+        if len(line) > cap:
+            line = line[:cap]
+            self._cut.add(self._row)
+        self._lines[idx] = line
+        self._changed.add(self._row)
+        if self._style is not None or self._spans[idx] is not None:
+            self._restyle(idx, col, min(end, cap), self._style)
+
+    def _restyle(self, idx: int, start: int, end: int, style: Style | None) -> None:
+        """Give columns [start, end) of line `idx` the style (None: plain)."""
+        kept: list[Span] = []
+        for span in self._spans[idx] or ():
+            if span.end <= start or span.start >= end:
+                kept.append(span)
+                continue
+            if span.start < start:
+                kept.append(Span(span.start, start, span.style))
+            if span.end > end:
+                kept.append(Span(end, span.end, span.style))
+        if style is not None and end > start:
+            kept.append(Span(start, end, style))
+        kept.sort()
+        self._spans[idx] = _merge(kept) if kept else None
+
+    # ------------------------------------------------------------------------ escapes
+
+    def _escape(self, text: str, pos: int) -> int:
+        """Handle the escape sequence at text[pos]; returns where to continue."""
+        match = _ESCAPE.match(text, pos)
+        if match is None:
+            if _INCOMPLETE.match(text, pos) is not None:
+                self._pending = text[pos:]
+                return len(text)
+            return self._malformed(text, pos)
+        final = match.group(3)
+        if final is not None:
+            self._csi(match.group(1), match.group(2), final)
+        elif match.group(4) is not None:
+            self._osc(match.group(4))
+        else:
+            self._esc(match.group(5), match.group(6))
+        return match.end()
+
+    def _malformed(self, text: str, pos: int) -> int:
+        """A broken or over-long sequence: drop its introducer and skip what belongs to it."""
+        kind = text[pos + 1] if pos + 1 < len(text) else ""
+        if kind == "[":
+            self._skip = "csi"
+        elif kind == "]":
+            self._skip = "osc"
+        else:
+            return pos + 1  # a lone ESC before something that cannot follow it
+        return self._skip_sequence(text, pos + 2)
+
+    def _skip_sequence(self, text: str, pos: int) -> int:
+        """Swallow the rest of an over-long CSI or OSC, across chunks if need be."""
+        end = len(text)
+        if self._skip == "csi":
+            while pos < end and " " <= text[pos] <= "?":
+                pos += 1  # parameter and intermediate bytes
+            if pos < end:
+                self._skip = ""
+                if "@" <= text[pos] <= "~":
+                    pos += 1
+            return pos
+        while pos < end:
+            char = text[pos]
+            if char == "\x07":
+                self._skip = ""
+                return pos + 1
+            if char == "\x1b":
+                if pos + 1 >= end:
+                    self._pending = "\x1b"  # maybe the start of ST; look again next chunk
+                    return end
+                self._skip = ""
+                return pos + 2 if text[pos + 1] == "\\" else pos
+            pos += 1
+        return pos
+
+    def _csi(self, params: str, intermediates: str, final: str) -> None:
+        if intermediates or (params and params[0] in "<=>?"):
+            return  # private modes (cursor show/hide, bracketed paste, ...) change nothing shown
+        if final == "m":
+            style = _apply_sgr(self._style or _PLAIN, params)
+            self._style = None if style == _PLAIN else style
+            return
+        handler = _CSI_HANDLERS.get(final)
+        if handler is not None:
+            args = [int(p) if p.isdigit() else 0 for p in params.split(";")] if params else []
+            handler(self, args)
+
+    def _osc(self, body: str) -> None:
+        # OSC 8 ; params ; URI — a hyperlink around the following text; titles are dropped.
+        if body.startswith("8;"):
+            uri = body[2:].partition(";")[2]
+            style = (self._style or _PLAIN)._replace(link=uri or None)
+            self._style = None if style == _PLAIN else style
+
+    def _esc(self, intermediates: str, final: str) -> None:
+        if intermediates:
+            return  # charset designations and the like
+        if final == "7":
+            self._saved = (self._row - self._top, self._col)
+        elif final == "8":
+            self._restore_cursor()
+        elif final == "D":
+            self._down(1)
+        elif final == "E":
+            self._linefeed()
+        elif final == "M":
+            if self._row > self._top:
+                self._row -= 1
+            else:
+                self._insert_lines(1, keep_col=True)
+        elif final == "c":
+            self._style = None
+            self._clear_screen()
+
+    # ----------------------------------------------------------------- CSI operations
+
+    def _restore_cursor(self) -> None:
+        row, col = self._saved
+        self._row = self._top + min(row, self.rows - 1)
+        self._col = col
+        self._ensure_row(self._row)
+
+    def _cursor_up(self, args: list[int]) -> None:
+        self._row = max(self._top, self._row - _count(args))
+
+    def _cursor_down(self, args: list[int]) -> None:
+        self._down(_count(args), scroll=False)
+
+    def _cursor_forward(self, args: list[int]) -> None:
+        self._col += _count(args)
+
+    def _cursor_back(self, args: list[int]) -> None:
+        self._col = max(0, self._col - _count(args))
+
+    def _next_line(self, args: list[int]) -> None:
+        self._cursor_down(args)
+        self._col = 0
+
+    def _previous_line(self, args: list[int]) -> None:
+        self._cursor_up(args)
+        self._col = 0
+
+    def _column(self, args: list[int]) -> None:
+        self._col = _count(args) - 1
+
+    def _position(self, args: list[int]) -> None:
+        row = _count(args)
+        col = _count(args[1:])
+        self._move_to_row(row)
+        self._col = col - 1
+
+    def _row_absolute(self, args: list[int]) -> None:
+        self._move_to_row(_count(args))
+
+    def _move_to_row(self, row: int) -> None:
+        """Rows count from 1 at the top of the live screenful."""
+        self._row = self._top + min(row, self.rows) - 1
+        self._ensure_row(self._row)
+
+    def _erase_line(self, args: list[int]) -> None:
+        mode = args[0] if args else 0
+        idx = self._row - self._first
+        line = self._lines[idx]
+        col = self._col
+        if mode == 0:
+            new = line[:col]
+            start, end = col, len(line)
+        elif mode == 1:
+            new = " " * min(col + 1, len(line)) + line[col + 1 :]
+            start, end = 0, col + 1
+        elif mode == 2:
+            new, start, end = "", 0, len(line)
+        else:
+            return
+        if self._wide:
+            new = _fix_wide(new, start, min(end, len(new)))
+        if new != line or self._spans[idx]:
+            self._lines[idx] = new
+            self._changed.add(self._row)
+            if self._spans[idx]:
+                self._restyle(idx, start, max(end, len(line)) if mode != 1 else end, None)
+
+    def _erase_display(self, args: list[int]) -> None:
+        mode = args[0] if args else 0
+        extent = self._first + len(self._lines)
+        if mode == 0:
+            self._erase_line([0])
+            self._blank_rows(self._row + 1, extent)
+        elif mode == 1:
+            self._erase_line([1])
+            self._blank_rows(self._top, self._row)
+        elif mode in (2, 3):
+            self._clear_screen()
+
+    def _clear_screen(self) -> None:
+        """Clear screen, as terminals that keep the old screen in scrollback do.
+
+        A log must not lose text because a program cleared the screen, so the old screen
+        stays as history and a fresh, empty screenful starts below it.
+        """
+        screen_row = self._row - self._top
+        extent = self._first + len(self._lines)
+        last_used = extent - 1
+        while last_used >= self._top and not self._lines[last_used - self._first].strip(" "):
+            last_used -= 1
+        self._top = last_used + 1
+        self._row = self._top + screen_row
+        self._ensure_row(self._row)
+        self._blank_rows(self._top, self._first + len(self._lines))
+
+    def _blank_rows(self, start: int, stop: int) -> None:
+        for row in range(start, stop):
+            idx = row - self._first
+            if self._lines[idx] or self._spans[idx]:
+                self._lines[idx] = ""
+                self._spans[idx] = None
+                self._cut.discard(row)
+                self._changed.add(row)
+
+    def _insert_chars(self, args: list[int]) -> None:
+        idx, col, count = self._row - self._first, self._col, _count(args)
+        line = self._lines[idx]
+        if col >= len(line):
+            return
+        new = (line[:col] + " " * count + line[col:])[: self.line_cap]
+        self._lines[idx] = _fix_wide(new, col, col + count) if self._wide else new
+        self._changed.add(self._row)
+        spans = self._spans[idx]
+        if spans:
+            self._spans[idx] = _shift_spans(spans, col, count)
+
+    def _delete_chars(self, args: list[int]) -> None:
+        idx, col, count = self._row - self._first, self._col, _count(args)
+        line = self._lines[idx]
+        if col >= len(line):
+            return
+        new = line[:col] + line[col + count :]
+        self._lines[idx] = _fix_wide(new, col, col) if self._wide else new
+        self._changed.add(self._row)
+        if self._spans[idx]:
+            self._restyle(idx, col, col + count, None)
+            spans = self._spans[idx]
+            if spans:
+                self._spans[idx] = _shift_spans(spans, col + count, -count)
+
+    def _erase_chars(self, args: list[int]) -> None:
+        idx, col, count = self._row - self._first, self._col, _count(args)
+        line = self._lines[idx]
+        if col >= len(line):
+            return
+        new = line[:col] + " " * min(count, len(line) - col) + line[col + count :]
+        self._lines[idx] = _fix_wide(new, col, col + count) if self._wide else new
+        self._changed.add(self._row)
+        if self._spans[idx]:
+            self._restyle(idx, col, col + count, None)
+
+    def _insert_lines_csi(self, args: list[int]) -> None:
+        self._insert_lines(_count(args), keep_col=False)
+
+    def _insert_lines(self, count: int, keep_col: bool) -> None:
+        """Blank lines at the cursor; the screen's lines below move down, the last fall off."""
+        bottom = self._top + self.rows  # one past the screen
+        idx = self._row - self._first
+        count = min(count, bottom - self._row)
+        self._lines[idx:idx] = [""] * count
+        self._spans[idx:idx] = [None] * count
+        self._cut = {n + count if n >= self._row else n for n in self._cut}
+        excess = self._first + len(self._lines) - bottom
+        if excess > 0:
+            del self._lines[-excess:]
+            del self._spans[-excess:]
+        self._cut = {n for n in self._cut if n < bottom}
+        self._changed.update(range(self._row, self._first + len(self._lines)))
+        if not keep_col:
+            self._col = 0
+
+    def _delete_lines(self, args: list[int]) -> None:
+        """Remove lines at the cursor; the screen's lines below move up, blanks fill in."""
+        idx = self._row - self._first
+        count = min(_count(args), len(self._lines) - idx)
+        del self._lines[idx : idx + count]
+        del self._spans[idx : idx + count]
+        self._lines.extend([""] * count)
+        self._spans.extend([None] * count)
+        self._cut = {
+            n - count if n >= self._row + count else n
+            for n in self._cut
+            if not self._row <= n < self._row + count
+        }
+        self._changed.update(range(self._row, self._first + len(self._lines)))
+        self._col = 0
+
+    def _save_cursor(self, args: list[int]) -> None:
+        self._saved = (self._row - self._top, self._col)
+
+    def _restore_cursor_csi(self, args: list[int]) -> None:
+        self._restore_cursor()
+
+    # ------------------------------------------------------------------------ memory
+
+    def _trim(self) -> None:
+        """Drop final lines beyond `max_lines`, in batches so that the cost stays amortised."""
+        if self.max_lines is None or len(self._lines) <= self.max_lines + self.max_lines // 4:
+            return
+        count = min(len(self._lines) - self.max_lines, self._top - self._first)
+        if count <= 0:
+            return
+        if self.on_final is not None:
+            self.on_final(
+                self._first, [self.line(n) for n in range(self._first, self._first + count)]
+            )
+        del self._lines[:count]
+        del self._spans[:count]
+        self._first += count
+        if self._cut:
+            self._cut = {n for n in self._cut if n >= self._first}
+
+    def _raw(self, number: int) -> str:
+        idx = number - self._first
+        if idx < 0 or number >= self._first + len(self._lines):
+            last = self._first + len(self._lines) - 1
+            raise IndexError(f"line {number} is not held (held: {self._first}..{last})")
+        return self._lines[idx]
+
+
+def _count(args: list[int]) -> int:
+    """The first parameter as a count: missing or 0 means 1."""
+    return args[0] if args and args[0] > 0 else 1
+
+
+_CSI_HANDLERS: dict[str, Callable[[Screen, list[int]], None]] = {
+    "A": Screen._cursor_up, "B": Screen._cursor_down, "e": Screen._cursor_down,
+    "C": Screen._cursor_forward, "a": Screen._cursor_forward, "D": Screen._cursor_back,
+    "E": Screen._next_line, "F": Screen._previous_line, "G": Screen._column,
+    "`": Screen._column, "H": Screen._position, "f": Screen._position,
+    "d": Screen._row_absolute, "K": Screen._erase_line, "J": Screen._erase_display,
+    "@": Screen._insert_chars, "P": Screen._delete_chars, "X": Screen._erase_chars,
+    "L": Screen._insert_lines_csi, "M": Screen._delete_lines, "s": Screen._save_cursor,
+    "u": Screen._restore_cursor_csi,
+}  # fmt: skip
+
+
+def _fix_wide(line: str, start: int, end: int) -> str:
+    """Blank out halves of wide characters that a change over [start, end) broke apart.
+
+    Every wide character is followed by its filler; a write, erase or shift that separated
+    them leaves a lone half, which a terminal shows as a blank.
+    """
+    if _FILL not in line and not _WIDE.search(line):
+        return line
+    if (
+        0 < start <= len(line)
+        and _WIDE.match(line, start - 1)
+        and (start == len(line) or line[start] != _FILL)
+    ):
+        line = line[: start - 1] + " " + line[start:]
+    if 0 < end < len(line) and line[end] == _FILL and not _WIDE.match(line, end - 1):
+        line = line[:end] + " " + line[end + 1 :]
+    return line
+
+
+def _column_map(raw: str) -> list[int]:
+    """column -> index in the text with wide-character fillers removed (len(raw)+1 entries)."""
+    mapping, index = [], 0
+    for char in raw:
+        mapping.append(index)
+        if char != _FILL:
+            index += 1
+    mapping.append(index)
+    return mapping
+
+
+def _shift_spans(spans: list[Span], at: int, delta: int) -> list[Span] | None:
+    shifted = []
+    for start, end, style in spans:
+        if end <= at:
+            shifted.append(Span(start, end, style))
+        elif start >= at:
+            shifted.append(Span(max(at, start + delta), max(at, end + delta), style))
+        else:
+            shifted.append(Span(start, max(at, end + delta), style))
+    kept = [s for s in shifted if s.end > s.start]
+    return _merge(kept) if kept else None
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    merged = [spans[0]]
+    for span in spans[1:]:
+        last = merged[-1]
+        if span.start == last.end and span.style == last.style:
+            merged[-1] = Span(last.start, span.end, last.style)
+        else:
+            merged.append(span)
+    return merged
+
 
 def render(data: bytes) -> list[str]:
-    text = data.decode("utf-8", "replace").replace("\r\n", "\n")
-    lines = [line.rsplit("\r", 1)[-1].rstrip() for line in text.split("\n")]
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
+    """The lines a terminal of unbounded width would show for `data`, as plain text."""
+    screen = Screen(max_lines=None)
+    screen.feed(data)
+    return screen.lines()

@@ -1,0 +1,297 @@
+"""Tests for nbexp.terminal: unit cases, differential checks against pyte on real library
+output (tqdm, rich, click; captured through a file and through a pty), and properties."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyte
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nbexp.terminal import LINE_CUT_MARKER, Screen, Style, render
+
+from .capture_helpers import SCENARIOS, capture_file, capture_pty
+
+PYTE_ROWS = 600  # taller than any capture, so pyte keeps every line on its screen
+PYTE_COLUMNS = 400
+
+
+def _trimmed(lines: list[str]) -> list[str]:
+    lines = [line.rstrip(" ") for line in lines]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _pyte_lines(data: bytes) -> list[str]:
+    screen = pyte.Screen(PYTE_COLUMNS, PYTE_ROWS)
+    screen.set_mode(pyte.modes.LNM)  # \n acts as on a tty with onlcr
+    pyte.ByteStream(screen).feed(data)
+    return _trimmed(screen.display)
+
+
+def _ours(data: bytes) -> list[str]:
+    screen = Screen(rows=PYTE_ROWS, max_lines=None)
+    screen.feed(data)
+    return _trimmed(screen.lines())
+
+
+# ------------------------------------------------------------------------ unit behaviour
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", []),
+        (b"one\ntwo\n", ["one", "two"]),
+        (b"one\r\ntwo", ["one", "two"]),
+        (b"a\n\nb", ["a", "", "b"]),
+        (b"a\n\n", ["a", ""]),
+        (b"hello\rHE", ["HEllo"]),
+        (b"abc\b\bX", ["aXc"]),
+        (b"a\tb\tc", ["a       b       c"]),
+        (b"trailing   \n", ["trailing"]),
+        (b"abcdef\x1b[3D\x1b[K", ["abc"]),
+        (b"abcdef\x1b[3D\x1b[1K", ["    ef"]),
+        (b"abcdef\x1b[2K", []),
+        (b"abcdef\x1b[3G!", ["ab!def"]),
+        (b"abcdef\x1b[2D\x1b[2P", ["abcd"]),
+        (b"abcdef\x1b[1G\x1b[2@", ["  abcdef"]),
+        (b"abcdef\x1b[1G\x1b[2X", ["  cdef"]),
+        (b"1\n2\n3\x1b[2A\rX\x1b[2BY", ["X", "2", "3Y"]),
+        (b"1\n2\n3\x1b[1;1HZ", ["Z", "2", "3"]),
+        (b"1\n2\n3\x1b[2F\x1b[M", ["2", "3"]),
+        (b"1\n2\n3\x1b[2F\x1b[L", ["", "1", "2", "3"]),
+        (b"1\n2\n3\x1b[1F\x1b[J", ["1"]),
+        (b"\x1b[31mred\x1b[0m \x1b[1;4mbold\x1b[m", ["red bold"]),
+        (b"\x1b]0;my title\x07visible", ["visible"]),
+        (b"\x1b]8;;https://example.com\x1b\\link\x1b]8;;\x1b\\ text", ["link text"]),
+        (b"\x1b[?25lhidden cursor\x1b[?25h", ["hidden cursor"]),
+        (b"bad \xff\xfe utf8", ["bad \ufffd\ufffd utf8"]),
+        (b"bell\x07 null\x00 done", ["bell null done"]),
+        ("中文\r a".encode(), [" a文"]),
+        ("ab中\x1b[2Dx".encode(), ["abx"]),
+        (b"\x1b7saved\x1b8X", ["Xaved"]),
+    ],
+)
+def test_render(data: bytes, expected: list[str]) -> None:
+    assert render(data) == expected
+
+
+def test_screen_height_bounds_cursor_up() -> None:
+    screen = Screen(rows=3)
+    screen.feed(b"0\n1\n2\n3\n4\x1b[10A\rX")
+    # The cursor cannot leave the last screenful (lines 2..4).
+    assert screen.lines() == ["0", "1", "X", "3", "4"]
+    assert screen.final_count == 2
+
+
+def test_changed_lines_are_reported() -> None:
+    screen = Screen()
+    assert screen.feed(b"a\nb") == {0, 1}
+    assert screen.feed(b"c") == {1}
+    assert screen.feed(b"\x1b[A\rZ") == {0}
+    assert screen.lines() == ["Z", "bc"]
+
+
+def test_styles_are_spans() -> None:
+    screen = Screen()
+    screen.feed(b"\x1b[1;31mred\x1b[0m plain \x1b[38;5;208;48;2;1;2;3mx\x1b[0m")
+    text, spans = screen.styled_line(0)
+    assert text == "red plain x"
+    assert [(s.start, s.end) for s in spans] == [(0, 3), (10, 11)]
+    assert spans[0].style == Style(fg="red", bold=True)
+    assert spans[1].style == Style(fg="#ff8700", bg="#010203")
+    assert "color:#cd0000" in spans[0].style.css()
+
+
+def test_overwrite_splits_spans() -> None:
+    screen = Screen()
+    screen.feed(b"\x1b[32mgreen!\x1b[0m\x1b[4Dxy")
+    text, spans = screen.styled_line(0)
+    assert text == "grxyn!"
+    assert [(s.start, s.end, s.style.fg) for s in spans] == [(0, 2, "green"), (4, 6, "green")]
+
+
+def test_hyperlink_keeps_text_and_target() -> None:
+    screen = Screen()
+    screen.feed(b"see \x1b]8;;https://example.com\x07docs\x1b]8;;\x07.")
+    text, spans = screen.styled_line(0)
+    assert text == "see docs."
+    assert spans == [(4, 8, Style(link="https://example.com"))]
+
+
+def test_long_line_is_cut_with_marker() -> None:
+    screen = Screen(line_cap=100)
+    screen.feed(b"x" * 250 + b"\nnext\n")
+    assert screen.line(0) == "x" * 100 + LINE_CUT_MARKER.format(cap=100)
+    assert screen.line(1) == "next"
+
+
+def test_window_keeps_line_numbers_absolute_and_reports_final_lines() -> None:
+    finals: list[tuple[int, list[str]]] = []
+    screen = Screen(
+        rows=5, max_lines=20, on_final=lambda first, texts: finals.append((first, texts))
+    )
+    for i in range(1000):
+        screen.feed(f"line {i}\n".encode())
+    assert screen.line_count == 1000
+    assert screen.line(999) == "line 999"
+    assert screen.first_line > 900
+    with pytest.raises(IndexError):
+        screen.line(0)
+    flat = [text for _, texts in finals for text in texts]
+    assert flat == [f"line {i}" for i in range(len(flat))]
+    assert finals[0][0] == 0
+    assert len(flat) == screen.first_line
+
+
+def test_memory_stays_bounded_for_an_endless_line() -> None:
+    screen = Screen(line_cap=1000)
+    for _ in range(200):
+        screen.feed(b"y" * 10_000)
+    assert len(screen.line(0)) < 1100
+
+
+def test_state_round_trip_reproduces_the_rest() -> None:
+    data = b"".join(
+        f"\r{i:3d}% [{'#' * (i // 10)}]\n".encode()
+        if i % 7 == 0
+        else f"\r{i:3d}% [{'#' * (i // 10)}]".encode()
+        for i in range(101)
+    )
+    cut = len(data) // 2
+    whole = Screen(rows=4, max_lines=None)
+    whole.feed(data)
+    first = Screen(rows=4, max_lines=None)
+    first.feed(data[:cut])
+    state = first.state()
+    resumed = Screen.restore(state, rows=4, max_lines=None)
+    resumed.feed(data[cut:])
+    assert resumed.first_line == state.top
+    assert resumed.lines() == whole.lines(state.top)
+
+
+# --------------------------------------------------------- differential against pyte
+
+
+@pytest.fixture(scope="module")
+def captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Real output of each scenario, through a file and through a pty (captured once)."""
+    tmp_path: Path = tmp_path_factory.mktemp("captures")
+    result = {}
+    for name, program in SCENARIOS.items():
+        result[f"{name}-file"] = capture_file(program, tmp_path)
+        result[f"{name}-pty"] = capture_pty(program)
+    return result
+
+
+@pytest.mark.parametrize("scenario", [f"{n}-{m}" for n in SCENARIOS for m in ("file", "pty")])
+def test_agrees_with_pyte_on_real_output(captures: dict[str, bytes], scenario: str) -> None:
+    data = captures[scenario]
+    assert data, "the program wrote nothing"
+    ours = _ours(data)
+    assert len(ours) < PYTE_ROWS
+    assert ours == _pyte_lines(data)
+
+
+@pytest.mark.parametrize("scenario", [f"{n}-{m}" for n in SCENARIOS for m in ("file", "pty")])
+def test_chunked_real_output_matches_one_shot(captures: dict[str, bytes], scenario: str) -> None:
+    data = captures[scenario]
+    expected = render(data)
+    for size in (1, 7, 4096):
+        screen = Screen(max_lines=None)
+        for start in range(0, len(data), size):
+            screen.feed(data[start : start + size])
+        assert screen.lines() == expected
+
+
+def test_real_tqdm_renders_final_bar(captures: dict[str, bytes]) -> None:
+    for mode in ("file", "pty"):
+        lines = render(captures[f"tqdm_single-{mode}"])
+        assert lines[-1] == "done"
+        assert lines[-2].startswith("train: 100%|")
+        assert "300/300" in lines[-2]
+
+
+def test_rich_colours_match_pyte(captures: dict[str, bytes]) -> None:
+    data = captures["rich_log-pty"]
+    pyte_screen = pyte.Screen(PYTE_COLUMNS, 50)
+    pyte_screen.set_mode(pyte.modes.LNM)
+    pyte.ByteStream(pyte_screen).feed(data)
+    screen = Screen(rows=50, max_lines=None)
+    screen.feed(data)
+    checked = 0
+    for number in range(screen.line_count):
+        text, spans = screen.styled_line(number)
+        for column in range(len(text)):
+            cell = pyte_screen.buffer[number][column]
+            style = next((s.style for s in spans if s.start <= column < s.end), Style())
+            if cell.fg in {"red", "blue", "yellow", "cyan", "default"}:
+                assert (style.fg or "default") == cell.fg, (number, column, text)
+                assert style.bold == cell.bold
+                checked += 1
+    assert checked > 100
+
+
+# ------------------------------------------------------------------------ properties
+
+_interesting = st.sampled_from(
+    [b"\r", b"\n", b"\r\n", b"\b", b"\t", b"\x1b[", b"\x1b]", b"\x07", b"\x1b\\", b"m",
+     b"\x1b[2K", b"\x1b[A", b"\x1b[3B", b"\x1b[5C", b"\x1b[2D", b"\x1b[1;31m", b"\x1b[0m",
+     b"\x1b[J", b"\x1b[2@", b"\x1b[P", b"\x1b[X", b"\x1b[L", b"\x1b[M", b"\x1b[5;3H",
+     b"\x1b]8;;u\x07", b"\xe4\xb8\xad", b"\xe2\x96\x88", b"\xff", b"\xc3", b"abc", b" ", b"\x1b7",
+     b"\x1b8", b"\x1b[?25l", b"\x1b[38;5;200m", b"\x1bc", b"\x1bM"]
+)  # fmt: skip
+_streams = st.lists(st.one_of(_interesting, st.binary(max_size=8)), max_size=40).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=300))
+def test_random_bytes_never_raise(data: bytes) -> None:
+    screen = Screen(rows=5, max_lines=8, line_cap=50)
+    screen.feed(data)
+    for number in range(screen.first_line, screen.line_count):
+        screen.styled_line(number)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=_streams, cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12))
+def test_chunking_never_changes_the_result(data: bytes, cuts: list[int]) -> None:
+    whole = Screen(rows=4, max_lines=None, line_cap=60)
+    whole.feed(data)
+    expected = [whole.styled_line(n) for n in range(whole.line_count)]
+
+    pieces = sorted({c % (len(data) + 1) for c in cuts})
+    chunked = Screen(rows=4, max_lines=None, line_cap=60)
+    view: dict[int, tuple[object, ...]] = {}
+    start = 0
+    for stop in [*pieces, len(data)]:
+        for number in chunked.feed(data[start:stop]):
+            # Every reported line is held, even a blank row beyond line_count.
+            view[number] = chunked.styled_line(number)
+        start = stop
+    assert [chunked.styled_line(n) for n in range(chunked.line_count)] == expected
+    assert chunked.cursor == whole.cursor
+    # A viewer that only refreshed the reported lines shows the same as a full redraw.
+    assert [view.get(n, ("", [])) for n in range(chunked.line_count)] == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=_streams, cut=st.integers(min_value=0, max_value=400))
+def test_window_and_state_do_not_change_what_is_shown(data: bytes, cut: int) -> None:
+    reference = Screen(rows=3, max_lines=None)
+    reference.feed(data)
+    finals: list[str] = []
+    windowed = Screen(rows=3, max_lines=3, on_final=lambda first, texts: finals.extend(texts))
+    cut %= len(data) + 1
+    windowed.feed(data[:cut])
+    resumed = Screen.restore(windowed.state(), rows=3, max_lines=3)
+    windowed.feed(data[cut:])
+    resumed.feed(data[cut:])
+    assert finals + windowed.lines() == reference.lines()
+    start = max(resumed.first_line, windowed.first_line)
+    assert resumed.lines(start) == windowed.lines(start)
+    assert resumed.line_count == windowed.line_count
