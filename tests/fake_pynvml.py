@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import sys
+import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -52,6 +53,7 @@ class _State:
         self.init_error: int | None = None
         self.count_error: int | None = None
         self.driver_version = "550.54.15"
+        self.init_delay = 0.0  # seconds nvmlInit takes (it is slow on big machines)
         self.initialised = False
         self.calls: collections.Counter[str] = collections.Counter()
 
@@ -92,6 +94,7 @@ def _gpu(handle: SimpleNamespace, function: str) -> FakeGpu:
 
 def nvmlInit() -> None:
     state.calls["nvmlInit"] += 1
+    time.sleep(state.init_delay)
     if state.init_error is not None:
         _fail(state.init_error)
     state.initialised = True

@@ -200,9 +200,16 @@ def test_missing_nvidia_ml_py_gives_a_reason(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_nvml_is_initialised_once_for_many_threads(two_gpus: fake_pynvml._State) -> None:
+    two_gpus.init_delay = 0.05  # a window in which unguarded readers would all initialise
     session = gpu.NvmlSession()
     reports: list[gpu.GpuReport] = []
-    threads = [threading.Thread(target=lambda: reports.append(session.read())) for _ in range(8)]
+    start = threading.Barrier(8)
+
+    def read() -> None:
+        start.wait()
+        reports.append(session.read())
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
