@@ -65,3 +65,10 @@ def test_allowed_actions_in_words() -> None:
 def test_outcomes(code, sig, stopped, status, reason) -> None:  # type: ignore[no-untyped-def]
     assert outcome_status(code, sig, stopped) is status
     assert outcome_reason(code, sig, stopped) == reason
+
+
+def test_public_names() -> None:
+    import nbexp
+
+    for name in nbexp.__all__:
+        assert getattr(nbexp, name) is not None

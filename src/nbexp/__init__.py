@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
 
-from ._errors import (
-    GpuConflict,
-    GpuUnavailable,
-    InvalidTransition,
-    NbexpError,
-    NotFound,
-    SpawnFailed,
-    StoreError,
-    UsageError,
-    WaitTimeout,
-)
-from ._manager import Experiment, ExperimentManager
-from .states import Status
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs every runner memory
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._dashboard import Dashboard
+    from ._errors import (
+        GpuConflict,
+        GpuUnavailable,
+        InvalidTransition,
+        NbexpError,
+        NotFound,
+        SpawnFailed,
+        StoreError,
+        UsageError,
+        WaitTimeout,
+    )
+    from ._manager import Experiment, ExperimentManager
+    from .states import Status
+
+# Public names and the private module each lives in. Imported on first use, so that the runner
+# (one per experiment, whose memory counts) and the CLI load only what they need.
+_EXPORTS = {
+    "Dashboard": "._dashboard",
+    "Experiment": "._manager",
+    "ExperimentManager": "._manager",
+    "Status": ".states",
+    "GpuConflict": "._errors",
+    "GpuUnavailable": "._errors",
+    "InvalidTransition": "._errors",
+    "NbexpError": "._errors",
+    "NotFound": "._errors",
+    "SpawnFailed": "._errors",
+    "StoreError": "._errors",
+    "UsageError": "._errors",
+    "WaitTimeout": "._errors",
+}
 
 __all__ = [
     "Dashboard",
@@ -39,12 +63,16 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The widget pulls in ipywidgets; runners and the CLI never pay for it.
-    if name == "Dashboard":
-        from ._dashboard import Dashboard
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nbexp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
-        return Dashboard
-    raise AttributeError(f"module 'nbexp' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return __all__
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ._errors import NbexpError, UsageError
-from ._store import ExperimentRecord
+from ._records import ExperimentRecord
 from .states import Status
 
 EXIT_REFUSED = 1
@@ -42,6 +42,13 @@ def _add_launch_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--uv", action="store_true", help="run the command through `uv run` in its cwd")
     p.add_argument("--shell", action="store_true", help="run the command through /bin/sh -c")
+    p.add_argument(
+        "--tty",
+        nargs="?",
+        const="120x40",
+        metavar="COLSxROWS",
+        help="run on a pseudo-terminal (default size 120x40) for colours and live bars",
+    )
     p.add_argument("--priority", type=int, default=0, help="higher starts first from the queue")
     p.add_argument(
         "--after",
@@ -158,6 +165,15 @@ def _parse_gpus(text: str | None) -> int | list[int | str] | None:
     return [int(p) if p.isdigit() else p for p in parts]
 
 
+def _parse_tty(text: str | None) -> bool | tuple[int, int]:
+    if text is None:
+        return False
+    columns, sep, rows = text.lower().partition("x")
+    if not (sep and columns.isdigit() and rows.isdigit()):
+        raise UsageError(f"bad --tty size {text!r}: use COLUMNSxROWS, e.g. 120x40")
+    return int(columns), int(rows)
+
+
 def _parse_env(pairs: list[str]) -> dict[str, str]:
     env = {}
     for pair in pairs:
@@ -178,6 +194,7 @@ def _launch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         shell=args.shell,
         priority=args.priority,
         after=args.after,
+        tty=_parse_tty(args.tty),
     )
 
 

@@ -6,12 +6,13 @@ Shared by the manager (to check a command before launching) and the runner (to l
 from __future__ import annotations
 
 import os
-import shlex
-import shutil
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from ._errors import UsageError
+
+# The runner imports this module: only os at run time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 EXPERIMENT_ID_ENV = "NBEXP_EXPERIMENT_ID"
 ATTEMPT_ENV = "NBEXP_ATTEMPT"
@@ -19,6 +20,8 @@ ATTEMPT_ENV = "NBEXP_ATTEMPT"
 
 def normalize_command(command: str | Sequence[str], shell: bool) -> list[str]:
     """An argv list from what the user gave; a shell only when asked for."""
+    import shlex
+
     if isinstance(command, str):
         if shell:
             argv = [command] if command.strip() else []
@@ -45,7 +48,7 @@ def effective_argv(command: list[str], *, shell: bool, uv: bool) -> list[str]:
 def child_environment(
     overrides: Mapping[str, str],
     *,
-    home: Path,
+    home: str | os.PathLike[str],
     experiment_id: int,
     attempt: int,
     gpus: Sequence[int | str] | None,
@@ -78,7 +81,7 @@ def spawn_problem(argv: list[str], cwd: str, env: Mapping[str, str]) -> str | No
         if os.path.isdir(path) or not os.access(path, os.X_OK):
             return f"permission denied: {program} is not executable"
         return None
-    if shutil.which(program, path=env.get("PATH", os.defpath)) is None:
+    if _which(program, env.get("PATH")) is None:
         hint = " (install uv: pip install uv)" if program == "uv" else ""
         return f"command not found: {program}{hint}"
     return None
@@ -97,3 +100,21 @@ def describe_os_error(error: OSError, argv: list[str], cwd: str) -> str:
     if error.errno == errno.ENOEXEC:
         return f"not an executable (missing #! line?): {argv[0]}"
     return f"failed to start {argv[0]}: {error.strerror or error}"
+
+
+def _which(program: str, path: str | None) -> str | None:
+    for folder in (path if path is not None else os.defpath).split(os.pathsep):
+        candidate = os.path.join(folder or ".", program)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def find_executable(program: str, path: str | None) -> str:
+    """The file to exec for `program`, searched in the child's PATH (as execvpe would)."""
+    if os.sep in program:
+        return program
+    found = _which(program, path)
+    if found is None:
+        raise FileNotFoundError(2, "No such file or directory", program)
+    return found

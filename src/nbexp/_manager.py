@@ -28,8 +28,9 @@ from ._launch import (
     spawn_problem,
 )
 from ._paths import ensure_private_dir, log_path, resolve_home, runner_log_path
+from ._records import ExperimentRecord, HistoryEntry
 from ._runner import DEFAULT_STOP_GRACE_S, exit_file_path
-from ._store import ExperimentRecord, HistoryEntry, Store
+from ._store import Store
 from .states import Action, Status, allowed_actions, is_allowed, sources
 
 # A running row without a runner pid is being launched; after this long it is lost.
@@ -140,8 +141,13 @@ class ExperimentManager:
         shell: bool = False,
         priority: int = 0,
         after: Sequence[int] | None = None,
+        tty: bool | tuple[int, int] = False,
     ) -> Experiment:
-        """A new pending experiment (not started)."""
+        """A new pending experiment (not started).
+
+        tty: run on a pseudo-terminal (True for 120x40, or (columns, rows)) so that programs
+        that check isatty print colours and live bars; the default is a plain file (faster).
+        """
         argv = normalize_command(command, shell)
         workdir = os.path.abspath(os.fspath(cwd)) if cwd is not None else os.getcwd()
         if not os.path.isdir(workdir):
@@ -161,6 +167,7 @@ class ExperimentManager:
             uv=uv,
             priority=int(priority),
             after=dependencies,
+            options=_tty_options(tty),
         )
         return Experiment(self, experiment_id)
 
@@ -176,6 +183,7 @@ class ExperimentManager:
         shell: bool = False,
         priority: int = 0,
         after: Sequence[int] | None = None,
+        tty: bool | tuple[int, int] = False,
         queue: bool = False,
         force: bool = False,
     ) -> Experiment:
@@ -190,6 +198,7 @@ class ExperimentManager:
             shell=shell,
             priority=priority,
             after=after,
+            tty=tty,
         )
         return self.start(exp.id, force=force, queue=queue)
 
@@ -283,6 +292,8 @@ class ExperimentManager:
             runner = subprocess.Popen(
                 [
                     sys.executable,
+                    "-I",  # isolated and without site: only nbexp and the standard library,
+                    "-S",  # which keeps each runner's resident memory small
                     "-c",
                     _RUNNER_BOOT,
                     package_parent,
@@ -565,6 +576,15 @@ def _default_name(argv: list[str]) -> str:
     if len(words) >= 2 and words[0].startswith(("python", "uv", "sh", "bash")):
         return words[1][:60]
     return (words[0] if words else argv[0])[:60]
+
+
+def _tty_options(tty: bool | tuple[int, int]) -> dict[str, Any]:
+    if tty is False or tty is None:
+        return {}
+    columns, rows = (120, 40) if tty is True else tty
+    if not (isinstance(columns, int) and isinstance(rows, int) and columns > 0 and rows > 0):
+        raise UsageError(f"tty size must be (columns, rows) of positive ints, not {tty!r}")
+    return {"tty": {"columns": columns, "rows": rows}}
 
 
 def _check_env(env: Mapping[str, str] | None) -> dict[str, str]:

@@ -13,27 +13,33 @@ import json
 import os
 import select
 import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 from . import _proc
-from ._launch import child_environment, describe_os_error, effective_argv
+from ._launch import child_environment, describe_os_error, effective_argv, find_executable
 from ._store import Store
 from .states import Action, Status, outcome_reason, outcome_status, sources
+
+# No subprocess, pathlib, typing or dataclasses here: this process lives as long as the
+# experiment, and every module it imports is resident memory (see benchmarks/bench_runner.py).
 
 DEFAULT_STOP_GRACE_S = 10.0
 GIVE_UP_AFTER_KILL_S = 10.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-def exit_file_path(log_path: str | Path) -> Path:
-    return Path(str(log_path)[: -len(".log")] + ".exit")
+DEFAULT_TTY_SIZE = (120, 40)  # columns, rows
+# Python ignores SIGPIPE (and SIGXFSZ); children must start with the default dispositions.
+_RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+
+
+def exit_file_path(log_path: str) -> str:
+    return str(log_path)[: -len(".log")] + ".exit"
 
 
 class Runner:
-    def __init__(self, home: Path, experiment_id: int, attempt: int) -> None:
+    def __init__(self, home: str, experiment_id: int, attempt: int) -> None:
         self.home = home
         self.experiment_id = experiment_id
         self.attempt = attempt
@@ -44,6 +50,10 @@ class Runner:
         self.stop_signal: int | None = None  # the signal that asked us to stop
         self.kill_deadline: float | None = None
         self.killed = False
+        self.log_path = ""
+        self.log_fd: int | None = None
+        self.pty_master: int | None = None
+        self.tty_mode = False
         self._wakeup_r, self._wakeup_w = os.pipe()
         os.set_blocking(self._wakeup_r, False)
         os.set_blocking(self._wakeup_w, False)
@@ -65,47 +75,147 @@ class Runner:
     def run(self) -> int:
         _proc.become_subreaper()
         self._install_signal_handlers()
-        record = self.store.get(self.experiment_id)
-        if record.status is not Status.RUNNING or record.attempt != self.attempt:
+        row = self.store.get_row(self.experiment_id)
+        if row["status"] != Status.RUNNING.value or row["attempt"] != self.attempt:
             return 0  # someone else already decided this attempt's fate
-        assert record.log_path is not None
-        self.log_path = record.log_path
-        argv = effective_argv(record.command, shell=record.shell, uv=record.uv)
+        self.log_path = row["log_path"]
+        argv = effective_argv(row["command"], shell=row["shell"], uv=row["uv"])
         env = child_environment(
-            record.env,
+            row["env"],
             home=self.home,
-            experiment_id=record.id,
-            attempt=record.attempt,
-            gpus=record.assigned_gpus,
+            experiment_id=row["id"],
+            attempt=row["attempt"],
+            gpus=row["assigned_gpus"],
         )
-        log_fd = os.open(record.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        if self.stop_signal is not None or record.stop_requested is not None:
+        self.log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if self.stop_signal is not None or row["stop_requested"] is not None:
             self._finish(exit_code=None, signal_number=None, stopped=True)
             return 0
+        tty = (row.get("options") or {}).get("tty")
+        self.tty_mode = bool(tty)
         try:
-            child = subprocess.Popen(
-                argv,
-                cwd=record.cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_fd,
-                stderr=log_fd,
-                process_group=0,
-                close_fds=True,
-            )
+            if tty:
+                self.main_pid = self._spawn_on_pty(argv, row["cwd"], env, tty)
+            else:
+                self.main_pid = self._spawn(argv, row["cwd"], env)
         except OSError as e:
-            reason = describe_os_error(e, argv, record.cwd)
-            os.write(log_fd, f"nbexp: {reason}\n".encode())
-            os.close(log_fd)
+            reason = describe_os_error(e, argv, row["cwd"])
+            os.write(self.log_fd, f"nbexp: {reason}\n".encode())
+            os.close(self.log_fd)
+            self.log_fd = None
             self._record_outcome(None, None, Status.ERROR, f"failed to start: {reason}")
             return 0
-        os.close(log_fd)
-        self.main_pid = child.pid
-        child.returncode = 0  # we reap it ourselves; keep Popen from trying again
-        self.store.update(self.experiment_id, pid=child.pid, pid_start=_proc.identity(child.pid))
+        if not tty:
+            os.close(self.log_fd)  # the child holds it; we never touch its output
+            self.log_fd = None
+        self.store.update(
+            self.experiment_id, pid=self.main_pid, pid_start=_proc.identity(self.main_pid)
+        )
         self._loop()
+        self._drain_pty()
         self._finish_from_wait_status()
         return 0
+
+    def _spawn(self, argv: list[str], cwd: str, env: dict[str, str]) -> int:
+        """Start the command in its own process group, output straight onto the log file."""
+        os.chdir(cwd)  # posix_spawn has no cwd argument; the runner needs no cwd of its own
+        executable = find_executable(argv[0], env.get("PATH"))
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        try:
+            return os.posix_spawn(
+                executable,
+                argv,
+                env,
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, devnull, 0),
+                    (os.POSIX_SPAWN_DUP2, self.log_fd, 1),
+                    (os.POSIX_SPAWN_DUP2, self.log_fd, 2),
+                ],
+                setpgroup=0,
+                setsigdef=_RESET_SIGNALS,
+            )
+        finally:
+            os.close(devnull)
+
+    def _spawn_on_pty(
+        self, argv: list[str], cwd: str, env: dict[str, str], tty: object
+    ) -> int:
+        """Start the command on a new pseudo-terminal whose output we copy into the log."""
+        import fcntl
+        import struct
+        import termios
+
+        columns, rows = DEFAULT_TTY_SIZE
+        if isinstance(tty, dict):
+            columns, rows = int(tty.get("columns", columns)), int(tty.get("rows", rows))
+        env = dict(env, COLUMNS=str(columns), LINES=str(rows))
+        env.setdefault("TERM", "xterm-256color")
+        executable = find_executable(argv[0], env.get("PATH"))
+        os.chdir(cwd)
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        error_r, error_w = os.pipe()  # carries an exec failure back from the child
+        pid = os.fork()
+        if pid == 0:  # the child: new session, the pty as controlling terminal, then exec
+            try:
+                os.close(master)
+                os.close(error_r)
+                os.setsid()
+                fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                os.dup2(slave, 1)
+                os.dup2(slave, 2)
+                for sig in (*_RESET_SIGNALS, signal.SIGCHLD, *STOP_SIGNALS):
+                    signal.signal(sig, signal.SIG_DFL)
+                signal.set_wakeup_fd(-1)
+                os.execve(executable, argv, env)
+            except OSError as e:
+                os.write(error_w, f"{e.errno}".encode())
+            finally:
+                os._exit(127)
+        os.close(slave)
+        os.close(error_w)
+        failure = os.read(error_r, 64)
+        os.close(error_r)
+        if failure:
+            os.close(master)
+            os.waitpid(pid, 0)
+            raise OSError(int(failure), os.strerror(int(failure)), argv[0])
+        os.set_blocking(master, False)
+        self.pty_master = master
+        return pid
+
+    def _copy_pty_output(self) -> bool:
+        """Copy what the pty has into the log; False once it is closed (all writers gone)."""
+        if self.pty_master is None:
+            return False
+        while True:
+            try:
+                data = os.read(self.pty_master, 65536)
+            except BlockingIOError:
+                return True
+            except OSError:  # EIO: every process holding the terminal has exited
+                data = b""
+            if not data:
+                os.close(self.pty_master)
+                self.pty_master = None
+                return False
+            if self.log_fd is not None:
+                os.write(self.log_fd, data)
+
+    def _drain_pty(self) -> None:
+        """After the tree has ended: copy the pty's last bytes, then close the log."""
+        deadline = time.monotonic() + 2
+        while self.pty_master is not None and time.monotonic() < deadline:
+            select.select([self.pty_master], [], [], 0.05)
+            self._copy_pty_output()
+        if self.pty_master is not None:
+            os.close(self.pty_master)
+            self.pty_master = None
+        if self.tty_mode and self.log_fd is not None:
+            os.close(self.log_fd)
+            self.log_fd = None
 
     def _loop(self) -> None:
         while True:
@@ -140,7 +250,10 @@ class Runner:
                     else max(0.0, min(0.2, self.kill_deadline - time.monotonic()))
                 )
             try:
-                select.select([self._wakeup_r], [], [], timeout)
+                watched = [self._wakeup_r]
+                if self.pty_master is not None:
+                    watched.append(self.pty_master)
+                select.select(watched, [], [], timeout)
             except InterruptedError:
                 pass
             try:
@@ -148,6 +261,8 @@ class Runner:
                     pass
             except BlockingIOError:
                 pass
+            if self.pty_master is not None:
+                self._copy_pty_output()
 
     def _tree(self) -> set[int]:
         groups = [self.main_pid] if self.main_pid else []
@@ -258,7 +373,7 @@ class Runner:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    home, experiment_id, attempt = Path(args[0]), int(args[1]), int(args[2])
+    home, experiment_id, attempt = args[0], int(args[1]), int(args[2])
     runner = Runner(home, experiment_id, attempt)
     try:
         return runner.run()

@@ -13,14 +13,20 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from ._errors import NotFound, StoreError
-from ._paths import create_private_file, database_path, ensure_private_dir
 from .states import Status
+
+# The runner imports this module: keep its imports light (no typing, dataclasses or pathlib
+# at run time), since every running experiment pays for them in memory.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from typing import Any
+
+    from ._records import AttemptRecord, ExperimentRecord, HistoryEntry
+
+DATABASE_FILENAME = "nbexp.db"
 
 BUSY_TIMEOUT_ENV = "NBEXP_BUSY_TIMEOUT"
 DEFAULT_BUSY_TIMEOUT_S = 10.0
@@ -93,107 +99,12 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-@dataclass(frozen=True)
-class ExperimentRecord:
-    """One row of the store, as plain data."""
-
-    id: int
-    name: str
-    command: list[str]
-    shell: bool
-    cwd: str
-    env: dict[str, str]
-    gpus: Any  # the request: None, an int (any N), or a list of indices/UUIDs
-    status: Status
-    created: float
-    started: float | None
-    ended: float | None
-    pid: int | None
-    exit_code: int | None
-    signal: int | None
-    error: str | None
-    attempt: int
-    log_path: str | None
-    pid_start: str | None = None
-    runner_pid: int | None = None
-    runner_start: str | None = None
-    stop_requested: float | None = None
-    stop_grace: float | None = None
-    uv: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
-    executor: str = "local"
-    job_id: str | None = None
-    priority: int = 0
-    after: list[int] = field(default_factory=list)
-    assigned_gpus: list[int] | None = None
-    queued_at: float | None = None
-
-    @property
-    def runtime(self) -> float | None:
-        """Seconds the current attempt has run (so far, while it runs)."""
-        if self.started is None:
-            return None
-        end = self.ended if self.ended is not None else time.time()
-        return max(0.0, end - self.started)
-
-    def to_json(self) -> dict[str, Any]:
-        """The stable JSON form used by `nbexp show --json` and `nbexp list --json`."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "command": self.command,
-            "shell": self.shell,
-            "cwd": self.cwd,
-            "env": self.env,
-            "status": self.status.value,
-            "pid": self.pid,
-            "exit_code": self.exit_code,
-            "signal": self.signal,
-            "error": self.error,
-            "attempt": self.attempt,
-            "gpus": self.assigned_gpus if self.assigned_gpus is not None else self.gpus,
-            "gpu_request": self.gpus,
-            "created": self.created,
-            "started": self.started,
-            "ended": self.ended,
-            "runtime": self.runtime,
-            "log_path": self.log_path,
-            "uv": self.uv,
-            "executor": self.executor,
-            "job_id": self.job_id,
-            "priority": self.priority,
-            "after": self.after,
-            "options": self.options,
-        }
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: float
-    from_status: Status | None
-    to_status: Status
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class AttemptRecord:
-    experiment_id: int
-    attempt: int
-    status: Status
-    started: float | None
-    ended: float | None
-    pid: int | None
-    exit_code: int | None
-    signal: int | None
-    error: str | None
-    log_path: str
-
-
 _JSON_COLUMNS = {"command", "env", "gpus", "options", "after", "assigned_gpus"}
 _BOOL_COLUMNS = {"shell", "uv"}
 
 
-def _record_from_row(row: sqlite3.Row) -> ExperimentRecord:
+def decode_row(row: sqlite3.Row) -> dict[str, Any]:
+    """A row as a dict with JSON columns parsed and booleans as bool."""
     values: dict[str, Any] = {}
     for key in row.keys():  # noqa: SIM118 - sqlite3.Row is not a mapping
         value = row[key]
@@ -201,11 +112,8 @@ def _record_from_row(row: sqlite3.Row) -> ExperimentRecord:
             value = json.loads(value)
         elif key in _BOOL_COLUMNS:
             value = bool(value)
-        elif key == "status":
-            value = Status(value)
         values[key] = value
-    known = ExperimentRecord.__dataclass_fields__
-    return ExperimentRecord(**{k: v for k, v in values.items() if k in known})
+    return values
 
 
 def _busy_timeout() -> float:
@@ -218,15 +126,15 @@ def _busy_timeout() -> float:
 class Store:
     """Access to one nbexp database. Safe to share between threads (one connection each)."""
 
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.path = database_path(home)
+    def __init__(self, home: str | os.PathLike[str]) -> None:
+        self.home = os.fspath(home)
+        self.path = os.path.join(self.home, DATABASE_FILENAME)
         self.busy_timeout = _busy_timeout()
         self._local = threading.local()
         self._migrate_lock = threading.Lock()
-        if not self.path.exists():
-            ensure_private_dir(home)
-            create_private_file(self.path)
+        if not os.path.exists(self.path):
+            os.makedirs(self.home, mode=0o700, exist_ok=True)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         with self._translate_errors():
             self._migrate(self._connection())
 
@@ -331,16 +239,22 @@ class Store:
             _add_history(conn, experiment_id, None, Status(values["status"]), "created")
         return experiment_id
 
-    def get(self, experiment_id: int) -> ExperimentRecord:
+    def get_row(self, experiment_id: int) -> dict[str, Any]:
+        """One experiment as a plain dict (the runner's view: no record classes needed)."""
         with self.read() as conn:
             row = conn.execute(
                 "SELECT * FROM experiments WHERE id = ?", (experiment_id,)
             ).fetchone()
         if row is None:
             raise NotFound(experiment_id)
-        return _record_from_row(row)
+        return decode_row(row)
 
-    def list(self, statuses: Sequence[Status] | None = None) -> list[ExperimentRecord]:
+    def get(self, experiment_id: int) -> ExperimentRecord:
+        from ._records import record_from_values
+
+        return record_from_values(self.get_row(experiment_id))
+
+    def list(self, statuses: Sequence[Status] | None = None) -> builtins.list[ExperimentRecord]:
         with self.read() as conn:
             if statuses:
                 marks = ", ".join("?" * len(statuses))
@@ -350,7 +264,9 @@ class Store:
                 ).fetchall()
             else:
                 rows = conn.execute("SELECT * FROM experiments ORDER BY id").fetchall()
-        return [_record_from_row(r) for r in rows]
+        from ._records import record_from_values
+
+        return [record_from_values(decode_row(r)) for r in rows]
 
     def update(
         self, experiment_id: int, conn: sqlite3.Connection | None = None, **values: Any
@@ -442,6 +358,8 @@ class Store:
             return True
 
     def history(self, experiment_id: int) -> builtins.list[HistoryEntry]:
+        from ._records import HistoryEntry
+
         with self.read() as conn:
             rows = conn.execute(
                 "SELECT at, from_status, to_status, reason FROM history "
@@ -459,6 +377,8 @@ class Store:
         ]
 
     def attempts(self, experiment_id: int) -> builtins.list[AttemptRecord]:
+        from ._records import AttemptRecord
+
         with self.read() as conn:
             rows = conn.execute(
                 "SELECT * FROM attempts WHERE experiment_id = ? ORDER BY attempt", (experiment_id,)
@@ -517,3 +437,13 @@ def _split_sql(script: str) -> list[str]:
     """Statements of a migration script (none of ours contain ';' inside literals)."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def __getattr__(name: str) -> Any:
+    # The record classes live in _records (dataclasses cost the runner memory); keep the old
+    # import path working for everyone else.
+    if name in ("ExperimentRecord", "HistoryEntry", "AttemptRecord"):
+        from . import _records
+
+        return getattr(_records, name)
+    raise AttributeError(name)

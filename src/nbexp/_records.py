@@ -1,0 +1,112 @@
+"""Snapshots of what the store holds, as frozen dataclasses (the store itself speaks dicts)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .states import Status
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    """One row of the store, as plain data."""
+
+    id: int
+    name: str
+    command: list[str]
+    shell: bool
+    cwd: str
+    env: dict[str, str]
+    gpus: Any  # the request: None, an int (any N), or a list of indices/UUIDs
+    status: Status
+    created: float
+    started: float | None
+    ended: float | None
+    pid: int | None
+    exit_code: int | None
+    signal: int | None
+    error: str | None
+    attempt: int
+    log_path: str | None
+    pid_start: str | None = None
+    runner_pid: int | None = None
+    runner_start: str | None = None
+    stop_requested: float | None = None
+    stop_grace: float | None = None
+    uv: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    executor: str = "local"
+    job_id: str | None = None
+    priority: int = 0
+    after: list[int] = field(default_factory=list)
+    assigned_gpus: list[int] | None = None
+    queued_at: float | None = None
+
+    @property
+    def runtime(self) -> float | None:
+        """Seconds the current attempt has run (so far, while it runs)."""
+        if self.started is None:
+            return None
+        end = self.ended if self.ended is not None else time.time()
+        return max(0.0, end - self.started)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON form used by `nbexp show --json` and `nbexp list --json`."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "command": self.command,
+            "shell": self.shell,
+            "cwd": self.cwd,
+            "env": self.env,
+            "status": self.status.value,
+            "pid": self.pid,
+            "exit_code": self.exit_code,
+            "signal": self.signal,
+            "error": self.error,
+            "attempt": self.attempt,
+            "gpus": self.assigned_gpus if self.assigned_gpus is not None else self.gpus,
+            "gpu_request": self.gpus,
+            "created": self.created,
+            "started": self.started,
+            "ended": self.ended,
+            "runtime": self.runtime,
+            "log_path": self.log_path,
+            "uv": self.uv,
+            "executor": self.executor,
+            "job_id": self.job_id,
+            "priority": self.priority,
+            "after": self.after,
+            "options": self.options,
+        }
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: float
+    from_status: Status | None
+    to_status: Status
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    experiment_id: int
+    attempt: int
+    status: Status
+    started: float | None
+    ended: float | None
+    pid: int | None
+    exit_code: int | None
+    signal: int | None
+    error: str | None
+    log_path: str
+
+
+def record_from_values(values: dict[str, Any]) -> ExperimentRecord:
+    known = ExperimentRecord.__dataclass_fields__
+    fields = {k: v for k, v in values.items() if k in known}
+    fields["status"] = Status(fields["status"])
+    return ExperimentRecord(**fields)
