@@ -74,10 +74,22 @@ def _ours(data: bytes) -> list[str]:
         ("中文\r a".encode(), [" a文"]),
         ("ab中\x1b[2Dx".encode(), ["abx"]),
         (b"\x1b7saved\x1b8X", ["Xaved"]),
+        ("✅ ok\ra".encode(), ["a  ok"]),
+        ("⌚x\r\x1b[2C!".encode(), ["⌚!"]),
+        ("│█▏━ ok\rX".encode(), ["X█▏━ ok"]),
     ],
 )
 def test_render(data: bytes, expected: list[str]) -> None:
     assert render(data) == expected
+
+
+def test_wide_characters_split_across_chunks() -> None:
+    data = "ab中文cd\r\x1b[3C|".encode()
+    for cut in range(len(data) + 1):
+        screen = Screen()
+        screen.feed(data[:cut])
+        screen.feed(data[cut:])
+        assert screen.lines() == ["ab |文cd"], cut
 
 
 def test_screen_height_bounds_cursor_up() -> None:

@@ -207,13 +207,25 @@ _PLAIN = Style()
 
 
 def _overlay(pieces: list[str]) -> str:
-    """What is left on a line after writing each piece from column 0 in turn (\\r between)."""
+    """What is left on a line after writing each piece from column 0 in turn (\\r between).
+
+    Column c shows the last piece longer than c. Progress bars keep a nearly constant width,
+    so there are few distinct lengths; the search runs over them with C-level list scans
+    instead of a Python loop over every piece.
+    """
     result = pieces[-1]
-    if max(map(len, pieces)) <= len(result):
-        return result  # the common case: progress bars of constant width
-    for piece in reversed(pieces):
-        if len(piece) > len(result):
-            result += piece[len(result) :]
+    lengths = list(map(len, pieces))
+    longest = max(lengths)
+    if longest <= len(result):
+        return result  # the common case: the last redraw covers all earlier ones
+    backwards = lengths[::-1]
+    distinct = sorted(set(lengths), reverse=True)
+    while len(result) < longest:
+        covered = len(result)
+        # The most recent piece longer than what is covered supplies the next columns.
+        position = min(backwards.index(n) for n in distinct if n > covered)
+        piece = pieces[len(pieces) - 1 - position]
+        result += piece[covered:]
     return result
 
 
@@ -278,6 +290,7 @@ class Screen:
         self._skip = ""  # "csi" or "osc" while swallowing an over-long sequence
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._wide = False  # whether any wide character was seen (enables the slow checks)
+        self._maybe_wide = False  # whether the current chunk may hold a wide character
         self._changed: set[int] = set()
 
     # ----------------------------------------------------------------- public queries
@@ -400,10 +413,16 @@ class Screen:
         """
         changed: set[int] = set()
         self._changed = changed
+        buffered = self._decoder.getstate()[0]
+        raw = buffered + data if buffered else data  # a character split by the last chunk
         text = self._decoder.decode(data)
+        self._maybe_wide = _maybe_wide(raw)
         if self._pending:
             text = self._pending + text
             self._pending = ""
+        elif not self._skip and _only_text(raw):
+            self._run(text)  # no escapes or odd controls anywhere: skip the tokenizer
+            text = ""
         if text:
             self._process(text)
         self._trim()
@@ -442,7 +461,7 @@ class Screen:
 
     def _run(self, run: str) -> None:
         """A run of printable text with \\r and \\n only: the hot path."""
-        if _WIDE.search(run) is not None:
+        if self._maybe_wide and _WIDE.search(run) is not None:
             self._wide = True
             run = _WIDE.sub(lambda m: m.group() + _FILL, run)
         if "\n" not in run:
@@ -883,6 +902,33 @@ class Screen:
             last = self._first + len(self._lines) - 1
             raise IndexError(f"line {number} is not held (held: {self._first}..{last})")
         return self._lines[idx]
+
+
+# Bytes of C0 controls other than \n and \r, and DEL: their absence means plain text.
+_CONTROL_BYTES = bytes([*range(0x00, 0x0A), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_C1_BYTES = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080..U+009F in UTF-8
+# Bytes that cannot start a wide character: ASCII, continuation bytes, two-byte leads, and
+# 0xE2 (U+2000..U+2FFF), whose few wide characters are checked separately below.
+_NARROW_BYTES = bytes([*range(0x00, 0xE0), 0xE2])
+# U+2000..U+203F (punctuation), U+2500..U+25BF (box drawing, the blocks of progress bars).
+_NARROW_E2 = (b"\xe2\x80", b"\xe2\x94", b"\xe2\x95", b"\xe2\x96")
+
+
+def _only_text(raw: bytes) -> bool:
+    """True when the bytes hold no escape or control other than \\r and \\n (C speed)."""
+    if len(raw.translate(None, _CONTROL_BYTES)) != len(raw):
+        return False
+    return b"\xc2" not in raw or _C1_BYTES.search(raw) is None
+
+
+def _maybe_wide(raw: bytes) -> bool:
+    """A cheap, conservative test for wide characters, so that most chunks skip the regex."""
+    if raw.isascii():
+        return False
+    if raw.translate(None, _NARROW_BYTES):
+        return True
+    total = raw.count(b"\xe2")
+    return total != sum(raw.count(prefix) for prefix in _NARROW_E2)
 
 
 def _count(args: list[int]) -> int:
