@@ -434,7 +434,9 @@ class Dashboard(anywidget.AnyWidget):
                 self._push(reply)
 
     def _reply(self, content: Any) -> dict[str, Any] | None:
-        kind = content.get("type") if isinstance(content, dict) else None
+        if not isinstance(content, dict):
+            return {"type": "error", "req": None, "message": "a message must be an object"}
+        kind = content.get("type")
         if kind == "hello":
             return self._full_state()
         if kind == "action":
@@ -443,8 +445,8 @@ class Dashboard(anywidget.AnyWidget):
             return reply
         if kind == "log_range":
             return self._log_range(content)
-        req = content.get("req") if isinstance(content, dict) else None
-        return {"type": "error", "req": req, "message": f"unknown message type {kind!r}"}
+        return {"type": "error", "req": content.get("req"),
+                "message": f"unknown message type {kind!r}"}
 
     def _fresh_row(self, experiment_id: int) -> dict[str, Any] | None:
         """The row read now, keeping the progress last pushed (the next tick refreshes it)."""
