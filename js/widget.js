@@ -497,8 +497,9 @@ function renderDashboard({ model, el }) {
   function applyLog(log) {
     if (log.reset) { if (log.id === model.get("selected")) resetLog(log); return; }
     if (log.id !== logState.id || log.attempt !== logState.attempt) return;
-    if (log.stale_before != null) {
-      for (const line of logState.cache.keys()) if (line < log.stale_before) logState.cache.delete(line);
+    if (log.stale) {
+      const [from, to] = log.stale;
+      for (const line of logState.cache.keys()) if (line >= from && line < to) logState.cache.delete(line);
     }
     logState.total = log.total;
     for (const [line, payload] of Object.entries(log.lines || {})) logState.cache.set(Number(line), payload);

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import importlib.resources
 import json
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -34,12 +33,15 @@ TAIL_WINDOW = 100
 INITIAL_TAIL = 200
 # Largest range one log request may ask for; the browser asks for what it shows plus a margin.
 MAX_RANGE = 1000
+# Lines the renderer keeps live (styled); older ones are kept as plain text.
+SCREEN_LINES = 5000
+# Bytes read from a log per renderer call.
+READ_CHUNK = 1 << 20
 # GPU readings kept for the sparklines (5 minutes at one per second).
 GPU_HISTORY = 300
 # Names of the actions the browser may ask for, mapped to what the manager calls them.
 ACTIONS = tuple(a.value for a in USER_ACTIONS)
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[\]P^_].*?(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
 def static_asset(name: str) -> Path:
@@ -59,71 +61,48 @@ def json_size(message: Any) -> int:
 # -- reading a log -----------------------------------------------------------------------------
 
 
-class _PlainFollower:
-    """Tails a log when the renderer's follower is not installed: splits lines, lets a carriage
-    return rewrite the current line (how progress bars redraw) and drops colours."""
+class _ScreenFollower:
+    """Tails a log through the terminal renderer: colours kept, carriage returns and cursor
+    moves redraw lines in place. Lines that scroll out of the renderer's memory are final and
+    kept here as plain text, so any range of a long log can still be served."""
 
     def __init__(self, path: str) -> None:
+        from .terminal import Screen
+
         self.path = path
         self._offset = 0
-        self._lines: list[str] = []
-        self._partial = b""  # bytes of the last line, which has no newline yet
+        self._final: list[str] = []  # lines 0 .. len-1, which can no longer change
+        self._screen = Screen(max_lines=SCREEN_LINES, on_final=self._keep_final)
+
+    def _keep_final(self, first: int, texts: list[str]) -> None:
+        # Numbers are contiguous: the renderer hands lines over oldest first, exactly once.
+        self._final.extend(texts[len(self._final) - first:])
 
     @property
     def line_count(self) -> int:
-        return len(self._lines) + (1 if self._partial else 0)
+        return int(self._screen.line_count)
 
     def poll(self) -> set[int]:
         """Read what was appended; the numbers of the lines that changed (0-based)."""
+        changed: set[int] = set()
         try:
             with open(self.path, "rb") as f:
                 f.seek(self._offset)
-                data = f.read()
+                while chunk := f.read(READ_CHUNK):
+                    self._offset += len(chunk)
+                    changed |= self._screen.feed(chunk)
         except OSError:
-            return set()
-        if not data:
-            return set()
-        self._offset += len(data)
-        first = len(self._lines)
-        pieces = (self._partial + data).split(b"\n")
-        self._partial = pieces.pop()
-        self._lines.extend(_screen_text(p) for p in pieces)
-        return set(range(first, self.line_count))
+            pass
+        return {n for n in changed if n < self.line_count}
 
     def lines(self, start: int, end: int) -> list[Any]:
-        shown = self._lines[start:end]
-        if self._partial and end > len(self._lines):
-            shown.append(_screen_text(self._partial))
-        return list(shown)
-
-
-def _screen_text(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace").rstrip("\r")
-    segments = [s for s in text.split("\r") if s]
-    return _ANSI.sub("", segments[-1] if segments else "").rstrip()
-
-
-class _RendererFollower:
-    """Adapts `nbexp._follow.LogFollower` (coloured, cursor-aware) to what the dashboard needs."""
-
-    def __init__(self, follower: Any) -> None:
-        self._follower = follower
-        self._version = 0
-
-    @property
-    def line_count(self) -> int:
-        return int(self._follower.line_count)
-
-    def poll(self) -> set[int]:
-        self._follower.poll()
-        self._version, changes = self._follower.changes_since(self._version)
-        return {int(n) for n in changes}
-
-    def lines(self, start: int, end: int) -> list[Any]:
-        getter = getattr(self._follower, "lines", None)
-        if getter is not None:
-            return [line_json(x) for x in getter(start, end)]
-        return [line_json(self._follower.line(n)) for n in range(start, end)]
+        end = min(end, self.line_count)
+        held = max(start, self._screen.first_line)
+        out: list[Any] = self._final[start:min(end, held)]
+        for n in range(held, end):
+            text, spans = self._screen.styled_line(n)
+            out.append(line_json((text, spans)))
+        return out
 
 
 def line_json(line: Any) -> Any:
@@ -141,8 +120,10 @@ def line_json(line: Any) -> Any:
             if style:
                 out.append([start, end, style])
         return [text, out] if out else text
-    if isinstance(line, (list, tuple)) and line and isinstance(line[0], str):
-        return list(line)
+    if isinstance(line, tuple) and len(line) == 2 and isinstance(line[0], str):
+        text, spans = line
+        styled = [[a, b, c] for a, b, c in (_span_parts(x) for x in spans) if c]
+        return [text, styled] if styled else text
     return str(line)
 
 
@@ -157,13 +138,9 @@ def _span_parts(span: Any) -> tuple[int, int, str]:
     return int(start), int(end), style
 
 
-def open_log(path: str) -> _PlainFollower | _RendererFollower:
-    """The best follower available for a log file."""
-    try:
-        from ._follow import LogFollower  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return _PlainFollower(path)
-    return _RendererFollower(LogFollower(path))
+def open_log(path: str) -> _ScreenFollower:
+    """A follower for a log file."""
+    return _ScreenFollower(path)
 
 
 # -- actions -----------------------------------------------------------------------------------
@@ -284,7 +261,7 @@ class Dashboard(anywidget.AnyWidget):
         self._sent_rows: dict[int, dict[str, Any]] = {}
         self._sent_gpu_info: Any = None
         self._sent_gpu_readings: Any = None
-        self._log: _PlainFollower | _RendererFollower | None = None
+        self._log: _ScreenFollower | None = None
         self._log_key: tuple[int, int] | None = None  # (experiment id, attempt) being followed
         self._last_push = 0.0
         self.bytes_sent = 0
@@ -367,9 +344,9 @@ class Dashboard(anywidget.AnyWidget):
         total = self._log.line_count
         if not changed and total == before:
             return None
-        return self._changed_lines(changed, total)
+        return self._changed_lines(changed, total, before)
 
-    def _changed_lines(self, changed: set[int], total: int) -> dict[str, Any]:
+    def _changed_lines(self, changed: set[int], total: int, before: int) -> dict[str, Any]:
         assert self._log is not None and self._log_key is not None
         window = max(0, total - TAIL_WINDOW)
         recent = sorted(n for n in changed if n >= window)
@@ -380,8 +357,11 @@ class Dashboard(anywidget.AnyWidget):
             lines = {str(n): fetched[n - first] for n in recent if n - first < len(fetched)}
         out: dict[str, Any] = {"id": self._log_key[0], "attempt": self._log_key[1],
                                "total": total, "lines": lines}
-        if any(n < window for n in changed):
-            out["stale_before"] = window  # older lines changed: drop them from the cache
+        # Lines the browser may hold that changed outside the window (a redraw far up): it drops
+        # them and asks again if it scrolls there. New lines below the window it never had.
+        stale = [n for n in changed if n < min(window, before)]
+        if stale:
+            out["stale"] = [min(stale), max(stale) + 1]
         return out
 
     def _open_log(self, experiment_id: int, attempt: int) -> dict[str, Any]:
