@@ -52,7 +52,8 @@ def test_run_prints_the_id_and_wait_returns_the_exit_code(home: Path) -> None:
     assert logs.returncode == 0 and logs.stdout == "x\n"
 
 
-def test_create_start_list_stop_restart_rm(home: Path) -> None:
+def test_create_start_list_stop_restart_rm(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBEXP_SIMULATED_GPUS", "2")
     created = cli(
         home, "create", "-n", "sleeper", "--env", "A=1", "--gpus", "0,1", "--", "sleep", "30"
     )

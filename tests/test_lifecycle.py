@@ -115,7 +115,8 @@ def test_restart_keeps_every_attempts_log(manager: ExperimentManager, tmp_path: 
     assert len({a.log_path for a in attempts}) == 3
 
 
-def test_child_environment(manager: ExperimentManager) -> None:
+def test_child_environment(manager: ExperimentManager, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBEXP_SIMULATED_GPUS", "2")
     code = (
         "import os\n"
         "for k in ('PYTHONUNBUFFERED', 'NBEXP_EXPERIMENT_ID', 'NBEXP_ATTEMPT',\n"

@@ -83,6 +83,8 @@ def test_outcome_written_before_the_store_is_recovered(manager: ExperimentManage
     # A runner that wrote its .exit file but died before updating the store loses nothing.
     exp = manager.run([sys.executable, "-c", "print('ok')"])
     exp.wait(timeout=20)
+    runner = exp.record.runner_pid
+    wait_for(lambda: not _proc.is_alive(runner))  # it writes the store, then exits
     store = manager.store
     with store.write() as conn:
         conn.execute(

@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("restart", help="run an ended experiment again as a new attempt")
     p.add_argument("id", type=int)
+    p.add_argument("--force", action="store_true", help="start now, ignoring GPU checks")
+    p.add_argument("--queue", action="store_true", help="queue it when its GPUs are busy")
 
     p = sub.add_parser("logs", help="print an experiment's output as a terminal would show it")
     p.add_argument("id", type=int)
@@ -124,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._manager import ExperimentManager
 
         manager = ExperimentManager(home=args.home)
+        if args.verb not in ("gpus",):
+            manager.tick()  # no daemon: every CLI call reconciles and advances the queue
         handler = _HANDLERS[args.verb]
         return handler(manager, args)
     except UsageError as e:
@@ -362,7 +366,7 @@ def _stop(manager: Any, args: argparse.Namespace) -> int:
 
 
 def _restart(manager: Any, args: argparse.Namespace) -> int:
-    exp = manager.restart(args.id)
+    exp = manager.restart(args.id, force=args.force, queue=args.queue)
     print(f"{exp.id} {exp.status.value} (attempt {exp.attempt})")
     return 0
 

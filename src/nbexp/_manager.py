@@ -10,15 +10,23 @@ import builtins
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _proc
-from ._errors import InvalidTransition, NbexpError, SpawnFailed, UsageError, WaitTimeout
+from ._errors import (
+    GpuConflict,
+    InvalidTransition,
+    NbexpError,
+    SpawnFailed,
+    UsageError,
+    WaitTimeout,
+)
 from ._launch import (
     ATTEMPT_ENV,
     EXPERIMENT_ID_ENV,
@@ -30,8 +38,19 @@ from ._launch import (
 from ._paths import ensure_private_dir, log_path, resolve_home, runner_log_path
 from ._records import ExperimentRecord, HistoryEntry
 from ._runner import DEFAULT_STOP_GRACE_S, exit_file_path
+from ._scheduler import Fail, Launch, allocate, dependency_problem, plan
+from ._scheduling import (
+    SETTING_GPU_BUSY_MEMORY_MB,
+    SETTING_MAX_PARALLEL_CPU,
+    build_resources,
+    dependency_statuses,
+    request_of,
+)
 from ._store import Store
 from .states import Action, Status, allowed_actions, is_allowed, sources
+
+if TYPE_CHECKING:
+    from .gpu import GpuMonitor, GpuReport
 
 # A running row without a runner pid is being launched; after this long it is lost.
 LAUNCH_GRACE_S = 30.0
@@ -123,6 +142,7 @@ class ExperimentManager:
         self.store = Store(self.home)
         self.stop_grace = stop_grace
         self._runners: list[subprocess.Popen[bytes]] = []
+        self._gpu_monitor: GpuMonitor | None = None
 
     def __repr__(self) -> str:
         return f"ExperimentManager(home={str(self.home)!r})"
@@ -203,32 +223,215 @@ class ExperimentManager:
         return self.start(exp.id, force=force, queue=queue)
 
     def start(self, experiment_id: int, *, force: bool = False, queue: bool = False) -> Experiment:
-        """Start a pending experiment (force: also a queued one, ignoring resource checks)."""
+        """Start a pending experiment now if its resources are free.
+
+        Busy GPUs raise GpuConflict (naming who holds them) unless queue=True (wait in the
+        queue) or force=True (start anyway, recorded in the history; also starts a queued one).
+        """
         record = self._fresh_record(experiment_id)
         action = Action.FORCE_START if force else Action.START
         if not is_allowed(action, record.status):
             raise self._refusal(record, action)
         self._check_startable(record)
-        if record.after and not force:
-            queue = True  # dependencies wait in the queue
-        gpus = _explicit_gpus(record.gpus)
-        if queue and not force:
-            self.store.transition(
-                record.id, sources(Action.QUEUE), Status.QUEUED, "queued", queued_at=time.time()
-            )
-            return Experiment(self, record.id)
         reason = "force start" if force else "start"
-        self._launch(record, sources(action), reason, gpus)
+        self._start_or_queue(record, sources(action), reason, force=force, queue=queue)
         return Experiment(self, record.id)
 
-    def restart(self, experiment_id: int) -> Experiment:
+    def restart(
+        self, experiment_id: int, *, force: bool = False, queue: bool = False
+    ) -> Experiment:
         """A new attempt of an ended experiment; earlier attempts keep their logs."""
         record = self._fresh_record(experiment_id)
         if not is_allowed(Action.RESTART, record.status):
             raise self._refusal(record, Action.RESTART)
         self._check_startable(record)
-        self._launch(record, sources(Action.RESTART), "restart", _explicit_gpus(record.gpus))
+        self._start_or_queue(record, sources(Action.RESTART), "restart", force=force, queue=queue)
         return Experiment(self, record.id)
+
+    def _start_or_queue(
+        self,
+        record: ExperimentRecord,
+        from_statuses: frozenset[Status],
+        reason: str,
+        *,
+        force: bool,
+        queue: bool,
+    ) -> None:
+        report = self.gpus() if record.gpus is not None else None
+        explicit = self._explicit_gpu_indices(record, report, force=force)
+        launched: int | None = None
+        with self.store.write() as conn:
+            if force:
+                chosen = explicit if explicit is not None else self._any_gpus(record, report)
+                busy = self._busy_note(record, report, chosen)
+                launched = self._claim(conn, record, from_statuses, reason + busy, chosen)
+            else:
+                resources = build_resources(
+                    report, self.store.list([Status.RUNNING]), self.store.settings()
+                )
+                request = request_of(record, explicit)
+                ready, failure = dependency_problem(
+                    request, dependency_statuses(conn, request.after)
+                )
+                gpus, why = allocate(request, resources)
+                if failure is not None:
+                    raise UsageError(f"cannot start experiment {record.id}: {failure[13:]}")
+                if ready and gpus is not None:
+                    assigned = list(gpus) if record.gpus is not None else None
+                    launched = self._claim(conn, record, from_statuses, reason, assigned)
+                elif queue or record.after:
+                    self._queue(conn, record, from_statuses, why or "waiting for a dependency")
+                else:
+                    raise GpuConflict(
+                        f"cannot start experiment {record.id}: {why}; pass queue=True "
+                        "(--queue) to wait for them, or force=True (--force) to start anyway"
+                    )
+        if launched is not None:
+            self._spawn_runner(record.id, launched)
+
+    def _queue(
+        self,
+        conn: sqlite3.Connection,
+        record: ExperimentRecord,
+        from_statuses: frozenset[Status],
+        why: str,
+    ) -> None:
+        sources_ = from_statuses if record.status is not Status.PENDING else sources(Action.QUEUE)
+        if not self.store.transition(
+            record.id, sources_, Status.QUEUED, f"queued: {why}", conn, queued_at=time.time()
+        ):
+            raise self._refusal(self.store.get(record.id), Action.START)
+
+    def _explicit_gpu_indices(
+        self, record: ExperimentRecord, report: GpuReport | None, *, force: bool
+    ) -> list[int] | None:
+        if not isinstance(record.gpus, list):
+            return None
+        from .gpu import resolve_gpu_ids
+
+        assert report is not None
+        if force and not report.gpus and all(isinstance(g, int) for g in record.gpus):
+            return [int(g) for g in record.gpus]  # forced, and nothing to check against
+        return resolve_gpu_ids(record.gpus, report)
+
+    def _any_gpus(self, record: ExperimentRecord, report: GpuReport | None) -> list[int] | None:
+        """For a forced start of `gpus=N`: the N least-used GPUs, free or not."""
+        if not isinstance(record.gpus, int):
+            return None
+        assert report is not None
+        running = self.store.list([Status.RUNNING])
+        resources = build_resources(report, running, self.store.settings())
+        if record.gpus > len(resources.gpus):
+            from .gpu import resolve_gpu_ids
+
+            resolve_gpu_ids(list(range(record.gpus)), report)  # raises, naming what exists
+        ranked = sorted(resources.gpus.values(), key=lambda g: (g.busy, len(g.held_by), g.index))
+        return sorted(g.index for g in ranked[: record.gpus])
+
+    def _busy_note(
+        self, record: ExperimentRecord, report: GpuReport | None, gpus: list[int] | None
+    ) -> str:
+        if not gpus or report is None:
+            return ""
+        resources = build_resources(
+            report, self.store.list([Status.RUNNING]), self.store.settings()
+        )
+        busy = [
+            resources.gpus[i].describe()
+            for i in gpus
+            if i in resources.gpus and (resources.gpus[i].busy)
+        ]
+        return f" (ignoring busy {'; '.join(busy)})" if busy else ""
+
+    def schedule(self) -> list[int]:
+        """One scheduling step: start the queued experiments whose resources are free now."""
+        with self.store.read() as conn:
+            if (
+                conn.execute(
+                    "SELECT 1 FROM experiments WHERE status = 'queued' AND executor = 'local' LIMIT 1"
+                ).fetchone()
+                is None
+            ):
+                return []
+        queued_now = [r for r in self.store.list([Status.QUEUED]) if r.executor == "local"]
+        wants_gpus = any(r.gpus is not None for r in queued_now)
+        report = self.gpus() if wants_gpus else None
+        launched: list[tuple[int, int]] = []
+        with self.store.write() as conn:
+            queued = {r.id: r for r in self.store.list([Status.QUEUED]) if r.executor == "local"}
+            requests, unavailable = [], {}
+            for record in queued.values():
+                try:
+                    explicit = self._explicit_gpu_indices(record, report, force=False)
+                except NbexpError as e:
+                    unavailable[record.id] = str(e)
+                    continue
+                requests.append(request_of(record, explicit))
+            resources = build_resources(
+                report, self.store.list([Status.RUNNING]), self.store.settings()
+            )
+            statuses = dependency_statuses(conn, [d for r in requests for d in r.after])
+            decisions: list[Any] = plan(requests, resources, statuses)
+            decisions += [Fail(i, f"not started: {why}") for i, why in unavailable.items()]
+            for decision in decisions:
+                record = queued[decision.id]
+                if isinstance(decision, Launch):
+                    gpus = list(decision.gpus) if decision.gpus is not None else None
+                    attempt = self._claim(
+                        conn, record, frozenset({Status.QUEUED}), "launched from the queue", gpus
+                    )
+                    launched.append((record.id, attempt))
+                elif isinstance(decision, Fail):
+                    self.store.transition(
+                        record.id,
+                        frozenset({Status.QUEUED}),
+                        Status.ERROR,
+                        decision.reason,
+                        conn,
+                        error=decision.reason,
+                        ended=time.time(),
+                    )
+        for experiment_id, attempt in launched:
+            self._spawn_runner(experiment_id, attempt)
+        return [experiment_id for experiment_id, _ in launched]
+
+    def configure(
+        self,
+        *,
+        max_parallel_cpu: int | object | None = ...,
+        gpu_busy_memory_mb: int | object | None = ...,
+    ) -> dict[str, str]:
+        """Scheduling settings shared by every process using this home (None resets one).
+
+        max_parallel_cpu: how many CPU-only experiments may run at once (default: no limit).
+        gpu_busy_memory_mb: a GPU not held by nbexp counts as busy above this much used memory
+        (default 1024).
+        """
+        for key, value in (
+            (SETTING_MAX_PARALLEL_CPU, max_parallel_cpu),
+            (SETTING_GPU_BUSY_MEMORY_MB, gpu_busy_memory_mb),
+        ):
+            if value is ...:
+                continue
+            if value is not None and (not isinstance(value, int) or value < 0):
+                raise UsageError(f"{key} must be a non-negative integer or None, not {value!r}")
+            self.store.set_setting(key, None if value is None else str(value))
+        return self.store.settings()
+
+    def gpus(self) -> GpuReport:
+        """A fresh reading of this machine's GPUs (simulated ones when NBEXP_SIMULATED_GPUS is set)."""
+        if self._gpu_monitor is None:
+            from .gpu import GpuMonitor
+
+            self._gpu_monitor = GpuMonitor(self.home)
+        return self._gpu_monitor.sample()
+
+    def gpu_holders(self, report: GpuReport | None = None) -> dict[int, list[str]]:
+        """GPU index → who holds it ("#3 train", or "pid 1234 (alice)" for someone else)."""
+        from .gpu import gpu_holders
+
+        report = report if report is not None else self.gpus()
+        return gpu_holders(report, self.store.list([Status.RUNNING]))
 
     def _check_startable(self, record: ExperimentRecord) -> None:
         """Refuse (and record as an error) a command that cannot possibly start."""
@@ -254,13 +457,16 @@ class ExperimentManager:
         )
         raise SpawnFailed(f"experiment {record.id} {reason}")
 
-    def _launch(
+    def _claim(
         self,
+        conn: sqlite3.Connection,
         record: ExperimentRecord,
         from_statuses: frozenset[Status],
         reason: str,
-        gpus: list[int | str] | None,
-    ) -> None:
+        gpus: list[int] | None,
+    ) -> int:
+        """Compare-and-set to running with a new attempt (inside the caller's transaction);
+        the runner is spawned after the commit. Returns the attempt number."""
         attempt = record.attempt + 1
         path = log_path(self.home, record.id, attempt)
         ensure_private_dir(path.parent)
@@ -280,10 +486,15 @@ class ExperimentManager:
             runner_start=None,
             assigned_gpus=gpus,
         )
-        if not self.store.transition(record.id, from_statuses, Status.RUNNING, reason, **fields):
-            raise self._refusal(self._fresh_record(record.id), Action.START)
+        if not self.store.transition(
+            record.id, from_statuses, Status.RUNNING, reason, conn, **fields
+        ):
+            raise self._refusal(self.store.get(record.id), Action.START)
+        return attempt
+
+    def _spawn_runner(self, experiment_id: int, attempt: int) -> None:
         runner_log = os.open(
-            runner_log_path(self.home, record.id, attempt),
+            runner_log_path(self.home, experiment_id, attempt),
             os.O_WRONLY | os.O_CREAT | os.O_APPEND,
             0o600,
         )
@@ -298,7 +509,7 @@ class ExperimentManager:
                     _RUNNER_BOOT,
                     package_parent,
                     str(self.home),
-                    str(record.id),
+                    str(experiment_id),
                     str(attempt),
                 ],
                 stdin=subprocess.DEVNULL,
@@ -311,7 +522,7 @@ class ExperimentManager:
         except OSError as e:
             why = f"failed to start the nbexp runner: {e}"
             self.store.transition(
-                record.id,
+                experiment_id,
                 sources(Action.FINISH),
                 Status.ERROR,
                 why,
@@ -319,11 +530,13 @@ class ExperimentManager:
                 error=why,
                 ended=time.time(),
             )
-            raise SpawnFailed(f"experiment {record.id}: {why}") from None
+            raise SpawnFailed(f"experiment {experiment_id}: {why}") from None
         finally:
             os.close(runner_log)
         self._runners.append(runner)
-        self.store.update(record.id, runner_pid=runner.pid, runner_start=_proc.identity(runner.pid))
+        self.store.update(
+            experiment_id, runner_pid=runner.pid, runner_start=_proc.identity(runner.pid)
+        )
         self._reap_runners()
 
     def _reap_runners(self) -> None:
@@ -507,6 +720,7 @@ class ExperimentManager:
         """One housekeeping step, as the monitor thread does every second: reap runners,
         reconcile lost experiments and start queued ones whose resources are free."""
         self.reconcile()
+        self.schedule()
 
     def reconcile(self) -> None:
         """Mark as lost the running experiments whose runner and process are both gone."""
@@ -621,12 +835,6 @@ def _check_gpu_request(gpus: int | Sequence[int | str] | None) -> Any:
     if len(set(map(str, request))) != len(request):
         raise UsageError(f"a GPU is listed twice in {list(gpus)!r}")
     return request
-
-
-def _explicit_gpus(request: Any) -> list[int | str] | None:
-    if isinstance(request, list):
-        return list(request)
-    return None
 
 
 def _parse_status(value: Status | str) -> Status:

@@ -137,9 +137,7 @@ class Runner:
         finally:
             os.close(devnull)
 
-    def _spawn_on_pty(
-        self, argv: list[str], cwd: str, env: dict[str, str], tty: object
-    ) -> int:
+    def _spawn_on_pty(self, argv: list[str], cwd: str, env: dict[str, str], tty: object) -> int:
         """Start the command on a new pseudo-terminal whose output we copy into the log."""
         import fcntl
         import struct
@@ -360,15 +358,37 @@ class Runner:
         self._after_finish()
 
     def _after_finish(self) -> None:
-        """Let queued work start now that resources are free (no daemon does it for us)."""
-        try:
-            from ._scheduling import run_scheduling_step
+        """Let queued work start now that resources are free (no daemon does it for us).
 
-            run_scheduling_step(self.home)
-        except ImportError:
-            pass
+        The step needs the GPU probe (site-packages), which this lean process does not load:
+        start a short-lived full Python for it, only when something is actually queued.
+        """
+        try:
+            with self.store.read() as conn:
+                queued = conn.execute(
+                    "SELECT 1 FROM experiments WHERE status = 'queued' LIMIT 1"
+                ).fetchone()
+            if queued is None:
+                return
+            package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            boot = (
+                "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+                "from nbexp._scheduling import main; main()"
+            )
+            devnull = os.open(os.devnull, os.O_RDWR)
+            try:
+                os.posix_spawn(
+                    sys.executable,
+                    [sys.executable, "-c", boot, package_parent, self.home],
+                    dict(os.environ),
+                    file_actions=[(os.POSIX_SPAWN_DUP2, devnull, fd) for fd in (0, 1, 2)],
+                    setsid=True,
+                    setsigdef=_RESET_SIGNALS,
+                )
+            finally:
+                os.close(devnull)
         except Exception as e:  # never lose an outcome over a scheduling problem
-            print(f"nbexp runner: scheduling step failed: {e}", file=sys.stderr)
+            print(f"nbexp runner: could not start a scheduling step: {e}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

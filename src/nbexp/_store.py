@@ -95,6 +95,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE experiments ADD COLUMN queued_at REAL;
     CREATE INDEX experiments_by_status ON experiments (status);
     """,
+    # v2 -> v3: settings shared by every process (scheduling limits).
+    """
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -398,6 +402,26 @@ class Store:
             )
             for r in rows
         ]
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        with self.read() as conn:
+            row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else default
+
+    def settings(self) -> dict[str, str]:
+        with self.read() as conn:
+            return {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM settings")}
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        with self.write() as conn:
+            if value is None:
+                conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+            else:
+                conn.execute(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
 
     def add_note(self, experiment_id: int, reason: str, conn: sqlite3.Connection) -> None:
         """A history entry that records an event without a status change (e.g. force start)."""

@@ -1,0 +1,182 @@
+"""Which queued experiments can start now: a pure decision over plain data (no I/O).
+
+FIFO within a priority (higher first). A later experiment may start when an earlier one is
+still blocked if its own resources are free (backfill), so one big request never idles a
+machine; `_scheduling` feeds this from the store and the GPU probe inside one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .states import Status
+
+
+@dataclass(frozen=True)
+class GpuState:
+    """One GPU as the scheduler sees it."""
+
+    index: int
+    held_by: tuple[str, ...] = ()  # our experiments holding it, e.g. "experiment 3 'train'"
+    foreign: tuple[str, ...] = ()  # someone else's use, e.g. "pid 1234 (alice)", "9.1 GiB used"
+    free_memory: int | None = None  # bytes
+    shared_by: int = 0  # how many of our sharing experiments use it
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.held_by or self.foreign)
+
+    def describe(self) -> str:
+        who = ", ".join(self.held_by + self.foreign)
+        return f"GPU {self.index} ({who})" if who else f"GPU {self.index}"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one experiment needs in order to start."""
+
+    id: int
+    gpus: int | tuple[int, ...] | None = None  # count, explicit indices, or CPU only
+    share: bool = False  # may share GPUs with other sharing experiments
+    min_free_memory: int | None = None  # bytes per GPU
+    priority: int = 0
+    queued_at: float = 0.0
+    after: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resources:
+    gpus: Mapping[int, GpuState] = field(default_factory=dict)
+    running_cpu_only: int = 0
+    max_parallel_cpu: int | None = None  # None: no limit
+
+
+@dataclass(frozen=True)
+class Launch:
+    id: int
+    gpus: tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class Fail:
+    """A queued experiment that can never start (its dependency failed)."""
+
+    id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Blocked:
+    id: int
+    reason: str
+
+
+Decision = Launch | Fail | Blocked
+
+
+def _usable(gpu: GpuState, request: Request) -> bool:
+    if request.min_free_memory is not None and (
+        gpu.free_memory is None or gpu.free_memory < request.min_free_memory
+    ):
+        return False
+    if gpu.foreign:
+        return False
+    if gpu.held_by:
+        return request.share and gpu.shared_by == len(gpu.held_by)
+    return True
+
+
+def allocate(request: Request, resources: Resources) -> tuple[tuple[int, ...] | None, str | None]:
+    """The GPUs this request would get now, or None and why not (in words)."""
+    if request.gpus is None:
+        limit = resources.max_parallel_cpu
+        if limit is not None and resources.running_cpu_only >= limit:
+            return (
+                None,
+                f"{resources.running_cpu_only} CPU-only experiments already run (limit {limit})",
+            )
+        return (), None
+    if isinstance(request.gpus, tuple):
+        busy = [resources.gpus[i] for i in request.gpus if not _usable(resources.gpus[i], request)]
+        if busy:
+            return None, "busy: " + "; ".join(g.describe() for g in busy)
+        return request.gpus, None
+    candidates = [
+        g for g in sorted(resources.gpus.values(), key=_preference) if _usable(g, request)
+    ]
+    if len(candidates) < request.gpus:
+        total = len(resources.gpus)
+        if request.gpus > total:
+            return None, f"asks for {request.gpus} GPUs but this machine has {total}"
+        taken = [g.describe() for g in resources.gpus.values() if not _usable(g, request)]
+        return None, f"needs {request.gpus} free GPUs, {len(candidates)} free; busy: " + "; ".join(
+            taken
+        )
+    return tuple(sorted(g.index for g in candidates[: request.gpus])), None
+
+
+def _preference(gpu: GpuState) -> tuple[int, int, int]:
+    # Unused GPUs first, then the most free memory, then the lowest index.
+    return (len(gpu.held_by), -(gpu.free_memory or 0), gpu.index)
+
+
+def _take(resources: Resources, request: Request, gpus: tuple[int, ...]) -> Resources:
+    """Resources after `request` started on `gpus`."""
+    updated = dict(resources.gpus)
+    for index in gpus:
+        gpu = updated[index]
+        updated[index] = GpuState(
+            index,
+            gpu.held_by + (f"experiment {request.id}",),
+            gpu.foreign,
+            gpu.free_memory,
+            gpu.shared_by + (1 if request.share else 0),
+        )
+    cpu = resources.running_cpu_only + (0 if gpus or request.gpus is not None else 1)
+    return Resources(updated, cpu, resources.max_parallel_cpu)
+
+
+def dependency_problem(
+    request: Request, statuses: Mapping[int, Status | None]
+) -> tuple[bool, str | None]:
+    """(ready, failure reason): ready once every dependency completed."""
+    for dependency in request.after:
+        status = statuses.get(dependency)
+        if status is None:
+            return False, f"not started: experiment {dependency} (a dependency) was removed"
+        if status in (Status.ERROR, Status.INTERRUPTED):
+            return (
+                False,
+                f"not started: experiment {dependency} (a dependency) ended {status.value}",
+            )
+    ready = all(statuses.get(d) is Status.COMPLETED for d in request.after)
+    return ready, None
+
+
+def plan(
+    queued: Sequence[Request],
+    resources: Resources,
+    dependency_statuses: Mapping[int, Status | None],
+) -> list[Decision]:
+    """Decide for every queued experiment: launch now (on which GPUs), fail, or keep waiting."""
+    decisions: list[Decision] = []
+    order = sorted(queued, key=lambda r: (-r.priority, r.queued_at, r.id))
+    for request in order:
+        ready, failure = dependency_problem(request, dependency_statuses)
+        if failure is not None:
+            decisions.append(Fail(request.id, failure))
+            continue
+        if not ready:
+            waiting = [
+                d for d in request.after if dependency_statuses.get(d) is not Status.COMPLETED
+            ]
+            decisions.append(Blocked(request.id, f"waiting for experiment {waiting[0]}"))
+            continue
+        gpus, why = allocate(request, resources)
+        if gpus is None:
+            decisions.append(Blocked(request.id, why or "busy"))
+            continue
+        decisions.append(Launch(request.id, gpus if request.gpus is not None else None))
+        resources = _take(resources, request, gpus)
+    return decisions

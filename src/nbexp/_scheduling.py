@@ -1,0 +1,119 @@
+"""One scheduling step: read the queue, the running experiments and the GPUs, decide with the
+pure `_scheduler.plan`, and claim the winners — all inside one write transaction, so two steps
+in two processes never hand out one GPU twice. There is no daemon: the manager's monitor tick,
+a runner whose experiment just ended, and every CLI call run a step.
+
+`python -m nbexp._scheduling HOME` runs one step (what a finishing runner starts).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from ._records import ExperimentRecord
+from ._scheduler import GpuState, Request, Resources
+from .states import Status
+
+if TYPE_CHECKING:
+    from .gpu import GpuReport
+
+GIB = 1024**3
+SETTING_MAX_PARALLEL_CPU = "max_parallel_cpu"
+SETTING_GPU_BUSY_MEMORY_MB = "gpu_busy_memory_mb"
+DEFAULT_GPU_BUSY_MEMORY_MB = 1024
+
+
+def request_of(record: ExperimentRecord, gpu_indices: Sequence[int] | None = None) -> Request:
+    """The scheduler's view of a record; `gpu_indices`: its explicit GPUs resolved to indices."""
+    gpus: int | tuple[int, ...] | None
+    if isinstance(record.gpus, list):
+        gpus = tuple(gpu_indices if gpu_indices is not None else (int(g) for g in record.gpus))
+    else:
+        gpus = record.gpus
+    options = record.options or {}
+    min_free = options.get("min_free_memory_mb")
+    return Request(
+        id=record.id,
+        gpus=gpus,
+        share=bool(options.get("share_gpus")),
+        min_free_memory=int(min_free) * 1024**2 if min_free else None,
+        priority=record.priority,
+        queued_at=record.queued_at or record.created,
+        after=tuple(record.after),
+    )
+
+
+def build_resources(
+    report: GpuReport | None,
+    running: Iterable[ExperimentRecord],
+    settings: dict[str, str],
+) -> Resources:
+    """What is free: our running experiments' GPUs, foreign processes, foreign memory use."""
+    from . import gpu as gpu_module
+
+    running = [r for r in running if r.executor == "local"]
+    busy_memory = (
+        int(settings.get(SETTING_GPU_BUSY_MEMORY_MB, DEFAULT_GPU_BUSY_MEMORY_MB)) * 1024**2
+    )
+    held: dict[int, list[str]] = {}
+    shared: dict[int, int] = {}
+    for record in running:
+        for index in record.assigned_gpus or []:
+            held.setdefault(int(index), []).append(f"experiment {record.id} {record.name!r}")
+            if (record.options or {}).get("share_gpus"):
+                shared[int(index)] = shared.get(int(index), 0) + 1
+    gpus: dict[int, GpuState] = {}
+    if report is not None:
+        foreign = gpu_module.foreign_processes(report, gpu_module.experiment_pids(running))
+        for snapshot in report.gpus:
+            others = [_describe_process(p.pid) for p in foreign.get(snapshot.index, [])]
+            ours = held.get(snapshot.index, [])
+            used = snapshot.memory_used
+            if not ours and not others and used is not None and used > busy_memory:
+                others.append(f"{used / GIB:.1f} GiB used by a process outside nbexp")
+            free = (
+                snapshot.memory_total - used
+                if snapshot.memory_total is not None and used is not None
+                else None
+            )
+            gpus[snapshot.index] = GpuState(
+                snapshot.index, tuple(ours), tuple(others), free, shared.get(snapshot.index, 0)
+            )
+    cpu_only = sum(1 for r in running if not r.assigned_gpus)
+    limit = settings.get(SETTING_MAX_PARALLEL_CPU)
+    return Resources(gpus, cpu_only, int(limit) if limit else None)
+
+
+def _describe_process(pid: int) -> str:
+    from .gpu import pid_owner
+
+    user = pid_owner(pid)
+    return f"pid {pid} ({user})" if user else f"pid {pid}"
+
+
+def dependency_statuses(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, Status | None]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    marks = ", ".join("?" * len(wanted))
+    rows = conn.execute(
+        f"SELECT id, status FROM experiments WHERE id IN ({marks})", wanted
+    ).fetchall()
+    found: dict[int, Status | None] = {r["id"]: Status(r["status"]) for r in rows}
+    return {i: found.get(i) for i in wanted}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import sys
+
+    from ._manager import ExperimentManager
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    ExperimentManager(home=args[0]).tick()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
