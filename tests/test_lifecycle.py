@@ -265,3 +265,11 @@ def test_pid_of_process_tree_root_is_recorded(manager: ExperimentManager) -> Non
         assert f.read().split(b"\0")[0] == b"sleep"
     assert os.getpgid(pid) == pid  # its own process group
     manager.stop(exp.id, grace=1)
+
+
+def test_stop_right_after_run_is_interrupted_not_lost(manager: ExperimentManager) -> None:
+    # The runner needs a moment to install its signal handlers; stop must wait for that.
+    for _ in range(3):
+        exp = manager.run(["sleep", "30"])
+        assert manager.stop(exp.id, grace=1).status is Status.INTERRUPTED
+        assert exp.error == "stopped by user"

@@ -90,8 +90,25 @@ class Experiment:
         doc="GPUs assigned (or requested, before it starts).",
     )
 
+    @property
+    def progress(self) -> Any:
+        """The live progress bar's reading (n, total, percent, rate, ETA, metrics), or None."""
+        return self._manager.progress(self.id)
+
     def history(self) -> list[HistoryEntry]:
         return self._manager.store.history(self.id)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        # In a notebook an Experiment shows as a compact live card; elsewhere as its repr.
+        data: dict[str, Any] = {"text/plain": repr(self)}
+        try:
+            from ._card import experiment_card
+
+            card = experiment_card(self)
+            data.update(card._repr_mimebundle_(include=include, exclude=exclude) or {})
+        except Exception:
+            pass  # no widget support here: the plain text is enough
+        return data
 
     def logs(self, tail: int | None = None, attempt: int | None = None) -> list[str]:
         return self._manager.logs(self.id, tail=tail, attempt=attempt)
@@ -578,10 +595,16 @@ class ExperimentManager:
 
     def _signal_runner_or_stop_directly(self, record: ExperimentRecord, grace: float) -> None:
         deadline = time.monotonic() + 5
-        while record.runner_pid is None and record.status is Status.RUNNING:
+        # Wait until the runner is ready for signals: its pid is recorded (by the launcher) and
+        # it has spawned the command (its handlers are installed by then). A SIGTERM earlier
+        # would kill the runner itself before it could stop anything.
+        while record.status is Status.RUNNING and (
+            record.runner_pid is None
+            or (record.pid is None and _proc.is_alive(record.runner_pid, record.runner_start))
+        ):
             if time.monotonic() > deadline:
                 break
-            time.sleep(0.02)  # the launching process is about to record its runner's pid
+            time.sleep(0.01)
             record = self.store.get(record.id)
         if record.status is not Status.RUNNING:
             return
