@@ -307,3 +307,23 @@ def test_window_and_state_do_not_change_what_is_shown(data: bytes, cut: int) -> 
     start = max(resumed.first_line, windowed.first_line)
     assert resumed.lines(start) == windowed.lines(start)
     assert resumed.line_count == windowed.line_count
+
+
+def test_note_starts_afresh_below_everything() -> None:
+    screen = Screen()
+    screen.feed(b"one\ntwo\n\x1b[31mthree \x1b[2A\x1b]0;unfinished")
+    changed = screen.note("[nbexp: log truncated, restarting]")
+    screen.feed(b"new\x1b[10Aup")
+    assert screen.lines() == ["one", "two", "three", "[nbexp: log truncated, restarting]", "newup"]
+    assert 3 in changed
+    assert screen.styled_line(4) == ("newup", [])
+
+
+def test_settled_count_follows_how_far_the_cursor_went_back() -> None:
+    screen = Screen()
+    screen.feed(b"a\nb\nc\n")
+    assert screen.settled_count == 3
+    screen.feed(b"bar 1\n\x1b[Abar 2")
+    assert screen.settled_count == 3
+    screen.feed(b"\nx\ny\nz")
+    assert screen.settled_count == 5

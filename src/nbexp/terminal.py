@@ -9,11 +9,12 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 __all__ = [
     "LINE_CUT_MARKER",
+    "NOTE_STYLE",
     "Screen",
     "ScreenState",
     "Span",
@@ -204,6 +205,8 @@ _SIMPLE_SGR: dict[int, Callable[[Style, int], Style]] = {
 }  # fmt: skip
 
 _PLAIN = Style()
+#: Style of the lines nbexp adds itself (see `Screen.note`).
+NOTE_STYLE = Style(fg="bright_black", italic=True)
 
 
 def _overlay(pieces: list[str]) -> str:
@@ -249,7 +252,7 @@ class ScreenState:
     skip: str
     decoder: tuple[bytes, int]
     wide: bool
-    extra: dict[str, int] = field(default_factory=dict)
+    reach: int = 0
 
 
 class Screen:
@@ -291,6 +294,7 @@ class Screen:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._wide = False  # whether any wide character was seen (enables the slow checks)
         self._maybe_wide = False  # whether the current chunk may hold a wide character
+        self._reach = 0  # deepest the cursor went back above the last line (see settled_count)
         self._changed: set[int] = set()
 
     # ----------------------------------------------------------------- public queries
@@ -318,6 +322,14 @@ class Screen:
     def final_count(self) -> int:
         """Lines numbered below this can never change again (they left the screen)."""
         return self._top
+
+    @property
+    def settled_count(self) -> int:
+        """Lines numbered below this are unlikely to change: above the cursor, and farther up
+        than the stream has ever moved the cursor back (0 lines for plain logs, the bar area
+        for progress displays). A follower prints these as done; the rest stay live."""
+        extent = self._first + len(self._lines)
+        return max(self._top, min(self._row, extent - 1 - self._reach))
 
     @property
     def cursor(self) -> tuple[int, int]:
@@ -358,6 +370,26 @@ class Screen:
         stop = self.line_count if stop is None else min(stop, self.line_count)
         return [self.line(n) for n in range(start, stop)]
 
+    def note(self, text: str) -> set[int]:
+        """Append a line of our own (e.g. "[nbexp: log truncated, restarting]") below all
+        content and start afresh below it: partial escapes, style and cursor reach are reset,
+        and nothing after the note can move above it. Returns the changed lines."""
+        changed: set[int] = set()
+        self._changed = changed
+        row = self.line_count
+        self._row, self._col = row, 0
+        self._ensure_row(row)
+        self._top = max(self._top, row)
+        self._style = NOTE_STYLE
+        self._write(text.replace("\n", " "))
+        self._style = None
+        self._linefeed()
+        self._top = self._row
+        self._pending, self._skip, self._reach = "", "", 0
+        self._decoder.reset()
+        self._trim()
+        return {n for n in changed if n >= self._first}
+
     # ------------------------------------------------------------------ state transfer
 
     def state(self) -> ScreenState:
@@ -377,6 +409,7 @@ class Screen:
             skip=self._skip,
             decoder=(buffered, flag),
             wide=self._wide,
+            reach=self._reach,
         )
 
     @classmethod
@@ -401,6 +434,7 @@ class Screen:
         screen._pending, screen._skip = state.pending, state.skip
         screen._decoder.setstate(state.decoder)
         screen._wide = state.wide
+        screen._reach = state.reach
         return screen
 
     # ------------------------------------------------------------------------ feeding
@@ -687,6 +721,7 @@ class Screen:
         elif final == "M":
             if self._row > self._top:
                 self._row -= 1
+                self._went_up()
             else:
                 self._insert_lines(1, keep_col=True)
         elif final == "c":
@@ -701,8 +736,12 @@ class Screen:
         self._col = col
         self._ensure_row(self._row)
 
+    def _went_up(self) -> None:
+        self._reach = max(self._reach, self._first + len(self._lines) - 1 - self._row)
+
     def _cursor_up(self, args: list[int]) -> None:
         self._row = max(self._top, self._row - _count(args))
+        self._went_up()
 
     def _cursor_down(self, args: list[int]) -> None:
         self._down(_count(args), scroll=False)
@@ -737,6 +776,7 @@ class Screen:
         """Rows count from 1 at the top of the live screenful."""
         self._row = self._top + min(row, self.rows) - 1
         self._ensure_row(self._row)
+        self._went_up()
 
     def _erase_line(self, args: list[int]) -> None:
         mode = args[0] if args else 0

@@ -1,0 +1,439 @@
+"""Follow a growing log file through the terminal renderer.
+
+`LogFollower` tails the file from a byte offset in bounded chunks and keeps versioned line
+changes for the dashboard; `follow_to_terminal` is `nbexp logs -f`, redrawing live lines in place.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, NamedTuple, TextIO, overload
+
+from .terminal import Screen, ScreenState, Span, Style
+
+__all__ = ["FollowUpdate", "LogFollower", "follow_to_terminal"]
+
+TRUNCATED_NOTE = "[nbexp: log truncated, restarting]"
+DELETED_NOTE = "[nbexp: log file deleted; showing what was read]"
+REPLACED_NOTE = "[nbexp: log file replaced, restarting]"
+GONE_LINE = "[nbexp: line no longer in the log file]"
+
+
+class FollowUpdate(NamedTuple):
+    """What one `poll` found."""
+
+    version: int  # bumps whenever any line changed
+    changed: dict[int, str]  # line number -> new text, for lines still held
+    line_count: int
+    caught_up: bool  # False when the poll stopped at its byte budget with more to read
+
+
+StyledText = tuple[str, list[Span]]
+
+
+@dataclass
+class _Checkpoint:
+    offset: int  # bytes of the file fed before this state
+    state: ScreenState
+
+
+@dataclass
+class _Source:
+    """Identity of the file being read, to notice truncation and replacement."""
+
+    inode: int | None = None
+    device: int | None = None
+    missing: bool = False
+
+
+class LogFollower:
+    """Renders a log file incrementally; line numbers are stable and count from the start.
+
+    Only the last `max_lines` lines are held; older ones are fetched on demand by `lines()`,
+    which re-renders from the nearest checkpoint (a copy of the live screenful taken every
+    `checkpoint_bytes`), so memory stays bounded however long the log grows.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        rows: int = 40,
+        max_lines: int = 10_000,
+        chunk_size: int = 1 << 20,
+        poll_budget: int = 64 << 20,
+        checkpoint_bytes: int = 16 << 20,
+        max_checkpoints: int = 256,
+    ) -> None:
+        self.path = Path(path)
+        self.rows = rows
+        self.max_lines = max_lines
+        self.chunk_size = chunk_size
+        self.poll_budget = poll_budget
+        self.checkpoint_bytes = checkpoint_bytes
+        self.max_checkpoints = max_checkpoints
+        self.offset = 0  # bytes of the current file already rendered
+        self.version = 0
+        self._source = _Source()
+        self._first_in_file = 0  # the number of the first line rendered from the current file
+        self._line_versions: dict[int, int] = {}
+        self._screen = self._new_screen()
+        self._checkpoints: list[_Checkpoint] = [_Checkpoint(0, self._screen.state())]
+
+    # ----------------------------------------------------------------------- queries
+
+    @property
+    def line_count(self) -> int:
+        return self._screen.line_count
+
+    @property
+    def screen(self) -> Screen:
+        """The renderer's live state (read it, don't feed it)."""
+        return self._screen
+
+    def tail(self, count: int) -> list[str]:
+        """The last `count` lines (from memory)."""
+        total = self.line_count
+        return self._screen.lines(max(self._screen.first_line, total - count), total)
+
+    def styled(self, number: int) -> StyledText:
+        """Text and style spans of a held line."""
+        return self._screen.styled_line(number)
+
+    @overload
+    def changes_since(
+        self, version: int, *, styled: Literal[False] = False
+    ) -> tuple[int, dict[int, str]]: ...
+
+    @overload
+    def changes_since(
+        self, version: int, *, styled: Literal[True]
+    ) -> tuple[int, dict[int, StyledText]]: ...
+
+    def changes_since(
+        self, version: int, *, styled: bool = False
+    ) -> tuple[int, dict[int, str]] | tuple[int, dict[int, StyledText]]:
+        """(current version, lines changed after `version`), for a viewer that last saw it.
+
+        Version 0 gets every held line. Reported lines at or beyond `line_count` are blank
+        rows the viewer should drop; lines that left memory are never reported.
+        """
+        screen = self._screen
+        first = screen.first_line
+        numbers = sorted(n for n, v in self._line_versions.items() if v > version and n >= first)
+        if styled:
+            return self.version, {n: screen.styled_line(n) for n in numbers}
+        return self.version, {n: screen.line(n) for n in numbers}
+
+    def lines(self, start: int, stop: int) -> list[str]:
+        """Lines [start, stop), re-rendering older ones from the file when not held."""
+        stop = min(stop, self.line_count)
+        if start >= stop:
+            return []
+        held = self._screen.first_line
+        if start >= held:
+            return self._screen.lines(start, stop)
+        older = self._reread(start, min(stop, held))
+        return older + self._screen.lines(held, stop)
+
+    # ----------------------------------------------------------------------- reading
+
+    def poll(self) -> FollowUpdate:
+        """Read what was appended since the last call (up to `poll_budget` bytes)."""
+        changed: set[int] = set()
+        caught_up = self._check_source(changed)
+        if not self._source.missing:
+            caught_up = self._read_new(changed)
+        if changed:
+            self.version += 1
+            self._line_versions.update(dict.fromkeys(changed, self.version))
+            self._forget_dropped()
+        screen = self._screen
+        texts = {n: screen.line(n) for n in sorted(changed) if n >= screen.first_line}
+        return FollowUpdate(self.version, texts, screen.line_count, caught_up)
+
+    def _read_new(self, changed: set[int]) -> bool:
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            self._mark_missing(changed)
+            return True
+        try:
+            budget = self.poll_budget
+            while budget > 0:
+                data = os.pread(fd, min(self.chunk_size, budget), self.offset)
+                if not data:
+                    return True
+                self._feed(data, changed)
+                budget -= len(data)
+            return os.fstat(fd).st_size <= self.offset
+        finally:
+            os.close(fd)
+
+    def _feed(self, data: bytes, changed: set[int]) -> None:
+        changed |= self._screen.feed(data)
+        self.offset += len(data)
+        last = self._checkpoints[-1].offset if self._checkpoints else 0
+        if self.offset - last >= self.checkpoint_bytes:
+            self._add_checkpoint()
+
+    def _check_source(self, changed: set[int]) -> bool:
+        """Notice deletion, truncation or replacement of the file before reading."""
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            self._mark_missing(changed)
+            return True
+        source = self._source
+        replaced = source.inode is not None and (info.st_ino, info.st_dev) != (
+            source.inode,
+            source.device,
+        )
+        if replaced or (source.missing and self.offset > 0):
+            self._restart(REPLACED_NOTE, changed)
+        elif info.st_size < self.offset:
+            self._restart(TRUNCATED_NOTE, changed)
+        source.inode, source.device, source.missing = info.st_ino, info.st_dev, False
+        return False
+
+    def _mark_missing(self, changed: set[int]) -> None:
+        if not self._source.missing:
+            self._source.missing = True
+            changed |= self._screen.note(DELETED_NOTE)
+
+    def _restart(self, note: str, changed: set[int]) -> None:
+        """Start over at byte 0 of a new or truncated file, below a note line."""
+        changed |= self._screen.note(note)
+        self.offset = 0
+        self._first_in_file = self._screen.line_count
+        self._checkpoints = [_Checkpoint(0, self._screen.state())]
+
+    # ---------------------------------------------------------------- bookkeeping
+
+    def _forget_dropped(self) -> None:
+        """Versions of lines that left memory are of no use to any viewer."""
+        first = self._screen.first_line
+        versions = self._line_versions
+        if versions and len(versions) > self._screen.line_count - first:
+            self._line_versions = {n: v for n, v in versions.items() if n >= first}
+
+    def _add_checkpoint(self) -> None:
+        state = self._screen.state()
+        if sum(map(len, state.lines)) > 256 * 1024:
+            return  # a screenful of giant lines: skip, the next checkpoint will do
+        self._checkpoints.append(_Checkpoint(self.offset, state))
+        if len(self._checkpoints) > self.max_checkpoints:
+            # Keep the first and thin the rest to every other one: spacing doubles, count halves.
+            self._checkpoints = self._checkpoints[:1] + self._checkpoints[2::2]
+
+    def _new_screen(self) -> Screen:
+        return Screen(self.rows, max_lines=self.max_lines)
+
+    def _reread(self, start: int, stop: int) -> list[str]:
+        """Render lines [start, stop) again from the file, from the nearest checkpoint."""
+        if start < self._first_in_file:
+            # Lines from before a truncation are gone from disk.
+            gone = min(stop, self._first_in_file) - start
+            return [GONE_LINE] * gone + self._reread(start + gone, stop)
+        if start >= stop:
+            return []
+        usable = [c for c in self._checkpoints if c.state.top <= start]
+        checkpoint = usable[-1] if usable else self._checkpoints[0]
+        found: dict[int, str] = {}
+
+        def keep(first: int, texts: list[str]) -> None:
+            for number in range(max(first, start), min(first + len(texts), stop)):
+                found[number] = texts[number - first]
+
+        screen = Screen.restore(checkpoint.state, self.rows, max_lines=self.rows, on_final=keep)
+        offset = checkpoint.offset
+        try:
+            with open(self.path, "rb") as log:
+                log.seek(offset)
+                while screen.final_count < stop and offset < self.offset:
+                    data = log.read(min(self.chunk_size, self.offset - offset))
+                    if not data:
+                        break
+                    screen.feed(data)
+                    offset += len(data)
+        except OSError:
+            return [GONE_LINE] * (stop - start)
+        for number in range(max(start, screen.first_line), min(stop, screen.line_count)):
+            found[number] = screen.line(number)
+        return [found.get(n, GONE_LINE) for n in range(start, stop)]
+
+
+# ------------------------------------------------------------------- nbexp logs -f
+
+
+def follow_to_terminal(
+    path: str | os.PathLike[str],
+    out: TextIO,
+    *,
+    is_finished: Callable[[], bool],
+    poll_interval: float = 0.2,
+    tail: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Print a log as it grows. On a terminal, lines that may still change (progress bars)
+    are redrawn in place; elsewhere only settled lines are printed, then the final state.
+
+    `tail` starts with the last `tail` lines instead of the whole log. Returns once
+    `is_finished()` is true and everything written before that was printed.
+    """
+    # A small read budget per poll lets settled lines be printed before they leave memory.
+    follower = LogFollower(path, poll_budget=1 << 20)
+    view: _View = _TerminalView(out) if _isatty(out) else _PlainView(out)
+    try:
+        if tail is not None:
+            while not follower.poll().caught_up:
+                pass
+            view.next_line = max(follower.screen.first_line, follower.line_count - tail, 0)
+        while True:
+            finished = is_finished()  # ask first, so output written before it is not missed
+            while not follower.poll().caught_up:
+                view.show(follower, final=False)
+            view.show(follower, final=finished)
+            if finished:
+                return
+            sleep(poll_interval)
+    finally:
+        view.close()
+
+
+class _View:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.next_line = 0  # first line not yet printed for good
+
+    def show(self, follower: LogFollower, final: bool) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def _settled(self, follower: LogFollower, upto: int, ansi: bool) -> list[str]:
+        """Lines [next_line, upto), fetched from the file if they already left memory."""
+        screen = follower.screen
+        start, held = self.next_line, screen.first_line
+        texts = follower.lines(start, min(upto, held)) if start < held else []
+        for number in range(max(start, held), upto):
+            texts.append(_to_ansi(*screen.styled_line(number)) if ansi else screen.line(number))
+        self.next_line = max(self.next_line, upto)
+        return texts
+
+
+class _PlainView(_View):
+    """Not a terminal: each line is printed once, when it has settled (or at the end)."""
+
+    def show(self, follower: LogFollower, final: bool) -> None:
+        screen = follower.screen
+        upto = screen.line_count if final else min(screen.settled_count, screen.line_count)
+        if upto > self.next_line:
+            self.out.write("".join(text + "\n" for text in self._settled(follower, upto, False)))
+            self.out.flush()
+
+
+class _TerminalView(_View):
+    """A terminal: settled lines are printed once; the live ones below are redrawn in place."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(out)
+        self.drawn: list[str] = []  # what the live region shows now, one row each
+
+    def show(self, follower: LogFollower, final: bool) -> None:
+        screen = follower.screen
+        total = screen.line_count
+        width, height = _terminal_size(self.out)
+        # The live region never outgrows the screen, or cursor-up could not reach its top.
+        live_rows = max(1, min(screen.rows, height - 1))
+        settled = total if final else max(min(screen.settled_count, total), total - live_rows)
+        live = [
+            _clip(_to_ansi(*screen.styled_line(n)), screen.line(n), width)
+            for n in range(max(settled, self.next_line), total)
+        ]
+        if settled <= self.next_line and live == self.drawn:
+            return  # nothing to redraw: never write a line per poll
+        parts: list[str] = []
+        if self.drawn:
+            # Back to the first live row drawn last time (the cursor sits on the last one).
+            if len(self.drawn) > 1:
+                parts.append(f"\x1b[{len(self.drawn) - 1}A")
+            parts.append("\r")
+        if settled > self.next_line:
+            parts.extend(text + "\x1b[K\n" for text in self._settled(follower, settled, True))
+        parts.append("\x1b[K\n".join(live))
+        parts.append("\x1b[K\x1b[J" if live else "\x1b[J")
+        self.out.write("".join(parts))
+        self.out.flush()
+        self.drawn = live
+
+    def close(self) -> None:
+        if self.drawn:
+            self.out.write("\n")  # leave the cursor below the live lines
+            self.out.flush()
+            self.drawn = []
+
+
+def _isatty(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _terminal_size(out: TextIO) -> tuple[int, int]:
+    try:
+        size = os.get_terminal_size(out.fileno())
+    except (AttributeError, ValueError, OSError):
+        return 80, 24
+    return size.columns or 80, size.lines or 24
+
+
+def _clip(ansi: str, plain: str, width: int) -> str:
+    """A live row must not wrap, or cursor-up counts go wrong: cut it to the width."""
+    if len(plain) < width:
+        return ansi
+    return plain[: max(1, width - 2)] + "…"
+
+
+_COLOUR_NAMES = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
+_SGR_COLOURS = {name: index for index, name in enumerate(_COLOUR_NAMES)}
+
+
+def _sgr(style: Style) -> str:
+    codes: list[str] = []
+    for flag, code in (
+        (style.bold, "1"), (style.dim, "2"), (style.italic, "3"), (style.underline, "4"),
+        (style.inverse, "7"), (style.strike, "9"),
+    ):  # fmt: skip
+        if flag:
+            codes.append(code)
+    for colour, base in ((style.fg, 30), (style.bg, 40)):
+        if colour is None:
+            continue
+        if colour.startswith("#"):
+            r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+            codes.append(f"{base + 8};2;{r};{g};{b}")
+        elif colour.startswith("bright_"):
+            codes.append(str(base + 60 + _SGR_COLOURS.get(colour[7:], 7)))
+        else:
+            codes.append(str(base + _SGR_COLOURS.get(colour, 7)))
+    return f"\x1b[{';'.join(codes)}m" if codes else ""
+
+
+def _to_ansi(text: str, spans: list[Span]) -> str:
+    """Re-apply colours for the user's terminal."""
+    if not spans:
+        return text
+    parts, position = [], 0
+    for start, end, style in spans:
+        parts.append(text[position:start])
+        parts.append(_sgr(style) + text[start:end] + "\x1b[0m")
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)

@@ -1,0 +1,226 @@
+"""Tests for nbexp._follow: following real files appended by real subprocesses, truncation,
+deletion, bounded memory with on-demand re-reads, and `follow_to_terminal` on a pty."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nbexp import _follow
+from nbexp._follow import (
+    DELETED_NOTE,
+    REPLACED_NOTE,
+    TRUNCATED_NOTE,
+    LogFollower,
+    follow_to_terminal,
+)
+from nbexp.terminal import Screen, render
+
+WRITER = """
+import sys, time
+from tqdm import tqdm
+with open(sys.argv[1], "w") as log:
+    print("starting", file=log, flush=True)
+    bar = tqdm(range(120), mininterval=0, file=log, desc="train")
+    for i in bar:
+        bar.set_postfix(loss=1 / (i + 1))
+        if i % 30 == 0:
+            bar.write(f"epoch {i // 30} done", file=log)
+        log.flush()
+        time.sleep(0.002)
+    bar.close()
+    print("finished", file=log, flush=True)
+"""
+
+
+@pytest.fixture
+def writer(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
+    """A real process appending tqdm output to a log file; killed by pid if still running."""
+    log_path = tmp_path / "train.log"
+    log_path.touch()
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(log_path)])
+    try:
+        yield log_path, proc
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, 9)
+        proc.wait()
+
+
+def test_follows_a_file_written_by_a_process(
+    writer: tuple[Path, subprocess.Popen[bytes]],
+) -> None:
+    log_path, proc = writer
+    follower = LogFollower(log_path, chunk_size=997)
+    viewer: dict[int, str] = {}
+    seen_version = 0
+    polls = 0
+    while True:
+        done = proc.poll() is not None
+        follower.poll()
+        polls += 1
+        seen_version, changes = follower.changes_since(seen_version)
+        viewer.update(changes)
+        if done:
+            break
+        time.sleep(0.01)
+    expected = render(log_path.read_bytes())
+    assert follower.tail(10_000) == expected
+    assert [viewer[n] for n in range(follower.line_count)] == expected
+    assert expected[0] == "starting" and expected[-1] == "finished"
+    assert polls > 3
+    assert follower.offset == log_path.stat().st_size
+
+
+def test_styled_changes(tmp_path: Path) -> None:
+    log_path = tmp_path / "colour.log"
+    log_path.write_bytes(b"\x1b[31mred\x1b[0m\n")
+    follower = LogFollower(log_path)
+    follower.poll()
+    version, changes = follower.changes_since(0, styled=True)
+    text, spans = changes[0]
+    assert text == "red" and spans[0].style.fg == "red"
+    assert follower.changes_since(version) == (version, {})
+
+
+def test_never_rereads_except_after_truncation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log_path = tmp_path / "x.log"
+    reads: list[int] = []
+    real_pread = os.pread
+
+    def recording_pread(fd: int, size: int, offset: int) -> bytes:
+        reads.append(offset)
+        return real_pread(fd, size, offset)
+
+    monkeypatch.setattr(_follow.os, "pread", recording_pread)
+    log_path.write_bytes(b"one\ntwo\n")
+    follower = LogFollower(log_path)
+    follower.poll()
+    with open(log_path, "ab") as log:
+        log.write(b"three\n")
+    follower.poll()
+    follower.poll()
+    assert min(reads[1:]) >= len(b"one\ntwo\n")
+    assert follower.tail(5) == ["one", "two", "three"]
+
+    log_path.write_bytes(b"fresh\n")  # truncated and rewritten
+    update = follower.poll()
+    assert follower.tail(5) == ["one", "two", "three", TRUNCATED_NOTE, "fresh"]
+    assert 3 in update.changed and 4 in update.changed
+    assert reads[-2] == 0
+
+
+def test_deleted_file_keeps_what_was_shown(tmp_path: Path) -> None:
+    log_path = tmp_path / "x.log"
+    log_path.write_bytes(b"kept\n\rprogress 50%")
+    follower = LogFollower(log_path)
+    follower.poll()
+    log_path.unlink()
+    update = follower.poll()
+    assert update.caught_up
+    assert follower.tail(5) == ["kept", "progress 50%", DELETED_NOTE]
+    follower.poll()
+    assert follower.tail(5) == ["kept", "progress 50%", DELETED_NOTE]  # said once
+
+    log_path.write_bytes(b"again\n")  # a new file under the same name
+    follower.poll()
+    assert follower.tail(2) == [REPLACED_NOTE, "again"]
+
+
+def test_memory_is_bounded_and_old_lines_are_fetched_on_demand(tmp_path: Path) -> None:
+    log_path = tmp_path / "long.log"
+    with open(log_path, "w") as log:
+        for i in range(20_000):
+            log.write(f"line {i}\n")
+            if i % 1000 == 0:
+                log.write("\r 0%\r 50%\r100%\n")
+    follower = LogFollower(log_path, rows=10, max_lines=200, chunk_size=4096, checkpoint_bytes=8192)
+    while not follower.poll().caught_up:
+        pass
+    expected = render(log_path.read_bytes())
+    assert follower.line_count == len(expected)
+    assert follower.screen.first_line > 15_000
+    assert len(follower._checkpoints) <= follower.max_checkpoints
+    for start, stop in [(0, 5), (1234, 1300), (9990, 10_010), (len(expected) - 250, len(expected))]:
+        assert follower.lines(start, stop) == expected[start:stop]
+
+
+def test_poll_reads_within_its_budget(tmp_path: Path) -> None:
+    log_path = tmp_path / "big.log"
+    log_path.write_bytes(b"x" * 99 + b"\n" * 1 + b"y" * 5000)
+    follower = LogFollower(log_path, chunk_size=1000, poll_budget=2000)
+    first = follower.poll()
+    assert not first.caught_up and follower.offset == 2000
+    while not follower.poll().caught_up:
+        pass
+    assert follower.offset == log_path.stat().st_size
+
+
+# ------------------------------------------------------------------ follow_to_terminal
+
+
+def test_follow_to_a_pipe_prints_each_settled_line_once(
+    writer: tuple[Path, subprocess.Popen[bytes]],
+) -> None:
+    log_path, proc = writer
+    out = io.StringIO()
+    follow_to_terminal(
+        log_path, out, is_finished=lambda: proc.poll() is not None, poll_interval=0.01
+    )
+    printed = out.getvalue().splitlines()
+    assert printed == render(log_path.read_bytes())
+    assert "\x1b" not in out.getvalue() and "\r" not in out.getvalue()
+
+
+def test_follow_with_tail(tmp_path: Path) -> None:
+    log_path = tmp_path / "x.log"
+    log_path.write_text("".join(f"{i}\n" for i in range(50)))
+    out = io.StringIO()
+    follow_to_terminal(log_path, out, is_finished=lambda: True, tail=3)
+    assert out.getvalue() == "47\n48\n49\n"
+
+
+def test_follow_to_a_terminal_redraws_in_place(
+    writer: tuple[Path, subprocess.Popen[bytes]],
+) -> None:
+    log_path, proc = writer
+    master, slave = os.openpty()
+    received: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            received.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    with open(slave, "w", encoding="utf-8", closefd=True) as out:
+        assert out.isatty()
+        follow_to_terminal(
+            log_path, out, is_finished=lambda: proc.poll() is not None, poll_interval=0.01
+        )
+    reader.join(timeout=10)
+    os.close(master)
+    shown = b"".join(received)
+    # What the user's terminal displays equals the rendered log, bar updated in place.
+    user_screen = Screen(rows=24, max_lines=None)
+    user_screen.feed(shown)
+    assert user_screen.lines() == render(log_path.read_bytes())
+    assert b"\x1b[K" in shown
+    # The bar was redrawn many times, yet the user's terminal gained no extra lines.
+    assert shown.count(b"train:") > 3
