@@ -105,7 +105,10 @@ class Experiment:
             from ._card import experiment_card
 
             card = experiment_card(self)
-            data.update(card._repr_mimebundle_(include=include, exclude=exclude) or {})
+            bundle = card._repr_mimebundle_(include=include, exclude=exclude)
+            if isinstance(bundle, tuple):  # (data, metadata)
+                bundle = bundle[0]
+            data.update(dict(bundle or {}))  # type: ignore[arg-type]
         except Exception:
             pass  # no widget support here: the plain text is enough
         return data
@@ -365,7 +368,8 @@ class ExperimentManager:
         with self.store.read() as conn:
             if (
                 conn.execute(
-                    "SELECT 1 FROM experiments WHERE status = 'queued' AND executor = 'local' LIMIT 1"
+                    "SELECT 1 FROM experiments "
+                    "WHERE status = 'queued' AND executor = 'local' LIMIT 1"
                 ).fetchone()
                 is None
             ):
@@ -436,7 +440,7 @@ class ExperimentManager:
         return self.store.settings()
 
     def gpus(self) -> GpuReport:
-        """A fresh reading of this machine's GPUs (simulated ones when NBEXP_SIMULATED_GPUS is set)."""
+        """A fresh reading of the GPUs (simulated ones when NBEXP_SIMULATED_GPUS is set)."""
         if self._gpu_monitor is None:
             from .gpu import GpuMonitor
 
@@ -712,6 +716,32 @@ class ExperimentManager:
 
     def history(self, experiment_id: int) -> builtins.list[HistoryEntry]:
         return self.store.history(experiment_id)
+
+    def progress(self, experiment_id: int) -> Any:
+        """The experiment's latest progress reading (nbexp.progress.Progress) or None."""
+        record = self._fresh_record(experiment_id)
+        if not record.log_path:
+            return None
+        try:
+            from . import progress as progress_module
+        except ImportError:
+            return None
+        try:
+            with open(record.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 16384))
+                tail = f.read()
+        except OSError:
+            return None
+        from . import terminal
+
+        return progress_module.latest_progress(terminal.render(tail)[-20:])
+
+    def dashboard(self, interval: float = 1.0) -> Any:
+        """The live dashboard widget for this home (status table, GPU meters, log view)."""
+        from ._dashboard import Dashboard
+
+        return Dashboard(manager=self, interval=interval)
 
     def wait(
         self, experiment_id: int, *, timeout: float | None = None, poll_interval: float = 0.05
