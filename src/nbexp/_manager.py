@@ -105,10 +105,10 @@ class Experiment:
             from ._card import experiment_card
 
             card = experiment_card(self)
-            bundle = card._repr_mimebundle_(include=include, exclude=exclude)
+            bundle: Any = card._repr_mimebundle_(include=include, exclude=exclude)
             if isinstance(bundle, tuple):  # (data, metadata)
                 bundle = bundle[0]
-            data.update(dict(bundle or {}))  # type: ignore[arg-type]
+            data.update(bundle or {})
         except Exception:
             pass  # no widget support here: the plain text is enough
         return data
