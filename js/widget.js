@@ -449,6 +449,9 @@ function renderDashboard({ model, el }) {
         node.dataset.line = String(line);
         node._payload = logState.cache.get(line);
         setLineContent(node, node._payload);
+        // Long lines are cut at the edge; the whole line shows on hover.
+        const text = node.textContent;
+        if (text.length > 120) node.title = text; else node.removeAttribute("title");
       }
       if (node._payload === undefined && missing === null) missing = line;
     }

@@ -29,6 +29,8 @@ from _lab import (
 
 from nbexp import ExperimentManager, Status
 
+SIMULATED_GPUS = "2"
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if os.path.exists("/usr/bin/chromium"):
@@ -42,7 +44,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     workdir = tmp_path_factory.mktemp("lab")
-    server = start_lab(workdir, {"NBEXP_SIMULATED_GPUS": "2"})
+    server = start_lab(workdir, {"NBEXP_SIMULATED_GPUS": SIMULATED_GPUS})
     try:
         yield server
     finally:
@@ -65,9 +67,11 @@ def notebook_page(lab_server: LabServer, browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture()
-def home(tmp_path: Path) -> Iterator[Path]:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh NBEXP_HOME; every experiment still running there is stopped afterwards."""
     folder = tmp_path / "nbexp-home"
+    # The test process launches experiments too: it must see the server's simulated GPUs.
+    monkeypatch.setenv("NBEXP_SIMULATED_GPUS", SIMULATED_GPUS)
     yield folder
     manager = ExperimentManager(home=folder)
     leftovers = [r for r in manager.records() if r.status is Status.RUNNING]

@@ -19,6 +19,7 @@ from nbexp import ExperimentManager, Status
 pytestmark = pytest.mark.ui
 
 HERE = Path(__file__).parent
+EXAMPLES = Path(__file__).parents[2] / "examples"
 PY = sys.executable
 OUT = Path(__file__).parents[2] / "benchmarks" / "out"
 
@@ -255,8 +256,13 @@ def test_line_to_dom_latency(home: Path, show_dashboard: Any, notebook_page: Any
 
 def test_dark_theme_screenshot(home: Path, show_dashboard: Any, notebook_page: Any) -> None:
     manager = ExperimentManager(home=home)
-    manager.run([PY, str(HERE / "slow_tqdm.py"), "400", "0.1"], name="dark tqdm", gpus=[0])
-    manager.run([PY, "-c", "import sys; sys.exit(1)"], name="broken").wait(timeout=20)
+    train = EXAMPLES / "train_tqdm.py"
+    script = [str(train), "--epochs", "3", "--steps", "300", "--delay", "0.1"] \
+        if train.exists() else [str(HERE / "slow_tqdm.py"), "400", "0.1"]
+    manager.run([PY, *script], name="train resnet", gpus=[0])
+    coloured = "print('\\x1b[1;31mERROR\\x1b[0m loss is \\x1b[33mnan\\x1b[0m'); raise SystemExit(1)"
+    broken = manager.run([PY, "-c", coloured], name="broken")
+    broken.wait(timeout=20)
     manager.create([PY, "-c", "pass"], name="later")
     notebook_page.evaluate(
         "() => window.jupyterapp.commands.execute('apputils:change-theme',"
@@ -264,6 +270,11 @@ def test_dark_theme_screenshot(home: Path, show_dashboard: Any, notebook_page: A
     )
     try:
         root = show_dashboard(home)
+        # Colours from the log survive as styled spans.
+        row(root, broken.id).locator(".nbexp-name").click()
+        red = root.locator(".nbexp-log-row span", has_text="ERROR")
+        red.wait_for(timeout=20_000)
+        assert "font-weight: bold" in (red.get_attribute("style") or "")
         root.locator("tr.nbexp-row[data-status='running'] .nbexp-name").click()
         root.locator(".nbexp-log-row", has_text="%|").first.wait_for(timeout=20_000)
         root.locator(".nbexp-gpu").nth(1).wait_for(timeout=20_000)
@@ -279,3 +290,27 @@ def test_dark_theme_screenshot(home: Path, show_dashboard: Any, notebook_page: A
             "() => window.jupyterapp.commands.execute('apputils:change-theme',"
             " {theme: 'JupyterLab Light'})"
         )
+
+
+def test_experiment_card_shows_progress_and_output(
+    home: Path, notebook_page: Any, show_dashboard: Any
+) -> None:
+    from _lab import run_cell
+
+    manager = ExperimentManager(home=home)
+    exp = manager.run([PY, str(HERE / "slow_tqdm.py"), "400", "0.1"], name="card run")
+    run_cell(notebook_page, (
+        "from nbexp._card import experiment_card\n"
+        f"card = experiment_card(ExperimentManager(home=r'{home}').get({exp.id}))\n"
+        "card"
+    ))
+    card = notebook_page.locator(".jp-OutputArea-output .nbexp-card").last
+    card.wait_for(timeout=30_000)
+    card.locator(".nbexp-badge.nbexp-status-running").wait_for(timeout=10_000)
+    card.locator(".nbexp-card-tail", has_text="starting training").wait_for(timeout=10_000)
+    card.locator(".nbexp-progress-fill").wait_for(timeout=10_000)
+    card.locator("button[data-action='stop']").click()
+    card.locator("button.nbexp-confirm").click()
+    card.locator(".nbexp-badge.nbexp-status-interrupted").wait_for(timeout=30_000)
+    assert manager.get(exp.id).status is Status.INTERRUPTED
+    run_cell(notebook_page, "card.close()")
