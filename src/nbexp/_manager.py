@@ -754,6 +754,8 @@ class ExperimentManager:
                 return Experiment(self, record.id)
             if record.status is Status.PENDING:
                 raise InvalidTransition(record.id, "wait for", "pending", ["start"])
+            if record.status is Status.QUEUED:
+                self.schedule()  # whoever waits keeps the queue moving (there is no daemon)
             if deadline is not None and time.monotonic() >= deadline:
                 raise WaitTimeout(
                     f"experiment {record.id} is still {record.status.value} after {timeout:g} s"

@@ -17,5 +17,5 @@ python3 -m nbexp gpus
 python3 -m nbexp run --gpus 0, -- python3 -c "print(1)"; echo "run exit status: $? (1 = refused)"
 python3 -m nbexp run --gpus 0, --queue -- python3 -c "print('ran after the foreign job ended')"
 kill "$foreign"; wait "$foreign" 2>/dev/null
-python3 -m nbexp wait 1 --timeout 60; python3 -m nbexp ls; python3 -m nbexp logs 1
+python3 -m nbexp wait 2 --timeout 60; python3 -m nbexp ls; python3 -m nbexp logs 2
 exit "$status"
