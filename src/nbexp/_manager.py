@@ -748,14 +748,16 @@ class ExperimentManager:
     ) -> Experiment:
         """Block until the experiment has ended (completed, error or interrupted)."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        last_step = 0.0
         while True:
             record = self._fresh_record(experiment_id)
             if record.status.is_terminal:
                 return Experiment(self, record.id)
             if record.status is Status.PENDING:
                 raise InvalidTransition(record.id, "wait for", "pending", ["start"])
-            if record.status is Status.QUEUED:
+            if record.status is Status.QUEUED and time.monotonic() - last_step >= 1.0:
                 self.schedule()  # whoever waits keeps the queue moving (there is no daemon)
+                last_step = time.monotonic()
             if deadline is not None and time.monotonic() >= deadline:
                 raise WaitTimeout(
                     f"experiment {record.id} is still {record.status.value} after {timeout:g} s"
