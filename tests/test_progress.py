@@ -1,0 +1,148 @@
+"""Tests for nbexp.progress on real tqdm and rich output (formatted by the libraries, or
+captured from a running program and rendered) and on keras-format lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tqdm import tqdm
+
+from nbexp.progress import MetricHistory, Progress, latest_progress, parse_progress
+from nbexp.terminal import render
+
+from .capture_helpers import SCENARIOS, capture_file, capture_pty
+
+
+def test_tqdm_bar_with_postfix() -> None:
+    line = tqdm.format_meter(45, 100, 3.2, prefix="train", postfix="loss=0.23, acc=0.91")
+    progress = parse_progress(line)
+    assert progress == Progress(
+        kind="tqdm", description="train", n=45, total=100, percent=45.0, elapsed=3.0,
+        remaining=3.0, rate=14.06, unit="it", metrics={"loss": 0.23, "acc": 0.91},
+    )  # fmt: skip
+
+
+def test_tqdm_unknown_total_scaled_units_and_slow_rates() -> None:
+    unknown = parse_progress(tqdm.format_meter(1234, None, 12.5, prefix="stream"))
+    assert unknown is not None
+    assert (unknown.n, unknown.total, unknown.elapsed, unknown.rate) == (1234, None, 12.0, 98.72)
+
+    scaled = parse_progress(
+        tqdm.format_meter(1_234_567, 10**7, 12.5, unit="B", unit_scale=True, prefix="dl")
+    )
+    assert scaled is not None
+    assert scaled.n == pytest.approx(1.23e6) and scaled.total == pytest.approx(1e7)
+    assert scaled.unit == "B" and scaled.rate == pytest.approx(98.8e3)
+
+    slow = parse_progress(tqdm.format_meter(3, 100, 400, prefix="slow"))
+    assert slow is not None
+    assert slow.rate == pytest.approx(1 / 133.33) and slow.remaining == 3 * 3600 + 35 * 60 + 33
+
+    start = parse_progress(tqdm.format_meter(0, 100, 0))
+    assert start is not None and start.remaining is None and start.rate is None
+
+
+def test_keras_lines() -> None:
+    running = parse_progress(
+        "12/100 [==>...........................] - ETA: 3s - loss: 0.2345 - accuracy: 0.9100"
+    )
+    assert running == Progress(
+        kind="keras", n=12, total=100, percent=12.0, remaining=3.0, unit="step",
+        metrics={"loss": 0.2345, "accuracy": 0.91},
+    )  # fmt: skip
+    done = parse_progress(
+        "100/100 [==============================] - 5s 50ms/step - loss: 0.2000 - val_loss: 0.3"
+    )
+    assert done is not None
+    assert (done.percent, done.elapsed, done.remaining, done.rate) == (100.0, 5.0, 0.0, 20.0)
+    assert done.metrics == {"loss": 0.2, "val_loss": 0.3}
+    keras3 = parse_progress(
+        "12/100 ━━━━━━━━━━━━━━━━━━━━ 1:05 40ms/step - accuracy: 0.91 - loss: 0.23"
+    )
+    assert keras3 is not None
+    assert (keras3.n, keras3.remaining, keras3.rate) == (12, 65.0, 25.0)
+    assert keras3.metrics == {"accuracy": 0.91, "loss": 0.23}
+
+
+def test_rich_lines() -> None:
+    default = parse_progress("Training ━━━━━━━━━━━━━━━━━━━━━━━━╸━━━━━━━━━━━━━━━  57% 0:00:03")
+    assert default == Progress(kind="rich", description="Training", percent=57.0, remaining=3.0)
+    download = parse_progress(
+        "Downloading ━━━━━━━━━━━━━━━━━━━ 45% 1.2/2.7 GB 12.3 MB/s 0:00:12 0:00:15"
+    )
+    assert download is not None
+    assert download.n == pytest.approx(1.2e9) and download.total == pytest.approx(2.7e9)
+    assert (download.unit, download.elapsed, download.remaining) == ("B", 12.0, 15.0)
+    assert download.rate == pytest.approx(12.3e6)
+    unknown = parse_progress("Working ━━━━━━━━━━━━━━━━━━━━━━   0% -:--:--")
+    assert unknown is not None and unknown.remaining is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["", "plain log line", "accuracy went up 45% today", "epoch 3 loss=0.2", "x" * 10_000,
+     "a/b [c] - d", "12/100 files copied"],
+)  # fmt: skip
+def test_not_progress(line: str) -> None:
+    assert parse_progress(line) is None
+
+
+def test_real_tqdm_capture(tmp_path: Path) -> None:
+    for data in (
+        capture_file(SCENARIOS["tqdm_postfix_write"], tmp_path),
+        capture_pty(SCENARIOS["tqdm_postfix_write"]),
+    ):
+        lines = render(data)
+        progress = latest_progress(lines)
+        assert progress is not None
+        assert (progress.description, progress.n, progress.total) == ("fit", 60, 60)
+        assert progress.unit == "batch" and progress.percent == 100.0
+        assert set(progress.metrics) == {"acc", "loss"}
+        assert progress.metrics["loss"] == pytest.approx(1 / 60, rel=0.01)
+        assert latest_progress([*lines, "checkpoint saved", ""]) == progress
+
+
+def test_real_rich_capture() -> None:
+    lines = render(capture_pty(SCENARIOS["rich_progress"]))
+    progress = latest_progress(lines)
+    assert progress is not None
+    assert progress.kind == "rich" and progress.description == "Eval"
+    assert progress.percent == 100.0
+    training = [parse_progress(line) for line in lines if line.startswith("Training")]
+    assert training and training[-1] is not None and training[-1].percent == 100.0
+
+
+def test_real_tqdm_progression_through_a_screen(tmp_path: Path) -> None:
+    # Every intermediate state of a bar parses, and n only grows.
+    data = capture_file(SCENARIOS["tqdm_single"], tmp_path)
+    seen = []
+    for piece in data.split(b"\r"):
+        found = parse_progress(piece.decode())
+        if found is not None:
+            seen.append(found.n)
+    assert len(seen) > 250 and seen == sorted(seen) and seen[-1] == 300
+
+
+def test_to_json_and_short() -> None:
+    progress = parse_progress(tqdm.format_meter(45, 100, 3.2, prefix="train", postfix="loss=0.5"))
+    assert progress is not None
+    data = progress.to_json()
+    assert data["n"] == 45 and isinstance(data["n"], int)
+    assert data["eta"] == data["remaining"] == 3.0
+    assert data["metrics"] == {"loss": 0.5}
+    assert progress.short() == "45% 45/100 ETA 0:03 loss=0.5"
+
+
+def test_metric_history_is_bounded() -> None:
+    history = MetricHistory(maxlen=5, max_metrics=2)
+    for step in range(20):
+        line = tqdm.format_meter(step, 20, step, postfix=f"loss={1 / (step + 1)}, acc=0.5, lr=3")
+        progress = parse_progress(line)
+        history.add(progress)
+        history.add(progress)  # the same reading polled twice counts once
+    assert history.names() == ["loss", "acc"]
+    assert history.series("loss") == pytest.approx([1 / 16, 1 / 17, 1 / 18, 1 / 19, 1 / 20])
+    assert history.to_json()["acc"] == [0.5] * 5
+    history.add(None)
+    assert history.series("missing") == []
