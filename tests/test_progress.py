@@ -116,10 +116,10 @@ def test_real_rich_capture() -> None:
 def test_real_tqdm_progression_through_a_screen(tmp_path: Path) -> None:
     # Every intermediate state of a bar parses, and n only grows.
     data = capture_file(SCENARIOS["tqdm_single"], tmp_path)
-    seen = []
+    seen: list[float] = []
     for piece in data.split(b"\r"):
         found = parse_progress(piece.decode())
-        if found is not None:
+        if found is not None and found.n is not None:
             seen.append(found.n)
     assert len(seen) > 250 and seen == sorted(seen) and seen[-1] == 300
 
