@@ -45,6 +45,13 @@ RUNNING_STATES = frozenset(
 )
 UNKNOWN_STATE = "UNKNOWN"
 
+# COMPLETING can outlast the processes by the cluster's KillWait (30 s by default) after a cancel.
+RUNNING_REASONS = {
+    "COMPLETING": "ending: Slurm is cleaning up the job",
+    "SUSPENDED": "suspended by Slurm",
+    "STOPPED": "suspended by Slurm",
+}
+
 # Final Slurm states other than COMPLETED/FAILED/CANCELLED, said in words for the error reason.
 ERROR_REASONS = {
     "OUT_OF_MEMORY": "out of memory (Slurm)",
@@ -135,7 +142,7 @@ def map_job_state(info: JobInfo, stop_requested: bool) -> tuple[Status, str | No
     if state in QUEUED_STATES:
         return Status.QUEUED, _pending_reason(info.reason)
     if state in RUNNING_STATES:
-        return Status.RUNNING, "suspended by Slurm" if state in ("SUSPENDED", "STOPPED") else None
+        return Status.RUNNING, RUNNING_REASONS.get(state)
     if stop_requested:
         return Status.INTERRUPTED, "stopped by user"
     if state == "COMPLETED":
@@ -462,6 +469,10 @@ class SlurmClient:
         resolved = shutil.which(program, path=self.env.get("PATH", os.defpath))
         if resolved is None:
             raise SlurmCommandMissing(f"{program} not found: {INSTALL_HINT}")
+        conf = self.env.get("SLURM_CONF")
+        if conf and not os.path.exists(conf):
+            # Slurm's commands would retry for 60 s before saying so.
+            raise SlurmCommandMissing(f"SLURM_CONF={conf} does not exist: {CONFIG_HINT}")
         self.calls += 1
         try:
             return self._runner([resolved, *argv[1:]], self.env)
@@ -632,9 +643,9 @@ class SlurmClient:
     def signal(self, job_id: str, signal_name: str = "TERM") -> bool:
         """Send a signal to every process of a running job (batch script included).
 
-        Unlike a plain scancel this keeps the job alive, so a later KILL can still reach it;
-        after a plain scancel Slurm refuses further signals until its own KillWait is over.
-        False when the job is no longer running.
+        Unlike a plain scancel this keeps the job alive, so the command can end by itself and
+        its exit status is kept. Slurm turns KILL into a cancel (SIGTERM, then SIGKILL after its
+        KillWait), so there is no faster hard kill to ask for. False when the job is not running.
         """
         return self._scancel([f"--signal={signal_name}", "--full", str(job_id)])
 
@@ -648,10 +659,13 @@ class SlurmClient:
         raise SlurmError(f"scancel failed: {message}")
 
     def cancel(self, job_id: str, *, grace: float, poll_interval: float = 0.1) -> JobInfo:
-        """Stop a job like nbexp stops a process: SIGTERM, `grace` seconds, then SIGKILL.
+        """Stop a job the way nbexp stops a process: SIGTERM, wait `grace` seconds, then end it.
 
-        A pending job is cancelled at once. Blocks up to `grace` seconds; returns the job as
-        last seen. Callers that must not block can use `signal` and `scancel` themselves.
+        A pending job is cancelled at once. A running one gets SIGTERM (`signal`); if it is
+        still running after `grace`, `scancel` ends it and Slurm sends SIGKILL to what is left
+        after the cluster's KillWait (30 s unless configured). Blocks up to `grace` seconds and
+        returns the job as last seen, often COMPLETING. Callers that must not block can call
+        `signal(job_id, "TERM")` and, later, `scancel(job_id)` themselves.
         """
         info = self.query_one(job_id)
         if info.is_pending:
@@ -666,10 +680,9 @@ class SlurmClient:
             info = self.query_one(job_id)
             if not info.is_active or info.state == "COMPLETING":
                 return info
-        self.signal(job_id, "KILL")
-        # Make sure the job record ends even if the KILL raced with the job's own end.
+        # Not "--signal=KILL --batch": that kills only the batch process, and with proctrack
+        # other than cgroup its children would outlive the job. Slurm's own cancel kills them all.
         self.scancel(job_id)
-        self._snapshot = None  # the next query must see the change
         return self.query_one(job_id)
 
 
@@ -681,7 +694,11 @@ _GONE_MESSAGES = (
 )
 
 
-_NO_CLUSTER_MESSAGES = ("configuration source", "Unable to contact slurm controller")
+_NO_CLUSTER_MESSAGES = (
+    "configuration source",
+    "Unable to process configuration file",
+    "Unable to contact slurm controller",
+)
 
 
 def _config_hint(stderr: str) -> str:

@@ -180,7 +180,8 @@ class SlurmCluster:
             "SelectTypeParameters=CR_Core_Memory",
             "DefMemPerCPU=100",  # without it a job takes all memory and jobs run one at a time
             "SlurmdParameters=config_overrides",
-            "KillWait=5",  # default 30 s: nothing new would start while a job is COMPLETING
+            # Default 30 s: a cancelled job would stay COMPLETING (and hold its CPUs) that long.
+            "KillWait=2",
             "MinJobAge=3600",  # default 300 s: finished jobs would leave `scontrol show job`
             "InactiveLimit=0",
             "MessageTimeout=10",
