@@ -947,11 +947,17 @@ class Screen:
 # Bytes of C0 controls other than \n and \r, and DEL: their absence means plain text.
 _CONTROL_BYTES = bytes([*range(0x00, 0x0A), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _C1_BYTES = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080..U+009F in UTF-8
-# Bytes that cannot start a wide character: ASCII, continuation bytes, two-byte leads, and
-# 0xE2 (U+2000..U+2FFF), whose few wide characters are checked separately below.
-_NARROW_BYTES = bytes([*range(0x00, 0xE0), 0xE2])
-# U+2000..U+203F (punctuation), U+2500..U+25BF (box drawing, the blocks of progress bars).
-_NARROW_E2 = (b"\xe2\x80", b"\xe2\x94", b"\xe2\x95", b"\xe2\x96")
+# Classes of bytes for the wide-character prefilter: "W" starts a character that may be
+# wide (U+1000 and up, but not U+2xxx), "X" is 0xE2 (U+2000..U+2FFF), "n" a second byte that
+# keeps an 0xE2 character narrow (U+2000..U+203F punctuation, U+2500..U+25BF box drawing and
+# the blocks of progress bars), "o" any other continuation byte. So b"W" or b"Xo" in the
+# translated chunk means "maybe wide", found with C-speed scans.
+_WIDE_CLASSES = bytes(
+    ord("W") if b in (0xE1, *range(0xE3, 0xF8)) else ord("X") if b == 0xE2
+    else ord("n") if b in (0x80, 0x94, 0x95, 0x96) else ord("o") if 0x80 <= b < 0xC0
+    else ord(" ")
+    for b in range(256)
+)  # fmt: skip
 
 
 def _only_text(raw: bytes) -> bool:
@@ -965,10 +971,8 @@ def _maybe_wide(raw: bytes) -> bool:
     """A cheap, conservative test for wide characters, so that most chunks skip the regex."""
     if raw.isascii():
         return False
-    if raw.translate(None, _NARROW_BYTES):
-        return True
-    total = raw.count(b"\xe2")
-    return total != sum(raw.count(prefix) for prefix in _NARROW_E2)
+    classes = raw.translate(_WIDE_CLASSES)
+    return b"W" in classes or b"Xo" in classes
 
 
 def _count(args: list[int]) -> int:
