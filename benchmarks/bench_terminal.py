@@ -18,6 +18,9 @@ from pathlib import Path
 
 from nbexp.terminal import Screen
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.capture_helpers import capture_pty
+
 CHUNK = 1 << 20
 
 # Real tqdm, updating on every iteration, with a print line every 1000 steps.
@@ -59,6 +62,28 @@ def make_plain_log(path: Path, size: int) -> None:
             step += 1000
 
 
+# rich.Progress with three bars and coloured log lines, through a pty: escape-dense output.
+RICH_PROGRAM = """
+from rich.console import Console
+from rich.progress import Progress
+console = Console(force_terminal=True, width=120)
+with Progress(console=console, auto_refresh=False) as progress:
+    tasks = [progress.add_task(f"[cyan]task {k}", total=4000) for k in range(3)]
+    for i in range(4000):
+        for task in tasks:
+            progress.update(task, advance=1)
+        if i % 100 == 0:
+            progress.console.log(f"[bold green]step {i}[/] loss=[yellow]{1 / (i + 1):.4f}[/]")
+        progress.refresh()
+"""
+
+
+def make_rich_log(path: Path, size: int) -> None:
+    """A real rich capture (~2.7 MB), repeated to `size` bytes."""
+    capture = capture_pty(RICH_PROGRAM, columns=120, rows=40)
+    path.write_bytes(capture * max(1, size // len(capture)))
+
+
 def chunks_of(path: Path, limit: int | None = None) -> list[bytes]:
     data = path.read_bytes()[:limit]
     return [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)]
@@ -89,6 +114,7 @@ def main() -> None:
     parser.add_argument("--size-mb", type=float, default=100)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--pyte-mb", type=float, default=2)
+    parser.add_argument("--rich-mb", type=float, default=20)
     args = parser.parse_args()
     size = int(args.size_mb * 1e6)
     rows = []
@@ -97,6 +123,8 @@ def main() -> None:
         logs["plain ~100-char lines"] = Path(tmp) / "plain.log"
         make_tqdm_log(logs["tqdm (mininterval=0, prints)"], size)
         make_plain_log(logs["plain ~100-char lines"], size)
+        logs["rich Progress via pty (escape-heavy)"] = Path(tmp) / "rich.log"
+        make_rich_log(logs["rich Progress via pty (escape-heavy)"], int(args.rich_mb * 1e6))
         for name, path in logs.items():
             chunks = chunks_of(path)
             total = sum(map(len, chunks))

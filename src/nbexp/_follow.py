@@ -175,7 +175,11 @@ class LogFollower:
             os.close(fd)
 
     def _feed(self, data: bytes, changed: set[int]) -> None:
+        first = self._screen.first_line
         changed |= self._screen.feed(data)
+        if self._screen.first_line > first:
+            # Lines that left memory during this poll are not worth reporting (or holding).
+            changed.difference_update(range(first, self._screen.first_line))
         self.offset += len(data)
         last = self._checkpoints[-1].offset if self._checkpoints else 0
         if self.offset - last >= self.checkpoint_bytes:

@@ -205,6 +205,7 @@ _SIMPLE_SGR: dict[int, Callable[[Style, int], Style]] = {
 }  # fmt: skip
 
 _PLAIN = Style()
+_SGR_CACHE: dict[tuple[Style | None, str], Style] = {}
 #: Style of the lines nbexp adds itself (see `Screen.note`).
 NOTE_STYLE = Style(fg="bright_black", italic=True)
 
@@ -692,7 +693,13 @@ class Screen:
         if intermediates or (params and params[0] in "<=>?"):
             return  # private modes (cursor show/hide, bracketed paste, ...) change nothing shown
         if final == "m":
-            style = _apply_sgr(self._style or _PLAIN, params)
+            key = (self._style, params)
+            style = _SGR_CACHE.get(key)
+            if style is None:
+                # Colourful output repeats a handful of SGR sequences: parse each once.
+                if len(_SGR_CACHE) > 4096:
+                    _SGR_CACHE.clear()
+                style = _SGR_CACHE[key] = _apply_sgr(self._style or _PLAIN, params)
             self._style = None if style == _PLAIN else style
             return
         handler = _CSI_HANDLERS.get(final)
