@@ -66,7 +66,10 @@ function progressOf(p) {
   let pct = p.percent ?? (p.fraction != null ? p.fraction * 100 : null);
   if (pct == null && p.n != null && p.total) pct = (100 * p.n) / p.total;
   const eta = p.eta ?? p.remaining ?? p.eta_seconds ?? null;
-  return { pct, eta, n: p.n, total: p.total, rate: p.rate, unit: p.unit };
+  const details = [p.description, p.n != null ? `${p.n}${p.total ? "/" + p.total : ""}` : null,
+    p.rate != null ? `${Number(p.rate).toPrecision(3)} ${p.unit || "it"}/s` : null,
+    ...Object.entries(p.metrics || {}).map(([k, v]) => `${k}=${Number(v).toPrecision(4)}`)];
+  return { pct, eta, title: details.filter((d) => d).join("  ") };
 }
 
 function setLineContent(node, payload) {
@@ -114,7 +117,7 @@ function progressCell(progress, now) {
   let eta = "";
   if (typeof p.eta === "number") eta = `ETA ${fmtDuration(p.eta)}`;
   else if (typeof p.eta === "string" && p.eta) eta = `ETA ${p.eta}`;
-  return h("div", { class: "nbexp-progress-cell" }, bar,
+  return h("div", { class: "nbexp-progress-cell", title: p.title }, bar,
     h("span", { class: "nbexp-progress-text", text: `${pct.toFixed(0)}%${eta ? " \u00B7 " + eta : ""}` }));
 }
 

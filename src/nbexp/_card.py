@@ -14,7 +14,7 @@ import anywidget
 import traitlets
 
 from ._dashboard import current_row, handle_action, static_asset
-from ._monitor import DEFAULT_INTERVAL_S, Monitor, Snapshot, last_screen_line, shared_monitor
+from ._monitor import DEFAULT_INTERVAL_S, Monitor, Snapshot, shared_monitor
 
 if TYPE_CHECKING:
     from ._manager import Experiment, ExperimentManager
@@ -108,14 +108,10 @@ def _tail(path: str | None) -> list[str]:
             data = f.read()
     except OSError:
         return []
-    lines: list[str] = []
-    for chunk in reversed(data.split(b"\n")):
-        text = last_screen_line(chunk)
-        if text:
-            lines.append(text[:200])
-        if len(lines) == TAIL_LINES:
-            break
-    return lines[::-1]
+    from .terminal import render
+
+    lines = [line[:200] for line in render(data) if line.strip()]
+    return lines[-TAIL_LINES:]
 
 
 def experiment_card(experiment: Experiment, *, live: bool = True) -> ExperimentCard:

@@ -33,10 +33,8 @@ TAIL_WINDOW = 100
 INITIAL_TAIL = 200
 # Largest range one log request may ask for; the browser asks for what it shows plus a margin.
 MAX_RANGE = 1000
-# Lines the renderer keeps live (styled); older ones are kept as plain text.
-SCREEN_LINES = 5000
-# Bytes read from a log per renderer call.
-READ_CHUNK = 1 << 20
+# Polls (64 MiB each) allowed when a log is opened; a longer log is caught up over ticks.
+OPEN_POLLS = 32
 # GPU readings kept for the sparklines (5 minutes at one per second).
 GPU_HISTORY = 300
 # Names of the actions the browser may ask for, mapped to what the manager calls them.
@@ -61,47 +59,40 @@ def json_size(message: Any) -> int:
 # -- reading a log -----------------------------------------------------------------------------
 
 
-class _ScreenFollower:
-    """Tails a log through the terminal renderer: colours kept, carriage returns and cursor
-    moves redraw lines in place. Lines that scroll out of the renderer's memory are final and
-    kept here as plain text, so any range of a long log can still be served."""
+class LogView:
+    """The selected experiment's log as the browser needs it: changed line numbers per poll,
+    and any range of lines, styled where the renderer still holds them (`nbexp._follow`
+    re-renders older ones from checkpoints, so memory stays bounded however long the log)."""
 
     def __init__(self, path: str) -> None:
-        from .terminal import Screen
+        from ._follow import LogFollower
 
         self.path = path
-        self._offset = 0
-        self._final: list[str] = []  # lines 0 .. len-1, which can no longer change
-        self._screen = Screen(max_lines=SCREEN_LINES, on_final=self._keep_final)
-
-    def _keep_final(self, first: int, texts: list[str]) -> None:
-        # Numbers are contiguous: the renderer hands lines over oldest first, exactly once.
-        self._final.extend(texts[len(self._final) - first:])
+        self._follower = LogFollower(path)
 
     @property
     def line_count(self) -> int:
-        return int(self._screen.line_count)
+        return int(self._follower.line_count)
 
-    def poll(self) -> set[int]:
-        """Read what was appended; the numbers of the lines that changed (0-based)."""
+    def poll(self, budget_polls: int = 1) -> set[int]:
+        """Read what was appended; the numbers of the lines that changed (0-based). A poll
+        reads at most the follower's byte budget; `budget_polls` allows more (opening)."""
         changed: set[int] = set()
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self._offset)
-                while chunk := f.read(READ_CHUNK):
-                    self._offset += len(chunk)
-                    changed |= self._screen.feed(chunk)
-        except OSError:
-            pass
-        return {n for n in changed if n < self.line_count}
+        for _ in range(budget_polls):
+            update = self._follower.poll()
+            changed.update(update.changed)
+            if update.caught_up:
+                break
+        total = self.line_count
+        return {n for n in changed if n < total}
 
     def lines(self, start: int, end: int) -> list[Any]:
-        end = min(end, self.line_count)
-        held = max(start, self._screen.first_line)
-        out: list[Any] = self._final[start:min(end, held)]
-        for n in range(held, end):
-            text, spans = self._screen.styled_line(n)
-            out.append(line_json((text, spans)))
+        start, end = max(0, start), min(end, self.line_count)
+        if start >= end:
+            return []
+        held = max(start, self._follower.screen.first_line)
+        out: list[Any] = list(self._follower.lines(start, held)) if held > start else []
+        out.extend(line_json(self._follower.styled(n)) for n in range(held, end))
         return out
 
 
@@ -138,9 +129,11 @@ def _span_parts(span: Any) -> tuple[int, int, str]:
     return int(start), int(end), style
 
 
-def open_log(path: str) -> _ScreenFollower:
-    """A follower for a log file."""
-    return _ScreenFollower(path)
+def open_log(path: str) -> LogView:
+    """Follow a log file, read up to its current end."""
+    view = LogView(path)
+    view.poll(budget_polls=OPEN_POLLS)
+    return view
 
 
 # -- actions -----------------------------------------------------------------------------------
@@ -261,7 +254,7 @@ class Dashboard(anywidget.AnyWidget):
         self._sent_rows: dict[int, dict[str, Any]] = {}
         self._sent_gpu_info: Any = None
         self._sent_gpu_readings: Any = None
-        self._log: _ScreenFollower | None = None
+        self._log: LogView | None = None
         self._log_key: tuple[int, int] | None = None  # (experiment id, attempt) being followed
         self._last_push = 0.0
         self.bytes_sent = 0
@@ -376,7 +369,6 @@ class Dashboard(anywidget.AnyWidget):
         except NbexpError as e:
             return {**base, "total": 0, "start": 0, "lines": [], "note": str(e)}
         self._log = open_log(path)
-        self._log.poll()
         total = self._log.line_count
         start = max(0, total - INITIAL_TAIL)
         return {**base, "total": total, "start": start, "lines": self._log.lines(start, total)}

@@ -8,7 +8,6 @@ JSON-ready `Snapshot` to its subscribers; `diff_rows` says which rows changed si
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 import weakref
@@ -26,7 +25,6 @@ DEFAULT_INTERVAL_S = 1.0
 # Enough of a log's end to hold its last progress bar, however fast it prints: the cost of a tick
 # stays constant per running experiment instead of growing with the log.
 PROGRESS_TAIL_BYTES = 8192
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[\]P^_].*?(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 Subscriber = Callable[["Snapshot"], None]
 
@@ -77,37 +75,21 @@ def diff_rows(
 
 
 def last_screen_line(data: bytes) -> str:
-    """The last non-empty line a terminal would show for the end of a log, without colours."""
-    text = data.decode("utf-8", "replace")
-    for raw in reversed(text.split("\n")):
-        # A carriage return starts the line again; the last non-blank segment is what shows.
-        for segment in reversed(raw.split("\r")):
-            plain = _ANSI.sub("", segment).strip()
-            if plain:
-                return plain
+    """The last non-blank line a terminal would show for the end of a log, without colours."""
+    from .terminal import render
+
+    for line in reversed(render(data)):
+        if line.strip():
+            return line.strip()
     return ""
 
 
-_FALLBACK_BAR = re.compile(r"(?P<pct>\d{1,3})%\|.*?\|\s*(?P<n>\d+)/(?P<total>\d+)")
-
-
 def parse_progress_json(line: str) -> dict[str, Any] | None:
-    """Progress of one screen line as JSON, from `nbexp.progress` when it is installed."""
-    try:
-        from .progress import parse_progress  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        parse_progress = None
-    if parse_progress is not None:
-        found = parse_progress(line)
-        if found is None:
-            return None
-        data = found.to_json()
-        return dict(data) if isinstance(data, dict) else None
-    match = _FALLBACK_BAR.search(line)  # a tqdm-shaped bar, until the real parser lands
-    if match is None:
-        return None
-    n, total = int(match["n"]), int(match["total"])
-    return {"n": n, "total": total, "percent": 100.0 * n / total if total else None}
+    """Progress of one screen line (tqdm, rich, keras) as JSON, or None."""
+    from .progress import parse_progress
+
+    found = parse_progress(line)
+    return None if found is None else found.to_json()
 
 
 class _ProgressCache:

@@ -180,7 +180,10 @@ def test_gpu_panel_shows_simulated_meters(home: Path, show_dashboard: Any) -> No
     root.locator(".nbexp-gpu[data-index='1'] .nbexp-gpu-holders", has_text=f"#{exp.id}") \
         .wait_for(timeout=10_000)
     # Sparklines fill in as readings arrive.
-    root.locator(".nbexp-gpu[data-index='0'] .nbexp-spark-util polyline").wait_for(timeout=10_000)
+    spark = root.locator(".nbexp-gpu[data-index='1'] .nbexp-spark-util polyline")
+    spark.wait_for(state="attached", timeout=10_000)
+    time.sleep(1.5)
+    assert len((spark.get_attribute("points") or "").split()) >= 2
     SCREENSHOTS.mkdir(exist_ok=True)
     root.screenshot(path=str(SCREENSHOTS / "dashboard-gpus.png"))
 
