@@ -171,3 +171,19 @@ def test_monitor_reads_simulated_gpus(
     assert gpu["mem_total"] > 1000  # MiB, not bytes
     assert 0 <= gpu["util"] <= 100
     assert monitor.gpu_source.history([0, 1], 10)[0]  # the probe keeps readings
+
+
+def test_resubscribing_while_the_thread_winds_down_keeps_it_ticking(
+    manager: ExperimentManager,
+) -> None:
+    monitor = Monitor(manager, interval=0.05, gpu_source=FakeGpus())
+    first: list[Snapshot] = []
+    second: list[Snapshot] = []
+    for _ in range(20):
+        monitor.subscribe(first.append)
+        monitor.unsubscribe(first.append)  # asks the thread to stop...
+        monitor.subscribe(second.append)  # ...and at once someone listens again
+        count = len(second)
+        wait_for(lambda count=count: len(second) > count + 1, timeout=5)
+        monitor.unsubscribe(second.append)
+    wait_for(lambda: not monitor.running, timeout=5)

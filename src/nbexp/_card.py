@@ -67,6 +67,10 @@ class ExperimentCard(anywidget.AnyWidget):
                 self._monitor.unsubscribe(self._on_snapshot)  # nothing more will happen
 
     def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "action":
+            req = content.get("req") if isinstance(content, dict) else None
+            self.send({"type": "error", "req": req, "message": "a card only takes actions"})
+            return
         reply = handle_action(self.manager, content, lambda i: current_row(self.manager, i))
         self.send(reply)
         if reply.get("type") != "error":
@@ -75,7 +79,6 @@ class ExperimentCard(anywidget.AnyWidget):
                 self.row = row
             if not _finished(row):
                 self._monitor.subscribe(self._on_snapshot)
-            self._monitor.wake()
 
     def _log_path(self) -> str | None:
         from ._errors import NbexpError

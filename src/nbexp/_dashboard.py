@@ -412,9 +412,9 @@ class Dashboard(anywidget.AnyWidget):
         if kind == "hello":
             return self._full_state()
         if kind == "action":
-            reply = handle_action(self.manager, content, self._fresh_row)
-            self._monitor.wake()  # the rest of the table (queue, GPUs) catches up at once
-            return reply
+            # The reply carries the acted-on row; the rest (queue, GPUs) follows at the next
+            # tick, so pushes stay at one per interval however fast someone clicks.
+            return handle_action(self.manager, content, self._fresh_row)
         if kind == "log_range":
             return self._log_range(content)
         return {"type": "error", "req": content.get("req"),

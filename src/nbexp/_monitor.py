@@ -317,21 +317,28 @@ class Monitor:
 
     def start(self) -> None:
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
+            # A thread asked to stop but not yet gone just carries on: no gap, no second thread.
             self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name="nbexp-monitor", daemon=True)
-            self._thread.start()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="nbexp-monitor", daemon=True
+                )
+                self._thread.start()
 
     def stop(self, wait: bool = True) -> None:
-        self._stopping.set()
+        with self._lock:
+            self._stopping.set()
+            thread = self._thread
         self._wake.set()
-        thread = self._thread
         if wait and thread is not None and thread is not threading.current_thread():
             thread.join(timeout=self.interval + 10)
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
+        while True:
+            with self._lock:
+                if self._stopping.is_set():
+                    self._thread = None  # under the lock, so start() sees it gone or running
+                    return
             began = time.monotonic()
             self.tick()
             # Sleep the rest of the interval; a slow tick does not make the next one earlier.
