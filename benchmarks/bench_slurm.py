@@ -1,0 +1,212 @@
+"""Latency and polling cost of nbexp's Slurm client against a throw-away single-node Slurm.
+
+Starts the test cluster (tests/slurm/cluster.py; needs root and .ci/install-slurm.sh), measures
+submit → started (out of PENDING) through the client and through bare sbatch + tight scontrol
+polling, and the cost of one `query` for 200 jobs; prints Markdown tables. Usage:
+    uv run python benchmarks/bench_slurm.py [--jobs 10] [--query-jobs 200] [--rounds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # for tests.slurm.cluster
+
+from tests.slurm.cluster import SlurmCluster  # noqa: E402
+
+from nbexp._slurm import SlurmClient, write_batch_script  # noqa: E402
+
+TIGHT_POLL_SECONDS = 0.01
+# Jobs end by themselves: a cancelled one would sit COMPLETING for KillWait and skew the next.
+SLEEPER = ["sleep", "1"]
+
+
+def cpu_seconds() -> float:
+    """CPU used by this process and its finished children (the Slurm commands it ran)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_started(poll: Callable[[], str], interval: float) -> None:
+    """Until the job has left the queue; a 1 s poller may first see it already COMPLETED."""
+    while poll() in ("PENDING", "CONFIGURING"):
+        time.sleep(interval)
+
+
+def native_latency(env: dict[str, str], folder: Path) -> float:
+    """sbatch, then `scontrol show -o job ID` as fast as it answers: Slurm's own floor."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        ["sbatch", "--parsable", f"--output={folder / 'native.log'}", "--wrap", "sleep 1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    job_id = result.stdout.strip().split(";")[0]
+
+    def poll() -> str:
+        out = subprocess.run(
+            ["scontrol", "show", "-o", "job", job_id], capture_output=True, text=True, env=env
+        ).stdout
+        return out.split("JobState=", 1)[1].split()[0]
+
+    wait_started(poll, TIGHT_POLL_SECONDS)
+    return time.perf_counter() - started
+
+
+def client_latency(client: SlurmClient, folder: Path, n: int, poll_interval: float) -> float:
+    """write_batch_script + submit + query(), polled every `poll_interval` seconds."""
+    started = time.perf_counter()
+    script = folder / f"job{n}.sh"
+    write_batch_script(
+        script,
+        argv=SLEEPER,
+        cwd=str(folder),
+        env={"NBEXP_EXPERIMENT_ID": str(n)},
+        log_path=str(folder / f"job{n}.log"),
+        job_name=f"nbexp-bench-{n}",
+    )
+    job_id = client.submit(script)
+    wait_started(lambda: client.query([job_id])[job_id].state, poll_interval)
+    return time.perf_counter() - started
+
+
+def measure_latency(cluster: SlurmCluster, folder: Path, jobs: int) -> dict[str, list[float]]:
+    env = cluster.client_env()
+    tight = SlurmClient(env, min_poll_interval=0.0)
+    # What the manager will see: its monitor ticks once a second, the client caches for 2 s.
+    managed = SlurmClient(env)
+    rng = random.Random(6)
+    results: dict[str, list[float]] = {"native": [], "tight": [], "managed": []}
+    native_latency(env, folder)  # the first job after start-up is slower for everyone
+    for n in range(jobs):
+        for name in rng.sample(sorted(results), k=3):
+            # A random phase: slurmctld schedules on a 1 s tick, and back-to-back submissions
+            # would otherwise all land at the same point of it.
+            time.sleep(rng.uniform(0.0, 1.0))
+            if name == "native":
+                results[name].append(native_latency(env, folder))
+            elif name == "tight":
+                results[name].append(client_latency(tight, folder, n, TIGHT_POLL_SECONDS))
+            else:
+                results[name].append(client_latency(managed, folder, 1000 + n, 1.0))
+    return results
+
+
+def measure_query(cluster: SlurmCluster, folder: Path, count: int, rounds: int) -> list[str]:
+    env = cluster.client_env()
+    submitter = SlurmClient(env)
+    job_ids = []
+    for n in range(count):
+        script = folder / f"held{n}.sh"
+        write_batch_script(
+            script,
+            argv=["true"],
+            cwd=str(folder),
+            env={},
+            log_path=str(folder / f"held{n}.log"),
+            job_name=f"nbexp-held-{n}",
+            extra=["--hold"],  # held: real job records, no CPU taken
+        )
+        job_ids.append(submitter.submit(script))
+    ctld_pid = cluster._procs["slurmctld"].pid
+    rows = []
+    try:
+        client = SlurmClient(env, min_poll_interval=2.0)
+        for label, max_age in (("one `query` of all, fresh", 0.0), ("same, from cache", 60.0)):
+            client.query(job_ids)  # warm-up, and fills the cache for the second row
+            walls, cpus, ctld = [], [], []
+            for _ in range(rounds):
+                cpu0, ctld0, wall0 = (
+                    cpu_seconds(),
+                    process_cpu_seconds(ctld_pid),
+                    time.perf_counter(),
+                )
+                answer = client.query(job_ids, max_age=max_age)
+                walls.append(time.perf_counter() - wall0)
+                cpus.append(cpu_seconds() - cpu0)
+                ctld.append(process_cpu_seconds(ctld_pid) - ctld0)
+                assert len(answer) == count
+            rows.append(_row(label, walls, cpus, ctld))
+        walls, cpus, ctld = [], [], []
+        for _ in range(max(1, rounds // 10)):
+            cpu0, ctld0, wall0 = cpu_seconds(), process_cpu_seconds(ctld_pid), time.perf_counter()
+            for job_id in job_ids:
+                client.query_one(job_id)
+            walls.append(time.perf_counter() - wall0)
+            cpus.append(cpu_seconds() - cpu0)
+            ctld.append(process_cpu_seconds(ctld_pid) - ctld0)
+        rows.append(_row(f"{count} × `query_one` (one scontrol each)", walls, cpus, ctld))
+    finally:
+        for job_id in job_ids:
+            submitter.scancel(job_id)
+    return rows
+
+
+def _row(label: str, walls: list[float], cpus: list[float], ctld: list[float]) -> str:
+    return (
+        f"| {label} | {statistics.median(walls) * 1000:.1f} ms | {max(walls) * 1000:.1f} ms "
+        f"| {statistics.median(cpus) * 1000:.1f} ms | {statistics.mean(ctld) * 1000:.1f} ms |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=10, help="jobs per latency variant")
+    parser.add_argument("--query-jobs", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="nbexp-bench-slurm-") as scratch:
+        base = Path(scratch)
+        cluster = SlurmCluster(base / "cluster")
+        started = time.perf_counter()
+        cluster.start()
+        print(f"cluster start to idle node: {time.perf_counter() - started:.2f} s\n")
+        try:
+            (base / "jobs").mkdir()
+            latency = measure_latency(cluster, base / "jobs", args.jobs)
+            print(f"submit → started, {args.jobs} jobs each (median, min, max):\n")
+            print("| path | median | min | max |\n| --- | --- | --- | --- |")
+            labels = {
+                "native": "sbatch + scontrol polled every 10 ms (Slurm alone)",
+                "tight": "client: write_batch_script + submit + query every 10 ms",
+                "managed": "client: query every 1 s with the default 2 s cache",
+            }
+            for name, label in labels.items():
+                values = latency[name]
+                print(
+                    f"| {label} | {statistics.median(values):.2f} s | {min(values):.2f} s "
+                    f"| {max(values):.2f} s |"
+                )
+            (base / "held").mkdir()
+            rows = measure_query(cluster, base / "held", args.query_jobs, args.rounds)
+            print(f"\npolling {args.query_jobs} pending jobs ({args.rounds} rounds):\n")
+            print(
+                "| call | wall median | wall max | CPU here (median, incl. scontrol) "
+                "| slurmctld CPU (mean) |\n| --- | --- | --- | --- | --- |"
+            )
+            print("\n".join(rows))
+        finally:
+            cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
