@@ -302,11 +302,8 @@ def test_experiment_card_shows_progress_and_output(
 
     manager = ExperimentManager(home=home)
     exp = manager.run([PY, str(HERE / "slow_tqdm.py"), "400", "0.1"], name="card run")
-    run_cell(notebook_page, (
-        "from nbexp._card import experiment_card\n"
-        f"card = experiment_card(ExperimentManager(home=r'{home}').get({exp.id}))\n"
-        "card"
-    ))
+    # An Experiment as a cell's result shows as its card.
+    run_cell(notebook_page, f"ExperimentManager(home=r'{home}').get({exp.id})")
     card = notebook_page.locator(".jp-OutputArea-output .nbexp-card").last
     card.wait_for(timeout=30_000)
     card.locator(".nbexp-badge.nbexp-status-running").wait_for(timeout=10_000)
@@ -316,4 +313,3 @@ def test_experiment_card_shows_progress_and_output(
     card.locator("button.nbexp-confirm").click()
     card.locator(".nbexp-badge.nbexp-status-interrupted").wait_for(timeout=30_000)
     assert manager.get(exp.id).status is Status.INTERRUPTED
-    run_cell(notebook_page, "card.close()")
