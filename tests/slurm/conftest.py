@@ -52,6 +52,11 @@ def _scratch_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist registers this marker; repeat it so `-p no:xdist --strict-markers` still runs.
+    config.addinivalue_line("markers", "xdist_group(name): run in the same xdist worker")
+
+
 @pytest.fixture(scope="session")
 def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
     """A running cluster: partition `debug`, 16 CPUs, one fake GPU, KillWait=2 s.

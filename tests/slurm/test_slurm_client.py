@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -261,6 +262,20 @@ def test_query_is_one_call_cached_for_the_interval(fake_bin: dict[str, str]) -> 
     fake.jobs_output = "JobId=1 JobState=COMPLETED ExitCode=0:0\n"
     assert client.query(["1"])["1"].state == "COMPLETED"
     assert len(fake.commands) == 2
+
+
+def test_concurrent_pollers_share_one_scontrol_call(fake_bin: dict[str, str]) -> None:
+    fake = FakeSlurm("JobId=1 JobState=RUNNING\n")
+
+    def slow_scontrol(argv: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+        time.sleep(0.05)  # long enough for every thread to arrive while the call is running
+        return fake(argv, env)
+
+    client = SlurmClient(fake_bin, min_poll_interval=2.0, runner=slow_scontrol)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: client.query(["1"])["1"].state, range(8)))
+    assert answers == ["RUNNING"] * 8
+    assert len(fake.commands) == 1
 
 
 def test_query_refreshes_for_a_job_the_snapshot_has_not_seen(fake_bin: dict[str, str]) -> None:
