@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 DAEMONS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "scancel")
@@ -329,18 +328,3 @@ def _need(name: str) -> str:
     if path is None:
         raise ClusterError(f"{name} not found; run .ci/install-slurm.sh")
     return path
-
-
-@contextlib.contextmanager
-def running_cluster(base: Path, **options: int) -> Iterator[SlurmCluster]:
-    """Start a cluster for the duration of a with-block (benchmarks, manual checks)."""
-    cluster = SlurmCluster(base, **options)  # type: ignore[arg-type]
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-def merged_env(extra: Mapping[str, str]) -> dict[str, str]:
-    return {**os.environ, **extra}
