@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,8 +77,8 @@ def test_parse_sacct_reads_state_words_and_elapsed() -> None:
     assert jobs["18"].run_time_seconds == 120.0 and jobs["18"].source == "sacct"
 
 
-def job(state: str, **fields: object) -> JobInfo:
-    return JobInfo(job_id="1", state=state, **fields)  # type: ignore[arg-type]
+def job(state: str, **fields: Any) -> JobInfo:
+    return JobInfo(job_id="1", state=state, **fields)
 
 
 @pytest.mark.parametrize(
@@ -132,7 +133,7 @@ def test_one_line_error_drops_prefixes_and_repeats() -> None:
 
 def write_script(tmp_path: Path, argv: list[str], **options: object) -> Path:
     script = tmp_path / "job.sh"
-    settings: dict[str, object] = {
+    settings: dict[str, Any] = {
         "argv": argv,
         "cwd": str(tmp_path),
         "env": {},
@@ -145,7 +146,7 @@ def write_script(tmp_path: Path, argv: list[str], **options: object) -> Path:
         "gpus": None,
     }
     settings.update(options)
-    write_batch_script(script, **settings)  # type: ignore[arg-type]
+    write_batch_script(script, **settings)
     return script
 
 
@@ -348,7 +349,7 @@ def submit_python(
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / "attempt.log"
     script = folder / "job.sh"
-    settings: dict[str, object] = {
+    settings: dict[str, Any] = {
         "argv": [sys.executable, "-c", code],
         "cwd": str(folder),
         "env": {},
@@ -361,7 +362,7 @@ def submit_python(
         "gpus": None,
     }
     settings.update(options)
-    write_batch_script(script, **settings)  # type: ignore[arg-type]
+    write_batch_script(script, **settings)
     return client.submit(script), log_path
 
 
