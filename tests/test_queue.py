@@ -135,3 +135,20 @@ def test_gpus_command_labels_simulated(home: Path) -> None:
     assert '"simulated": true' in as_json.stdout
     listing = cli(home, "list")
     assert listing.stdout.splitlines()[1].split()[-1] == "1"
+
+
+def test_gpu_freed_outside_nbexp_starts_the_queue(home: Path) -> None:
+    # Every GPU looks taken by "someone else" (its idle memory is over a 0 MB threshold).
+    manager = ExperimentManager(home=home)
+    manager.configure(gpu_busy_memory_mb=0)
+    with pytest.raises(GpuConflict, match="used by a process outside nbexp"):
+        manager.run(["true"], gpus=1)
+    waiting = manager.run(python_command(PRINT_GPUS), gpus=1, queue=True)
+    assert waiting.status is Status.QUEUED
+    # The other user leaves. Only the store changes: no nbexp call, no runner ends.
+    Store(home).set_setting("gpu_busy_memory_mb", "100000")
+    wait_for(lambda: Store(home).get(waiting.id).status is Status.COMPLETED, timeout=30)
+    # The watcher leaves once the queue is empty.
+    from nbexp._scheduling import queue_watcher_running
+
+    wait_for(lambda: not queue_watcher_running(str(home)), timeout=15)

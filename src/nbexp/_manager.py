@@ -157,12 +157,15 @@ class ExperimentManager:
         home: str | os.PathLike[str] | None = None,
         *,
         stop_grace: float = DEFAULT_STOP_GRACE_S,
+        watch_queue: bool = True,
     ) -> None:
         self.home = resolve_home(home)
         self.store = Store(self.home)
         self.stop_grace = stop_grace
         self._runners: list[subprocess.Popen[bytes]] = []
         self._gpu_monitor: GpuMonitor | None = None
+        # Start a queue watcher when something waits (see _scheduling.watch_queue).
+        self._watch_queue = watch_queue
 
     def __repr__(self) -> str:
         return f"ExperimentManager(home={str(self.home)!r})"
@@ -280,6 +283,7 @@ class ExperimentManager:
         report = self.gpus() if record.gpus is not None else None
         explicit = self._explicit_gpu_indices(record, report, force=force)
         launched: int | None = None
+        queued = False
         with self.store.write() as conn:
             if force:
                 chosen = explicit if explicit is not None else self._any_gpus(record, report)
@@ -301,6 +305,7 @@ class ExperimentManager:
                     launched = self._claim(conn, record, from_statuses, reason, assigned)
                 elif queue or record.after:
                     self._queue(conn, record, from_statuses, why or "waiting for a dependency")
+                    queued = True
                 else:
                     raise GpuConflict(
                         f"cannot start experiment {record.id}: {why}; pass queue=True "
@@ -308,6 +313,8 @@ class ExperimentManager:
                     )
         if launched is not None:
             self._spawn_runner(record.id, launched)
+        elif queued:
+            self._ensure_queue_watcher()
 
     def _queue(
         self,
@@ -414,7 +421,32 @@ class ExperimentManager:
                     )
         for experiment_id, attempt in launched:
             self._spawn_runner(experiment_id, attempt)
+        if len(launched) < len(queued):
+            self._ensure_queue_watcher()
         return [experiment_id for experiment_id, _ in launched]
+
+    def _ensure_queue_watcher(self) -> None:
+        """Make sure something keeps running scheduling steps while work is queued."""
+        if not self._watch_queue:
+            return
+        from ._scheduling import queue_watcher_running
+
+        if queue_watcher_running(str(self.home)):
+            return
+        boot = (
+            "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+            "from nbexp._scheduling import main; main()"
+        )
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        watcher = subprocess.Popen(
+            [sys.executable, "-c", boot, package_parent, "--watch", str(self.home)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+        self._runners.append(watcher)  # reaped like runners
 
     def configure(
         self,

@@ -105,12 +105,65 @@ def dependency_statuses(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[in
     return {i: found.get(i) for i in wanted}
 
 
+WATCH_INTERVAL_S = 2.0
+WATCHER_LOCK = "queue-watcher.lock"
+
+
+def queue_watcher_running(home: str) -> bool:
+    """Whether a queue watcher holds this home's lock right now."""
+    import fcntl
+    import os
+
+    fd = os.open(os.path.join(home, WATCHER_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock we took
+    return False
+
+
+def watch_queue(home: str, interval: float = WATCH_INTERVAL_S) -> None:
+    """Run scheduling steps every `interval` seconds while local experiments wait in the queue.
+
+    A runner that ends starts a step, but a GPU freed by a process outside nbexp tells nobody;
+    this short-lived process covers that case, and exits as soon as the queue is empty. One per
+    home at most (a lock file).
+    """
+    import fcntl
+    import os
+    import time
+
+    from ._manager import ExperimentManager
+
+    fd = os.open(os.path.join(home, WATCHER_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # another watcher has it
+    manager = ExperimentManager(home=home, watch_queue=False)
+    while True:
+        manager.tick()
+        with manager.store.read() as conn:
+            waiting = conn.execute(
+                "SELECT 1 FROM experiments WHERE status = 'queued' AND executor = 'local' LIMIT 1"
+            ).fetchone()
+        if waiting is None:
+            return
+        time.sleep(interval)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """`… HOME`: one step; `… --watch HOME`: steps until the queue is empty."""
     import sys
 
     from ._manager import ExperimentManager
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "--watch":
+        watch_queue(args[1])
+        return 0
     ExperimentManager(home=args[0]).tick()
     return 0
 
