@@ -121,6 +121,7 @@ def monitor_cpu(work: Path, writers: int, seconds: float) -> dict[str, Any]:
     wait_until(lambda: all(manager.get(r.id).pid for r in runs))
     dash = Dashboard(manager=manager, interval=1.0)
     sent = capture(dash)
+    dash._on_message(dash, {"type": "hello"}, [])  # as a view drawn in a browser does
     dash.selected = runs[0].id
     wait_until(lambda: dash._log_key is not None)
     time.sleep(2)  # past the log's first read

@@ -559,6 +559,7 @@ function renderDashboard({ model, el }) {
   model.send({ type: "hello" });
 
   return () => {
+    try { model.send({ type: "bye" }); } catch (e) { /* the comm may already be closed */ }
     for (const fn of cleanups) fn();
     if (drawPending) cancelAnimationFrame(drawPending);
     resize.disconnect();

@@ -304,3 +304,33 @@ def test_card_follows_an_experiment_until_it_ends(manager: ExperimentManager) ->
     assert card.tail[-3:] == ["tick 0", "tick 1", "tick 2"]
     assert card._on_snapshot not in monitor._subscribers  # ended: stops listening
     card.close()
+
+
+def test_no_pushes_while_no_view_is_drawn(manager: ExperimentManager) -> None:
+    first = manager.create([PY, "-c", "pass"], name="first")
+    dash, sent = dashboard(manager)
+    dash.refresh()
+    assert sent == []  # displayed nowhere yet
+    ask(dash, sent, {"type": "hello"})
+    manager.create([PY, "-c", "pass"], name="second")
+    dash.refresh()
+    assert sent[-1]["type"] == "tick"
+    dash._on_message(dash, {"type": "bye"}, [])
+    count = len(sent)
+    manager.remove(first.id)
+    dash.refresh()
+    assert len(sent) == count  # the last view went away
+    snapshot = ask(dash, sent, {"type": "hello"})  # a new view gets the whole state
+    assert [r["name"] for r in snapshot["rows"]] == ["second"]
+    dash.close()
+
+
+def test_a_pending_card_notices_a_start_from_elsewhere(manager: ExperimentManager) -> None:
+    exp = manager.create([PY, "-c", "import time; time.sleep(30)"], name="later")
+    card = experiment_card(exp, live=False)
+    assert card.row["status"] == "pending"
+    manager.start(exp.id)
+    card._monitor.tick()
+    assert card.row["status"] == "running"
+    manager.stop(exp.id, grace=1)
+    card.close()

@@ -96,8 +96,9 @@ class ExperimentCard(anywidget.AnyWidget):
 
 
 def _finished(row: dict[str, Any]) -> bool:
-    """Ended or removed: nothing changes by itself any more (pending waits for a user)."""
-    return not row or row.get("status") in ("completed", "error", "interrupted", "pending")
+    """Ended or removed: nothing will change unless someone restarts it (a pending one may
+    be started from anywhere, so its card keeps listening)."""
+    return not row or row.get("status") in ("completed", "error", "interrupted")
 
 
 def _tail(path: str | None) -> list[str]:

@@ -257,6 +257,7 @@ class Dashboard(anywidget.AnyWidget):
         self._log: LogView | None = None
         self._log_key: tuple[int, int] | None = None  # (experiment id, attempt) being followed
         self._last_push = 0.0
+        self._views = 0  # views drawn in browsers (hello minus bye); no pushes while none
         self.bytes_sent = 0
         self.messages_sent = 0
         self.last_message_bytes = 0
@@ -289,6 +290,8 @@ class Dashboard(anywidget.AnyWidget):
 
     def _on_snapshot(self, snap: Snapshot) -> None:
         with self._lock:
+            if self._views == 0:
+                return  # nobody is looking; a view that appears says hello and gets it all
             message = self._delta(snap)
             if message is not None:
                 self._push(message)
@@ -410,7 +413,11 @@ class Dashboard(anywidget.AnyWidget):
             return {"type": "error", "req": None, "message": "a message must be an object"}
         kind = content.get("type")
         if kind == "hello":
+            self._views += 1
             return self._full_state()
+        if kind == "bye":  # a view was removed (cell cleared, output closed)
+            self._views = max(0, self._views - 1)
+            return None
         if kind == "action":
             # The reply carries the acted-on row; the rest (queue, GPUs) follows at the next
             # tick, so pushes stay at one per interval however fast someone clicks.
