@@ -2,7 +2,7 @@
 
 The log is real tqdm output (written by tqdm with mininterval=0, with print lines) and plain
 log lines, repeated to the target size in a temporary directory under /tmp that is deleted
-afterwards. Each measurement runs in a fresh process: peak RSS from getrusage, Python heap
+afterwards. Each measurement runs in a fresh process: peak RSS (VmHWM), Python heap
 peak from tracemalloc (a separate, slower run). Usage:
     uv run python benchmarks/bench_follow.py [--size-gb 1] [--runs 3]
 """
@@ -22,10 +22,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_terminal import make_plain_log, make_tqdm_log
 
 MEASURE = """
-import json, resource, sys, time, tracemalloc
+import json, sys, time, tracemalloc
 from nbexp._follow import LogFollower
+
+def status_kib(field):
+    # VmHWM is the peak RSS of this process since exec; ru_maxrss would include the memory
+    # of the parent at fork time on Linux.
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+
 use_tracemalloc = sys.argv[2] == "1"
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = status_kib("VmHWM")
 if use_tracemalloc:
     tracemalloc.start()
 follower = LogFollower(sys.argv[1])
@@ -41,7 +50,7 @@ fetch = time.perf_counter() - fetch_start
 result = {
     "bytes": follower.offset, "seconds": elapsed, "lines": follower.line_count,
     "polls": polls + 1, "rss_before_kib": before,
-    "rss_peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "rss_peak_kib": status_kib("VmHWM"), "rss_after_kib": status_kib("VmRSS"),
     "fetch_old_100_lines_s": fetch, "fetched": len(old),
     "checkpoints": len(follower._checkpoints),
 }
@@ -105,7 +114,11 @@ def main() -> None:
         f"| catch-up throughput (MB/s) | {statistics.median(speeds):.0f} "
         f"| {min(speeds):.0f}..{max(speeds):.0f} |"
     )
-    for key, label in (("rss_before_kib", "RSS before (MiB)"), ("rss_peak_kib", "peak RSS (MiB)")):
+    for key, label in (
+        ("rss_before_kib", "peak RSS after imports, before following (MiB)"),
+        ("rss_peak_kib", "peak RSS while following (MiB)"),
+        ("rss_after_kib", "RSS at the end (MiB)"),
+    ):
         values = [run[key] / 1024 for run in runs]
         print(f"| {label} | {median(key) / 1024:.1f} | {min(values):.1f}..{max(values):.1f} |")
     fetches = [run["fetch_old_100_lines_s"] * 1000 for run in runs]

@@ -9,6 +9,7 @@ pyte on a few MB of the same data gives a reference. Usage:
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import statistics
 import subprocess
 import sys
@@ -133,9 +134,11 @@ def main() -> None:
             sample = chunks_of(path, int(args.pyte_mb * 1e6))
             sample_size = sum(map(len, sample))
             pyte_times = [time_pyte(sample) for _ in range(max(1, args.runs // 2))]
-            rows.append((name, "pyte 0.8 (reference)", sample_size, pyte_times))
+            pyte_label = f"pyte {importlib.metadata.version('pyte')} (reference)"
+            rows.append((name, pyte_label, sample_size, pyte_times))
             del chunks
-    print(f"python {sys.version.split()[0]}, {args.runs} runs, 1 MiB chunks\n")
+    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in ("tqdm", "rich"))
+    print(f"python {sys.version.split()[0]}, {versions}; {args.runs} runs, 1 MiB chunks\n")
     print("| log | renderer | MB | median MB/s | min..max MB/s |")
     print("| --- | --- | ---: | ---: | --- |")
     for name, renderer, total, times in rows:

@@ -210,6 +210,23 @@ def test_agrees_with_pyte_on_real_output(captures: dict[str, bytes], scenario: s
 
 
 @pytest.mark.parametrize("scenario", [f"{n}-{m}" for n in SCENARIOS for m in ("file", "pty")])
+def test_live_screen_agrees_with_a_short_pyte_screen(
+    captures: dict[str, bytes], scenario: str
+) -> None:
+    # With a screen shorter than the output, lines scroll away: the live screenful (and the
+    # cursor clamping that depends on it) must still match a terminal of that height.
+    data = captures[scenario]
+    pyte_screen = pyte.Screen(PYTE_COLUMNS, 8)
+    pyte_screen.set_mode(pyte.modes.LNM)
+    pyte.ByteStream(pyte_screen).feed(data)
+    screen = Screen(rows=8, max_lines=None)
+    screen.feed(data)
+    top = screen.final_count
+    ours = [screen.line(n) for n in range(top, top + 8) if n < screen.line_count]
+    assert _trimmed(ours) == _trimmed(pyte_screen.display)
+
+
+@pytest.mark.parametrize("scenario", [f"{n}-{m}" for n in SCENARIOS for m in ("file", "pty")])
 def test_chunked_real_output_matches_one_shot(captures: dict[str, bytes], scenario: str) -> None:
     data = captures[scenario]
     expected = render(data)
