@@ -47,8 +47,9 @@ class LabServer:
         return json.loads(text) if text else None
 
 
-def start_lab(workdir: Path, extra_env: dict[str, str]) -> LabServer:
-    """Start JupyterLab on 127.0.0.1 (a free port) with its own settings and runtime dirs."""
+def start_lab(workdir: Path, extra_env: dict[str, str], app: str = "jupyterlab") -> LabServer:
+    """Start JupyterLab (or Notebook 7: app="notebook") on 127.0.0.1 (a free port) with its own
+    settings and runtime dirs."""
     runtime = workdir / "runtime"
     settings = workdir / "settings"
     root = workdir / "root"
@@ -69,9 +70,11 @@ def start_lab(workdir: Path, extra_env: dict[str, str]) -> LabServer:
     log_path = workdir / "jupyterlab.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the server keeps writing to it
     process = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+        [sys.executable, "-m", app, "--no-browser", "--ServerApp.ip=127.0.0.1",
          "--ServerApp.port=0", "--ServerApp.allow_root=True", f"--ServerApp.root_dir={root}",
-         "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=True"],
+         "--ServerApp.disable_check_xsrf=True",
+         "--JupyterNotebookApp.expose_app_in_browser=True" if app == "notebook"
+         else "--LabApp.expose_app_in_browser=True"],
         env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True, cwd=str(root),
     )
@@ -136,10 +139,11 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def open_notebook(browser: Any, server: LabServer, path: str) -> Any:
-    """A page showing the notebook, once its kernel is connected and idle."""
+def open_notebook(browser: Any, server: LabServer, path: str, ui: str = "lab/tree") -> Any:
+    """A page showing the notebook, once its kernel is connected and idle (ui="notebooks" for
+    Notebook 7)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server.url}lab/tree/{path}?token={server.token}")
+    page.goto(f"{server.url}{ui}/{path}?token={server.token}")
     page.wait_for_function(
         """() => {
             const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
