@@ -152,8 +152,9 @@ def test_wake_ticks_before_the_interval_ends(manager: ExperimentManager) -> None
     monitor.unsubscribe(on_tick)
 
 
-def test_views_of_one_manager_share_a_monitor(manager: ExperimentManager) -> None:
+def test_views_of_one_home_share_a_monitor(manager: ExperimentManager, home: Path) -> None:
     assert shared_monitor(manager, 1.0) is shared_monitor(manager, 1.0)
+    assert shared_monitor(ExperimentManager(home=home), 1.0) is shared_monitor(manager, 1.0)
     assert shared_monitor(manager, 1.0) is not shared_monitor(manager, 0.5)
     with pytest.raises(ValueError, match="interval"):
         Monitor(manager, interval=0)

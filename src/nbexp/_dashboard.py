@@ -437,7 +437,9 @@ class Dashboard(anywidget.AnyWidget):
     def _full_state(self) -> dict[str, Any]:
         """Everything a freshly drawn view needs (a new cell output, a reloaded page)."""
         with self._lock:
-            snap = self._monitor.latest or self._monitor.snapshot()
+            latest = self._monitor.latest
+            fresh = latest is not None and time.time() - latest.at < 2 * self._monitor.interval
+            snap = latest if fresh and latest is not None else self._monitor.snapshot()
             self._sent_rows = snap.rows
             message: dict[str, Any] = {
                 "type": "snapshot", "now": round(snap.at, 3), "rows": list(snap.rows.values()),

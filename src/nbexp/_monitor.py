@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -347,18 +346,17 @@ class Monitor:
             self._wake.clear()
 
 
-# One monitor per (manager, interval): many cards and dashboards share a single thread.
-_shared: weakref.WeakKeyDictionary[ExperimentManager, dict[float, Monitor]] = (
-    weakref.WeakKeyDictionary()
-)
+# One monitor per (home, interval): the cards and dashboards of every manager of one home share
+# a single thread (a notebook easily makes a new ExperimentManager in each cell).
+_shared: dict[tuple[str, float], Monitor] = {}
 _shared_lock = threading.Lock()
 
 
 def shared_monitor(manager: ExperimentManager, interval: float = DEFAULT_INTERVAL_S) -> Monitor:
-    """The monitor that every view of `manager` at this interval shares."""
+    """The monitor that every view of `manager`'s home at this interval shares."""
+    key = (str(manager.home), float(interval))
     with _shared_lock:
-        by_interval = _shared.setdefault(manager, {})
-        monitor = by_interval.get(float(interval))
+        monitor = _shared.get(key)
         if monitor is None:
-            monitor = by_interval[float(interval)] = Monitor(manager, interval)
+            monitor = _shared[key] = Monitor(manager, interval)
         return monitor
