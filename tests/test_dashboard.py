@@ -334,3 +334,14 @@ def test_a_pending_card_notices_a_start_from_elsewhere(manager: ExperimentManage
     assert card.row["status"] == "running"
     manager.stop(exp.id, grace=1)
     card.close()
+
+
+def test_a_new_view_never_starts_from_an_old_snapshot(manager: ExperimentManager) -> None:
+    dash, sent = dashboard(manager)
+    old = dash.refresh()
+    exp = manager.create([PY, "-c", "pass"], name="made later")
+    # The monitor's last snapshot is an hour old (its thread stopped when views went away).
+    dash._monitor.latest = type(old)(at=old.at - 3600, rows=old.rows, gpus=old.gpus)
+    snapshot = ask(dash, sent, {"type": "hello"})
+    assert [r["id"] for r in snapshot["rows"]] == [exp.id]
+    dash.close()
