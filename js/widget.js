@@ -415,7 +415,8 @@ function renderDashboard({ model, el }) {
     logInfo.textContent = logState.id != null ? `${logState.total.toLocaleString()} lines` : "";
     followBtn.textContent = logState.follow ? "following" : "paused";
     followBtn.classList.toggle("nbexp-on", logState.follow);
-    jumpBtn.hidden = logState.follow;
+    followBtn.hidden = logState.id == null;
+    jumpBtn.hidden = logState.follow || logState.id == null;
   }
   function geometry() {
     const contentH = logState.total * ROW_H;
