@@ -58,6 +58,11 @@ def _add_launch_options(p: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="start only after experiment ID completed (repeatable)",
     )
+    p.add_argument("--executor", choices=["local", "slurm"], help="where it runs (default local)")
+    p.add_argument("--partition", help="Slurm partition")
+    p.add_argument("--time", help="Slurm time limit, e.g. 2:00:00")
+    p.add_argument("--cpus", type=int, help="Slurm CPUs per task")
+    p.add_argument("--mem", help="Slurm memory, e.g. 16G")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- the command and its arguments")
 
 
@@ -199,6 +204,11 @@ def _launch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         priority=args.priority,
         after=args.after,
         tty=_parse_tty(args.tty),
+        executor=args.executor,
+        partition=args.partition,
+        time=args.time,
+        cpus=args.cpus,
+        mem=args.mem,
     )
 
 
@@ -218,6 +228,12 @@ def _format_gpus(record: ExperimentRecord) -> str:
     if isinstance(gpus, int):
         return f"any {gpus}"
     return ",".join(str(g) for g in gpus)
+
+
+def _pid_column(record: ExperimentRecord) -> str:
+    if record.executor == "slurm":
+        return f"slurm:{record.job_id}" if record.job_id else "slurm"
+    return str(record.pid or "-") if record.status is Status.RUNNING else "-"
 
 
 def _exit_column(record: ExperimentRecord) -> str:
@@ -290,7 +306,7 @@ def _list(manager: Any, args: argparse.Namespace) -> int:
                 str(r.id),
                 r.name[:30],
                 r.status.value,
-                str(r.pid or "-") if r.status is Status.RUNNING else "-",
+                _pid_column(r),
                 _format_runtime(r.runtime),
                 progress_text,
                 _exit_column(r)[:40],

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _proc
+from . import _proc, _slurm_executor
 from ._errors import (
     GpuConflict,
     InvalidTransition,
@@ -46,10 +46,12 @@ from ._scheduling import (
     dependency_statuses,
     request_of,
 )
+from ._slurm_executor import slurm_options
 from ._store import Store
 from .states import Action, Status, allowed_actions, is_allowed, sources
 
 if TYPE_CHECKING:
+    from ._slurm import SlurmClient
     from .gpu import GpuMonitor, GpuReport
 
 # A running row without a runner pid is being launched; after this long it is lost.
@@ -157,11 +159,14 @@ class ExperimentManager:
         home: str | os.PathLike[str] | None = None,
         *,
         stop_grace: float = DEFAULT_STOP_GRACE_S,
+        executor: str = "local",
         watch_queue: bool = True,
     ) -> None:
         self.home = resolve_home(home)
         self.store = Store(self.home)
         self.stop_grace = stop_grace
+        self.executor = _check_executor(executor)
+        self._slurm: SlurmClient | None = None
         self._runners: list[subprocess.Popen[bytes]] = []
         self._gpu_monitor: GpuMonitor | None = None
         # Start a queue watcher when something waits (see _scheduling.watch_queue).
@@ -185,6 +190,11 @@ class ExperimentManager:
         priority: int = 0,
         after: Sequence[int] | None = None,
         tty: bool | tuple[int, int] = False,
+        executor: str | None = None,
+        partition: str | None = None,
+        time: str | None = None,
+        cpus: int | None = None,
+        mem: str | None = None,
     ) -> Experiment:
         """A new pending experiment (not started).
 
@@ -197,6 +207,14 @@ class ExperimentManager:
             raise UsageError(f"working directory does not exist: {workdir}")
         overrides = _check_env(env)
         request = _check_gpu_request(gpus)
+        executor = _check_executor(executor or self.executor)
+        options = _tty_options(tty)
+        slurm_values = {"partition": partition, "time": time, "cpus": cpus, "mem": mem}
+        if executor == "slurm":
+            options["slurm"] = slurm_options(slurm_values, request)
+        elif any(v is not None for v in slurm_values.values()):
+            given = ", ".join(k for k, v in slurm_values.items() if v is not None)
+            raise UsageError(f"{given} only apply to Slurm experiments: add executor='slurm'")
         dependencies = [int(a) for a in (after or [])]
         for dependency in dependencies:
             self.store.get(dependency)  # NotFound names the missing id
@@ -210,7 +228,8 @@ class ExperimentManager:
             uv=uv,
             priority=int(priority),
             after=dependencies,
-            options=_tty_options(tty),
+            options=options,
+            executor=executor,
         )
         return Experiment(self, experiment_id)
 
@@ -227,6 +246,11 @@ class ExperimentManager:
         priority: int = 0,
         after: Sequence[int] | None = None,
         tty: bool | tuple[int, int] = False,
+        executor: str | None = None,
+        partition: str | None = None,
+        time: str | None = None,
+        cpus: int | None = None,
+        mem: str | None = None,
         queue: bool = False,
         force: bool = False,
     ) -> Experiment:
@@ -242,6 +266,11 @@ class ExperimentManager:
             priority=priority,
             after=after,
             tty=tty,
+            executor=executor,
+            partition=partition,
+            time=time,
+            cpus=cpus,
+            mem=mem,
         )
         return self.start(exp.id, force=force, queue=queue)
 
@@ -255,8 +284,11 @@ class ExperimentManager:
         action = Action.FORCE_START if force else Action.START
         if not is_allowed(action, record.status):
             raise self._refusal(record, action)
-        self._check_startable(record)
         reason = "force start" if force else "start"
+        if record.executor == "slurm":
+            _slurm_executor.submit(self, record, sources(action), reason)
+            return Experiment(self, record.id)
+        self._check_startable(record)
         self._start_or_queue(record, sources(action), reason, force=force, queue=queue)
         return Experiment(self, record.id)
 
@@ -267,6 +299,9 @@ class ExperimentManager:
         record = self._fresh_record(experiment_id)
         if not is_allowed(Action.RESTART, record.status):
             raise self._refusal(record, Action.RESTART)
+        if record.executor == "slurm":
+            _slurm_executor.submit(self, record, sources(Action.RESTART), "restart")
+            return Experiment(self, record.id)
         self._check_startable(record)
         self._start_or_queue(record, sources(Action.RESTART), "restart", force=force, queue=queue)
         return Experiment(self, record.id)
@@ -471,6 +506,13 @@ class ExperimentManager:
             self.store.set_setting(key, None if value is None else str(value))
         return self.store.settings()
 
+    @property
+    def slurm(self) -> SlurmClient:
+        """The Slurm client (created on first use; SLURM_CONF etc. from the environment)."""
+        if self._slurm is None:
+            self._slurm = _slurm_executor.make_client()
+        return self._slurm
+
     def gpus(self) -> GpuReport:
         """A fresh reading of the GPUs (simulated ones when NBEXP_SIMULATED_GPUS is set)."""
         if self._gpu_monitor is None:
@@ -607,6 +649,14 @@ class ExperimentManager:
         grace = self.stop_grace if grace is None else float(grace)
         if grace < 0:
             raise UsageError(f"the grace period must be >= 0 seconds, not {grace}")
+        if record.executor == "slurm" and record.status.is_active:
+            _slurm_executor.stop(self, record, grace)
+            if wait:
+                try:
+                    self.wait(record.id, timeout=grace + 30)
+                except WaitTimeout:
+                    pass
+            return Experiment(self, record.id)
         if record.status is Status.QUEUED:
             if self.store.transition(
                 record.id, sources(Action.DEQUEUE), Status.PENDING, "stopped while queued"
@@ -803,6 +853,9 @@ class ExperimentManager:
         if record.status is Status.RUNNING and record.executor == "local":
             self._reconcile_one(record)
             record = self.store.get(record.id)
+        elif record.executor == "slurm" and record.status.is_active:
+            _slurm_executor.reconcile(self, [record])
+            record = self.store.get(record.id)
         return record
 
     def tick(self) -> None:
@@ -814,9 +867,11 @@ class ExperimentManager:
     def reconcile(self) -> None:
         """Mark as lost the running experiments whose runner and process are both gone."""
         self._reap_runners()
-        for record in self.store.list([Status.RUNNING]):
-            if record.executor == "local":
+        active = self.store.list([Status.RUNNING, Status.QUEUED])
+        for record in active:
+            if record.executor == "local" and record.status is Status.RUNNING:
                 self._reconcile_one(record)
+        _slurm_executor.reconcile(self, active)
 
     def _reconcile_one(self, record: ExperimentRecord) -> None:
         if _proc.is_alive(record.runner_pid, record.runner_start):
@@ -879,6 +934,12 @@ def _default_name(argv: list[str]) -> str:
     if len(words) >= 2 and words[0].startswith(("python", "uv", "sh", "bash")):
         return words[1][:60]
     return (words[0] if words else argv[0])[:60]
+
+
+def _check_executor(executor: str) -> str:
+    if executor not in ("local", "slurm"):
+        raise UsageError(f"unknown executor {executor!r}: use 'local' or 'slurm'")
+    return executor
 
 
 def _tty_options(tty: bool | tuple[int, int]) -> dict[str, Any]:

@@ -62,7 +62,8 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.DEQUEUE: (frozenset({Status.QUEUED}), Status.PENDING),
     Action.RESTART: (TERMINAL, Status.RUNNING),
     Action.REMOVE: (frozenset(Status) - {Status.RUNNING}, None),
-    Action.FINISH: (frozenset({Status.RUNNING}), None),
+    # A batch-scheduler job can also end while it waits (cancelled by an administrator).
+    Action.FINISH: (frozenset({Status.RUNNING, Status.QUEUED}), None),
 }
 
 USER_ACTIONS = (
