@@ -86,7 +86,7 @@ def test_a_new_manager_resumes_monitoring(home: Path, slurm_env: SlurmCluster) -
 
 
 def test_refusals_carry_slurm_messages(slurm_manager: ExperimentManager) -> None:
-    with pytest.raises(SpawnFailed, match="(?i)invalid partition"):
+    with pytest.raises(SpawnFailed, match=r"(?i)invalid partition"):
         slurm_manager.run(["true"], partition="nope")
     refused = slurm_manager.records()[-1]
     assert refused.status is Status.ERROR and "partition" in (refused.error or "").lower()
