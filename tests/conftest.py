@@ -68,14 +68,16 @@ def cli(
     )
 
 
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, describe=None):  # type: ignore[no-untyped-def]
+    """Poll `predicate` until it is truthy; on timeout say what `describe()` shows then."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+    detail = f": {describe()!r}" if describe is not None else ""
+    raise AssertionError(f"condition not met within {timeout} s{detail}")
 
 
 def python_command(code: str) -> list[str]:

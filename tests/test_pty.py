@@ -45,7 +45,11 @@ def test_tty_mode_stop_and_exit_code(manager: ExperimentManager) -> None:
     exp = manager.run([sys.executable, str(EXAMPLES / "workers.py"), "--workers", "1"], tty=True)
     from .conftest import wait_for
 
-    wait_for(lambda: any(line.startswith("worker 0 pid") for line in exp.logs()))
+    wait_for(
+        lambda: any(line.startswith("worker 0 pid") for line in exp.logs()),
+        timeout=30,
+        describe=lambda: (exp.record, exp.logs()),
+    )
     manager.stop(exp.id, grace=2)
     assert exp.status is Status.INTERRUPTED
 
