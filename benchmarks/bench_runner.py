@@ -57,6 +57,7 @@ def output_overhead(work: Path, total: int, repeats: int) -> tuple[float, float]
     writer.write_text(WRITER)
     manager = ExperimentManager(home=work / "home")
     nbexp_rates, shell_rates = [], []
+
     def under_shell() -> None:
         target = work / "shell.log"
         command = f"{sys.executable} {writer} {total} > {target} 2>&1"
@@ -92,8 +93,10 @@ def launch_latency(work: Path, launches: int) -> tuple[float, float, float]:
             time.sleep(0.0005)
         (first_python if i % 2 == 0 else first_echo).append(time.perf_counter() - start)
         exp.wait()
-    return statistics.median(returned), statistics.median(first_python), statistics.median(
-        first_echo
+    return (
+        statistics.median(returned),
+        statistics.median(first_python),
+        statistics.median(first_echo),
     )
 
 
@@ -149,7 +152,8 @@ def main() -> None:
         ("runner proportional memory (PSS)", f"{pss:.1f} MB", ""),
         ("runner CPU while the child idles", f"{cpu:.3f} %", ""),
     ]
-    print(f"| measure ({args.gib:g} GiB x {args.repeats}, {args.launches} launches) | result | goal |")
+    setup = f"{args.gib:g} GiB x {args.repeats}, {args.launches} launches"
+    print(f"| measure ({setup}) | result | goal |")
     print("| --- | --- | --- |")
     for name, value, goal in rows:
         print(f"| {name} | {value} | {goal} |")

@@ -20,7 +20,9 @@ def test_quickstart_executes(home: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("PATH", f"{Path(os.sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     notebook = nbformat.read(REPO / "notebooks" / "quickstart.ipynb", as_version=4)
     client = nbclient.NotebookClient(
-        notebook, timeout=180, kernel_name="python3",
+        notebook,
+        timeout=180,
+        kernel_name="python3",
         resources={"metadata": {"path": str(REPO / "notebooks")}},
     )
     client.execute()

@@ -128,7 +128,7 @@ def _take(resources: Resources, request: Request, gpus: tuple[int, ...]) -> Reso
         gpu = updated[index]
         updated[index] = GpuState(
             index,
-            gpu.held_by + (f"experiment {request.id}",),
+            (*gpu.held_by, f"experiment {request.id}"),
             gpu.foreign,
             gpu.free_memory,
             gpu.shared_by + (1 if request.share else 0),
