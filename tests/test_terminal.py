@@ -344,3 +344,33 @@ def test_settled_count_follows_how_far_the_cursor_went_back() -> None:
     assert screen.settled_count == 3
     screen.feed(b"\nx\ny\nz")
     assert screen.settled_count == 5
+
+
+_PYTE_COMPATIBLE = st.sampled_from(
+    [b"\r", b"\n", b"\r\n", b"\b", b"\t", b"abc", b"x", b"  ", b"hello world", b"\xe2\x96\x88",
+     b"\x1b[A", b"\x1b[2A", b"\x1b[B", b"\x1b[3B", b"\x1b[C", b"\x1b[4C", b"\x1b[D", b"\x1b[3D",
+     b"\x1b[G", b"\x1b[5G", b"\x1b[H", b"\x1b[2;3H", b"\x1b[K", b"\x1b[1K", b"\x1b[2K",
+     b"\x1b[J", b"\x1b[1J", b"\x1b[@", b"\x1b[2@", b"\x1b[P", b"\x1b[3P", b"\x1b[X", b"\x1b[2X",
+     b"\x1b[L", b"\x1b[2L", b"\x1b[31m", b"\x1b[0m", b"\x1b[E", b"\x1b[F", b"\x1b[3d", b"\x1bM",
+     b"\x1bD", b"\x1bE"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(_PYTE_COMPATIBLE, max_size=30).map(b"".join),
+    rows=st.sampled_from([3, 6]),
+)
+def test_random_cursor_dances_agree_with_pyte(data: bytes, rows: int) -> None:
+    # Left out on purpose: DL (pyte keeps a line it should blank when nothing is below it)
+    # and DECRC (pyte pops the saved cursor; xterm restores it any number of times).
+    pyte_screen = pyte.Screen(PYTE_COLUMNS, rows)
+    pyte_screen.set_mode(pyte.modes.LNM)
+    pyte.ByteStream(pyte_screen).feed(data)
+    screen = Screen(rows=rows, max_lines=None)
+    screen.feed(data)
+    top = screen.final_count
+    ours = [screen.line(n) for n in range(top, top + rows) if n < screen.line_count]
+    assert _trimmed(ours) == _trimmed(pyte_screen.display)
+    row, column = screen.cursor
+    assert (row - top, column) == (pyte_screen.cursor.y, pyte_screen.cursor.x)
