@@ -152,3 +152,15 @@ def test_gpu_freed_outside_nbexp_starts_the_queue(home: Path) -> None:
     from nbexp._scheduling import queue_watcher_running
 
     wait_for(lambda: not queue_watcher_running(str(home)), timeout=15)
+
+
+def test_sharing_and_minimum_free_memory(manager: ExperimentManager) -> None:
+    first = manager.run(["sleep", "30"], gpus=[0], share_gpus=True)
+    shared = manager.run(["sleep", "30"], gpus=[0], share_gpus=True)
+    assert shared.status is Status.RUNNING and first.status is Status.RUNNING
+    with pytest.raises(GpuConflict):
+        manager.run(["sleep", "30"], gpus=[0])  # does not allow sharing
+    with pytest.raises(GpuConflict, match="needs 1 free GPUs, 0 free"):
+        manager.run(["true"], gpus=1, min_gpu_memory_mb=10_000_000)
+    result = cli(manager.home, "run", "--gpus", "1", "--min-gpu-memory", "1000", "--", "true")
+    assert result.returncode == 0

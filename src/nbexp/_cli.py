@@ -58,6 +58,17 @@ def _add_launch_options(p: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="start only after experiment ID completed (repeatable)",
     )
+    p.add_argument(
+        "--share-gpus",
+        action="store_true",
+        help="may share its GPUs with other experiments that allow it",
+    )
+    p.add_argument(
+        "--min-gpu-memory",
+        type=int,
+        metavar="MB",
+        help="only GPUs with at least this much free memory",
+    )
     p.add_argument("--executor", choices=["local", "slurm"], help="where it runs (default local)")
     p.add_argument("--partition", help="Slurm partition")
     p.add_argument("--time", help="Slurm time limit, e.g. 2:00:00")
@@ -204,6 +215,8 @@ def _launch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         priority=args.priority,
         after=args.after,
         tty=_parse_tty(args.tty),
+        share_gpus=args.share_gpus,
+        min_gpu_memory_mb=args.min_gpu_memory,
         executor=args.executor,
         partition=args.partition,
         time=args.time,

@@ -190,6 +190,8 @@ class ExperimentManager:
         priority: int = 0,
         after: Sequence[int] | None = None,
         tty: bool | tuple[int, int] = False,
+        share_gpus: bool = False,
+        min_gpu_memory_mb: int | None = None,
         executor: str | None = None,
         partition: str | None = None,
         time: str | None = None,
@@ -209,6 +211,12 @@ class ExperimentManager:
         request = _check_gpu_request(gpus)
         executor = _check_executor(executor or self.executor)
         options = _tty_options(tty)
+        if share_gpus:
+            options["share_gpus"] = True
+        if min_gpu_memory_mb is not None:
+            if not isinstance(min_gpu_memory_mb, int) or min_gpu_memory_mb < 0:
+                raise UsageError(f"min_gpu_memory_mb must be >= 0, not {min_gpu_memory_mb!r}")
+            options["min_free_memory_mb"] = min_gpu_memory_mb
         slurm_values = {"partition": partition, "time": time, "cpus": cpus, "mem": mem}
         if executor == "slurm":
             options["slurm"] = slurm_options(slurm_values, request)
@@ -246,6 +254,8 @@ class ExperimentManager:
         priority: int = 0,
         after: Sequence[int] | None = None,
         tty: bool | tuple[int, int] = False,
+        share_gpus: bool = False,
+        min_gpu_memory_mb: int | None = None,
         executor: str | None = None,
         partition: str | None = None,
         time: str | None = None,
@@ -266,6 +276,8 @@ class ExperimentManager:
             priority=priority,
             after=after,
             tty=tty,
+            share_gpus=share_gpus,
+            min_gpu_memory_mb=min_gpu_memory_mb,
             executor=executor,
             partition=partition,
             time=time,
