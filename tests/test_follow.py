@@ -95,29 +95,55 @@ def test_never_rereads_except_after_truncation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log_path = tmp_path / "x.log"
-    reads: list[int] = []
+    reads: list[tuple[int, int]] = []  # (offset, bytes returned)
     real_pread = os.pread
 
     def recording_pread(fd: int, size: int, offset: int) -> bytes:
-        reads.append(offset)
-        return real_pread(fd, size, offset)
+        data = real_pread(fd, size, offset)
+        reads.append((offset, len(data)))
+        return data
 
     monkeypatch.setattr(_follow.os, "pread", recording_pread)
     log_path.write_bytes(b"one\ntwo\n")
     follower = LogFollower(log_path)
     follower.poll()
+    reads.clear()
     with open(log_path, "ab") as log:
         log.write(b"three\n")
     follower.poll()
     follower.poll()
-    assert min(reads[1:]) >= len(b"one\ntwo\n")
+    # Only the new bytes, plus the few bytes before the offset that show the file is the same.
+    new_data = [(offset, size) for offset, size in reads if offset >= 8]
+    assert sum(size for _, size in new_data) == len(b"three\n")
+    assert all(size <= 64 for offset, size in reads if offset < 8)
     assert follower.tail(5) == ["one", "two", "three"]
 
+    reads.clear()
     log_path.write_bytes(b"fresh\n")  # truncated and rewritten
     update = follower.poll()
     assert follower.tail(5) == ["one", "two", "three", TRUNCATED_NOTE, "fresh"]
     assert 3 in update.changed and 4 in update.changed
-    assert reads[-2] == 0
+    assert (0, len(b"fresh\n")) in reads
+
+
+def test_rewritten_file_is_noticed_even_when_it_grew_past_the_offset(tmp_path: Path) -> None:
+    log_path = tmp_path / "x.log"
+    log_path.write_bytes(b"first run\n")
+    follower = LogFollower(log_path)
+    follower.poll()
+    log_path.write_bytes(b"second run, longer than the first\n")  # same inode, bigger
+    follower.poll()
+    assert follower.tail(5) == ["first run", TRUNCATED_NOTE, "second run, longer than the first"]
+
+
+def test_waits_for_a_file_that_does_not_exist_yet(tmp_path: Path) -> None:
+    log_path = tmp_path / "later.log"
+    follower = LogFollower(log_path)
+    assert follower.poll().caught_up
+    assert follower.line_count == 0
+    log_path.write_bytes(b"hello\n")
+    follower.poll()
+    assert follower.tail(5) == ["hello"]
 
 
 def test_deleted_file_keeps_what_was_shown(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ TRUNCATED_NOTE = "[nbexp: log truncated, restarting]"
 DELETED_NOTE = "[nbexp: log file deleted; showing what was read]"
 REPLACED_NOTE = "[nbexp: log file replaced, restarting]"
 GONE_LINE = "[nbexp: line no longer in the log file]"
+_TAIL_CHECK = 64  # bytes compared before each read to notice a rewritten file
 
 
 class FollowUpdate(NamedTuple):
@@ -77,6 +78,8 @@ class LogFollower:
         self.checkpoint_bytes = checkpoint_bytes
         self.max_checkpoints = max_checkpoints
         self.offset = 0  # bytes of the current file already rendered
+        self._tail = b""  # the last bytes rendered, to notice the file being rewritten
+        self._pruned_at = 0  # screen.first_line when line versions were last pruned
         self.version = 0
         self._source = _Source()
         self._first_in_file = 0  # the number of the first line rendered from the current file
@@ -163,6 +166,11 @@ class LogFollower:
             self._mark_missing(changed)
             return True
         try:
+            tail = self._tail
+            if tail and os.pread(fd, len(tail), self.offset - len(tail)) != tail:
+                # Truncated and rewritten past our offset between two polls: the bytes we
+                # already rendered are not there any more.
+                self._restart(TRUNCATED_NOTE, changed)
             budget = self.poll_budget
             while budget > 0:
                 data = os.pread(fd, min(self.chunk_size, budget), self.offset)
@@ -181,6 +189,9 @@ class LogFollower:
             # Lines that left memory during this poll are not worth reporting (or holding).
             changed.difference_update(range(first, self._screen.first_line))
         self.offset += len(data)
+        self._tail = (
+            data[-_TAIL_CHECK:] if len(data) >= _TAIL_CHECK else (self._tail + data)[-_TAIL_CHECK:]
+        )
         last = self._checkpoints[-1].offset if self._checkpoints else 0
         if self.offset - last >= self.checkpoint_bytes:
             self._add_checkpoint()
@@ -205,7 +216,8 @@ class LogFollower:
         return False
 
     def _mark_missing(self, changed: set[int]) -> None:
-        if not self._source.missing:
+        # A file not created yet is just waited for; one that was there and went is noted.
+        if not self._source.missing and self._source.inode is not None:
             self._source.missing = True
             changed |= self._screen.note(DELETED_NOTE)
 
@@ -213,6 +225,7 @@ class LogFollower:
         """Start over at byte 0 of a new or truncated file, below a note line."""
         changed |= self._screen.note(note)
         self.offset = 0
+        self._tail = b""
         self._first_in_file = self._screen.line_count
         self._checkpoints = [_Checkpoint(0, self._screen.state())]
 
@@ -221,9 +234,9 @@ class LogFollower:
     def _forget_dropped(self) -> None:
         """Versions of lines that left memory are of no use to any viewer."""
         first = self._screen.first_line
-        versions = self._line_versions
-        if versions and len(versions) > self._screen.line_count - first:
-            self._line_versions = {n: v for n, v in versions.items() if n >= first}
+        if first > self._pruned_at:
+            self._pruned_at = first
+            self._line_versions = {n: v for n, v in self._line_versions.items() if n >= first}
 
     def _add_checkpoint(self) -> None:
         state = self._screen.state()
