@@ -318,7 +318,8 @@ function renderDashboard({ model, el }) {
     rows.set(row.id, row);
     let tr = trs.get(row.id);
     if (!tr) {
-      tr = h("tr", { onclick: () => select(row.id) });
+      tr = h("tr", { tabindex: "0", onclick: () => select(row.id),
+        onkeydown: (ev) => { if (ev.key === "Enter" && ev.target === tr) select(row.id); } });
       trs.set(row.id, tr);
       const after = [...trs.keys()].filter((k) => k > row.id).sort((a, b) => a - b)[0];
       tbody.insertBefore(tr, after != null ? trs.get(after) : null);
