@@ -620,6 +620,15 @@ class Screen:
 
     def _restyle(self, idx: int, start: int, end: int, style: Style | None) -> None:
         """Give columns [start, end) of line `idx` the style (None: plain)."""
+        spans = self._spans[idx]
+        if spans and spans[-1].end <= start and style is not None and end > start:
+            # Writing past every styled column (colourful output drawn left to right).
+            last = spans[-1]
+            if last.end == start and last.style == style:
+                spans[-1] = Span(last.start, end, style)
+            else:
+                spans.append(Span(start, end, style))
+            return
         kept: list[Span] = []
         for span in self._spans[idx] or ():
             if span.end <= start or span.start >= end:
