@@ -160,6 +160,19 @@ def test_window_keeps_line_numbers_absolute_and_reports_final_lines() -> None:
     assert len(flat) == screen.first_line
 
 
+def test_huge_counts_in_escape_sequences_stay_bounded() -> None:
+    screen = Screen(line_cap=1000)
+    screen.feed(b"abc\x1b[1G\x1b[999999999@x\x1b[99999999999C\x1b[999999999B\x1b[9999999999Ly")
+    assert len(screen.line(0)) < 1100
+    assert screen.line_count <= 40
+
+
+def test_erasing_a_cut_line_removes_the_marker() -> None:
+    screen = Screen(line_cap=10)
+    screen.feed(b"x" * 20 + b"\r\x1b[2Kshort")
+    assert screen.line(0) == "short"
+
+
 def test_memory_stays_bounded_for_an_endless_line() -> None:
     screen = Screen(line_cap=1000)
     for _ in range(200):

@@ -811,6 +811,8 @@ class Screen:
             return
         if self._wide:
             new = _fix_wide(new, start, min(end, len(new)))
+        if mode != 1:
+            self._cut.discard(self._row)  # the cut-off end was erased with the rest
         if new != line or self._spans[idx]:
             self._lines[idx] = new
             self._changed.add(self._row)
@@ -855,7 +857,8 @@ class Screen:
                 self._changed.add(row)
 
     def _insert_chars(self, args: list[int]) -> None:
-        idx, col, count = self._row - self._first, self._col, _count(args)
+        # Clamped: the count comes from the stream, and the line is cut at line_cap anyway.
+        idx, col, count = self._row - self._first, self._col, min(_count(args), self.line_cap)
         line = self._lines[idx]
         if col >= len(line):
             return
