@@ -44,6 +44,7 @@ from ._scheduling import (
     SETTING_MAX_PARALLEL_CPU,
     build_resources,
     dependency_statuses,
+    read_queue,
     request_of,
 )
 from ._slurm_executor import slurm_options
@@ -328,14 +329,16 @@ class ExperimentManager:
         queue: bool,
     ) -> None:
         report = self.gpus() if record.gpus is not None else None
-        explicit = self._explicit_gpu_indices(record, report, force=force)
+        explicit = self._resolve_explicit(record.gpus, report, force=force)
         launched: int | None = None
         queued = False
         with self.store.write() as conn:
             if force:
                 chosen = explicit if explicit is not None else self._any_gpus(record, report)
                 busy = self._busy_note(record, report, chosen)
-                launched = self._claim(conn, record, from_statuses, reason + busy, chosen)
+                launched = self._claim(
+                    conn, record.id, record.attempt, from_statuses, reason + busy, chosen
+                )
             else:
                 resources = build_resources(
                     report, self.store.list([Status.RUNNING]), self.store.settings()
@@ -349,7 +352,9 @@ class ExperimentManager:
                     raise UsageError(f"cannot start experiment {record.id}: {failure[13:]}")
                 if ready and gpus is not None:
                     assigned = list(gpus) if record.gpus is not None else None
-                    launched = self._claim(conn, record, from_statuses, reason, assigned)
+                    launched = self._claim(
+                        conn, record.id, record.attempt, from_statuses, reason, assigned
+                    )
                 elif queue or record.after:
                     self._queue(conn, record, from_statuses, why or "waiting for a dependency")
                     queued = True
@@ -376,17 +381,18 @@ class ExperimentManager:
         ):
             raise self._refusal(self.store.get(record.id), Action.START)
 
-    def _explicit_gpu_indices(
-        self, record: ExperimentRecord, report: GpuReport | None, *, force: bool
+    def _resolve_explicit(
+        self, request: Any, report: GpuReport | None, *, force: bool
     ) -> list[int] | None:
-        if not isinstance(record.gpus, list):
+        """An explicit GPU list (indices or UUIDs) as indices; None for a count or CPU only."""
+        if not isinstance(request, list):
             return None
         from .gpu import resolve_gpu_ids
 
         assert report is not None
-        if force and not report.gpus and all(isinstance(g, int) for g in record.gpus):
-            return [int(g) for g in record.gpus]  # forced, and nothing to check against
-        return resolve_gpu_ids(record.gpus, report)
+        if force and not report.gpus and all(isinstance(g, int) for g in request):
+            return [int(g) for g in request]  # forced, and nothing to check against
+        return resolve_gpu_ids(request, report)
 
     def _any_gpus(self, record: ExperimentRecord, report: GpuReport | None) -> list[int] | None:
         """For a forced start of `gpus=N`: the N least-used GPUs, free or not."""
@@ -420,28 +426,24 @@ class ExperimentManager:
     def schedule(self) -> list[int]:
         """One scheduling step: start the queued experiments whose resources are free now."""
         with self.store.read() as conn:
-            if (
-                conn.execute(
-                    "SELECT 1 FROM experiments "
-                    "WHERE status = 'queued' AND executor = 'local' LIMIT 1"
-                ).fetchone()
-                is None
-            ):
-                return []
-        queued_now = [r for r in self.store.list([Status.QUEUED]) if r.executor == "local"]
-        wants_gpus = any(r.gpus is not None for r in queued_now)
+            wants_gpus = conn.execute(
+                "SELECT MAX(gpus IS NOT NULL) FROM experiments "
+                "WHERE status = 'queued' AND executor = 'local'"
+            ).fetchone()[0]
+        if wants_gpus is None:
+            return []  # nothing queued: the common case costs one indexed query
         report = self.gpus() if wants_gpus else None
         launched: list[tuple[int, int]] = []
         with self.store.write() as conn:
-            queued = {r.id: r for r in self.store.list([Status.QUEUED]) if r.executor == "local"}
+            queued = read_queue(conn)
             requests, unavailable = [], {}
-            for record in queued.values():
+            for row in queued.values():
                 try:
-                    explicit = self._explicit_gpu_indices(record, report, force=False)
+                    explicit = self._resolve_explicit(row.gpus, report, force=False)
                 except NbexpError as e:
-                    unavailable[record.id] = str(e)
+                    unavailable[row.id] = str(e)
                     continue
-                requests.append(request_of(record, explicit))
+                requests.append(row.request(explicit))
             resources = build_resources(
                 report, self.store.list([Status.RUNNING]), self.store.settings()
             )
@@ -449,16 +451,21 @@ class ExperimentManager:
             decisions: list[Any] = plan(requests, resources, statuses)
             decisions += [Fail(i, f"not started: {why}") for i, why in unavailable.items()]
             for decision in decisions:
-                record = queued[decision.id]
+                row = queued[decision.id]
                 if isinstance(decision, Launch):
                     gpus = list(decision.gpus) if decision.gpus is not None else None
                     attempt = self._claim(
-                        conn, record, frozenset({Status.QUEUED}), "launched from the queue", gpus
+                        conn,
+                        row.id,
+                        row.attempt,
+                        frozenset({Status.QUEUED}),
+                        "launched from the queue",
+                        gpus,
                     )
-                    launched.append((record.id, attempt))
+                    launched.append((row.id, attempt))
                 elif isinstance(decision, Fail):
                     self.store.transition(
-                        record.id,
+                        row.id,
                         frozenset({Status.QUEUED}),
                         Status.ERROR,
                         decision.reason,
@@ -567,15 +574,16 @@ class ExperimentManager:
     def _claim(
         self,
         conn: sqlite3.Connection,
-        record: ExperimentRecord,
+        experiment_id: int,
+        previous_attempt: int,
         from_statuses: frozenset[Status],
         reason: str,
         gpus: list[int] | None,
     ) -> int:
         """Compare-and-set to running with a new attempt (inside the caller's transaction);
         the runner is spawned after the commit. Returns the attempt number."""
-        attempt = record.attempt + 1
-        path = log_path(self.home, record.id, attempt)
+        attempt = previous_attempt + 1
+        path = log_path(self.home, experiment_id, attempt)
         ensure_private_dir(path.parent)
         fields: dict[str, Any] = dict(
             attempt=attempt,
@@ -594,9 +602,9 @@ class ExperimentManager:
             assigned_gpus=gpus,
         )
         if not self.store.transition(
-            record.id, from_statuses, Status.RUNNING, reason, conn, **fields
+            experiment_id, from_statuses, Status.RUNNING, reason, conn, **fields
         ):
-            raise self._refusal(self.store.get(record.id), Action.START)
+            raise self._refusal(self.store.get(experiment_id), Action.START)
         return attempt
 
     def _spawn_runner(self, experiment_id: int, attempt: int) -> None:

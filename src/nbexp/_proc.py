@@ -70,12 +70,18 @@ def _all_stats() -> dict[int, list[str]]:
 
 def descendants(root_pid: int, process_groups: Iterable[int] = ()) -> set[int]:
     """Live descendants of `root_pid` plus every live member of the given process groups."""
+    return descendants_of([root_pid], process_groups)
+
+
+def descendants_of(root_pids: Iterable[int], process_groups: Iterable[int] = ()) -> set[int]:
+    """Live descendants of any of `root_pids` (one scan of /proc for all of them), plus every
+    live member of the given process groups."""
     stats = _all_stats()
     children: dict[int, list[int]] = {}
     for pid, fields in stats.items():
         children.setdefault(int(fields[1]), []).append(pid)
     found: set[int] = set()
-    stack = [root_pid]
+    stack = list(root_pids)
     while stack:
         for child in children.get(stack.pop(), ()):
             if child not in found:

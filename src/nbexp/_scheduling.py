@@ -8,9 +8,11 @@ a runner whose experiment just ended, and every CLI call run a step.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ._records import ExperimentRecord
 from ._scheduler import GpuState, Request, Resources
@@ -43,6 +45,65 @@ def request_of(record: ExperimentRecord, gpu_indices: Sequence[int] | None = Non
         queued_at=record.queued_at or record.created,
         after=tuple(record.after),
     )
+
+
+@dataclass(frozen=True)
+class QueuedRow:
+    """What a scheduling step needs of one queued experiment (read without the full record)."""
+
+    id: int
+    attempt: int
+    gpus: Any  # the request: None, a count, or a list of indices / UUIDs
+    options: dict[str, Any]
+    priority: int
+    queued_at: float
+    after: tuple[int, ...]
+
+    def request(self, gpu_indices: Sequence[int] | None) -> Request:
+        gpus: int | tuple[int, ...] | None
+        if isinstance(self.gpus, list):
+            gpus = tuple(gpu_indices if gpu_indices is not None else self.gpus)
+        else:
+            gpus = self.gpus
+        min_free = self.options.get("min_free_memory_mb")
+        return Request(
+            id=self.id,
+            gpus=gpus,
+            share=bool(self.options.get("share_gpus")),
+            min_free_memory=int(min_free) * 1024**2 if min_free else None,
+            priority=self.priority,
+            queued_at=self.queued_at,
+            after=self.after,
+        )
+
+
+def _json(text: str | None, empty: Any) -> Any:
+    # Most rows hold '[]' / '{}' / NULL: skip the parser for those (1,000 rows per step).
+    if text is None:
+        return None
+    if text in ("[]", "{}"):
+        return empty
+    return json.loads(text)
+
+
+def read_queue(conn: sqlite3.Connection) -> dict[int, QueuedRow]:
+    """The local queue, in one indexed query, keyed by id."""
+    rows = conn.execute(
+        "SELECT id, attempt, gpus, options, priority, queued_at, created, after "
+        "FROM experiments WHERE status = 'queued' AND executor = 'local'"
+    ).fetchall()
+    queue = {}
+    for r in rows:
+        queue[r[0]] = QueuedRow(
+            id=r[0],
+            attempt=r[1],
+            gpus=_json(r[2], []),
+            options=_json(r[3], {}) or {},
+            priority=r[4],
+            queued_at=r[5] if r[5] is not None else r[6],
+            after=tuple(_json(r[7], []) or ()),
+        )
+    return queue
 
 
 def build_resources(

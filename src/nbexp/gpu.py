@@ -411,7 +411,7 @@ def _parse_simulated_env(value: str) -> list[_SimulatedSpec]:
     except (OSError, ValueError) as error:
         raise ValueError(f"cannot read {path}: {error}") from None
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ValueError(f"{path} must hold a JSON list of objects like {{\"name\": \"A100\"}}")
+        raise ValueError(f'{path} must hold a JSON list of objects like {{"name": "A100"}}')
     return [_spec_from_json(entry) for entry in entries]
 
 
@@ -579,8 +579,11 @@ class GpuMonitor:
                     ring = self._rings[gpu.index] = collections.deque(maxlen=self.history_length)
                 ring.append(
                     GpuSample(
-                        report.taken_at, gpu.memory_used, gpu.utilization_gpu,
-                        gpu.temperature, gpu.power_draw,
+                        report.taken_at,
+                        gpu.memory_used,
+                        gpu.utilization_gpu,
+                        gpu.temperature,
+                        gpu.power_draw,
                     )
                 )
             self.last = report
@@ -671,14 +674,18 @@ def experiment_pids(records: Iterable[ExperimentRecord]) -> set[int]:
     """Every live pid of these experiments' process trees (the process, its runner, children)."""
     from . import _proc
 
-    pids: set[int] = set()
+    roots: set[int] = set()
     for record in records:
         # With the recorded identity, so a recycled pid never makes a stranger look like ours.
-        roots = ((record.pid, record.pid_start), (record.runner_pid, record.runner_start))
-        for root, start in roots:
+        for root, start in (
+            (record.pid, record.pid_start),
+            (record.runner_pid, record.runner_start),
+        ):
             if root and _proc.is_alive(root, start):
-                pids |= {root} | _proc.descendants(root, [root])
-    return pids
+                roots.add(root)
+    if not roots:
+        return set()
+    return roots | _proc.descendants_of(roots, roots)  # one scan of /proc for every tree
 
 
 def gpu_holders(
