@@ -160,6 +160,15 @@ def test_window_keeps_line_numbers_absolute_and_reports_final_lines() -> None:
     assert len(flat) == screen.first_line
 
 
+@pytest.mark.parametrize("widths", [range(3000, 0, -1), [5, 9, 5, 7, 3] * 100, range(1, 3000)])
+def test_carriage_return_redraws_of_changing_width(widths: range | list[int]) -> None:
+    pieces = [str(i % 10) * width for i, width in enumerate(widths)]
+    expected = ""
+    for piece in pieces:
+        expected = piece + expected[len(piece) :]
+    assert render("\r".join(pieces).encode()) == [expected]
+
+
 def test_huge_counts_in_escape_sequences_stay_bounded() -> None:
     screen = Screen(line_cap=1000)
     screen.feed(b"abc\x1b[1G\x1b[999999999@x\x1b[99999999999C\x1b[999999999B\x1b[9999999999Ly")

@@ -222,8 +222,14 @@ def _overlay(pieces: list[str]) -> str:
     longest = max(lengths)
     if longest <= len(result):
         return result  # the common case: the last redraw covers all earlier ones
-    backwards = lengths[::-1]
     distinct = sorted(set(lengths), reverse=True)
+    if len(distinct) > 8:
+        # Many widths (a line that keeps shrinking): one plain pass, linear in the pieces.
+        for piece in reversed(pieces):
+            if len(piece) > len(result):
+                result += piece[len(result) :]
+        return result
+    backwards = lengths[::-1]
     while len(result) < longest:
         covered = len(result)
         # The most recent piece longer than what is covered supplies the next columns.
