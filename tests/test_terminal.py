@@ -396,3 +396,30 @@ def test_random_cursor_dances_agree_with_pyte(data: bytes, rows: int) -> None:
     assert _trimmed(ours) == _trimmed(pyte_screen.display)
     row, column = screen.cursor
     assert (row - top, column) == (pyte_screen.cursor.y, pyte_screen.cursor.x)
+
+
+_WIDE_HEAVY = st.sampled_from(
+    [b"\xe4\xb8\xad", b"\xf0\x9f\x98\x80", b"a", b"bc", b"\r", b"\n", b"\x1b[2D", b"\x1b[C",
+     b"\x1b[K", b"\x1b[1K", b"\x1b[P", b"\x1b[2P", b"\x1b[2@", b"\x1b[X", b"\x1b[2X", b"\x1b[31m",
+     b"\x1b[0m", b"\b", b"\t", b"\xe2\x96\x88", b"\xe2\x8c\x9a", b"\x1b[3G"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.lists(_WIDE_HEAVY, max_size=40).map(b"".join))
+def test_wide_characters_are_never_split(data: bytes) -> None:
+    # A wide character covers two columns; whatever overwrites, erases, inserts or deletes
+    # half of it must leave no lone half behind (what a terminal shows as a blank).
+    screen = Screen(max_lines=None)
+    screen.feed(data)
+    for number in range(screen.line_count):
+        text = screen.line(number)
+        width = sum(2 if _is_wide(char) else 1 for char in text)
+        raw = screen._raw(number).rstrip(" ")
+        assert width == len(raw), (data, text, raw)
+
+
+def _is_wide(char: str) -> bool:
+    from nbexp.terminal import _WIDE
+
+    return _WIDE.match(char) is not None

@@ -526,7 +526,6 @@ class Screen:
         if (
             has_cr
             or self._style is not None
-            or self._wide
             or idx != len(lines) - 1
             or lines[idx]
             or self._spans[idx] is not None
@@ -557,7 +556,7 @@ class Screen:
         if pieces[0]:
             self._write(pieces[0])
         rest = pieces[1:]
-        if self._wide:
+        if self._wide and (_FILL in segment or _FILL in self._lines[self._row - self._first]):
             # Overwriting half of a wide character needs the per-write fix-ups, so no shortcut.
             for piece in rest:
                 self._col = 0
@@ -1023,15 +1022,17 @@ def _fix_wide(line: str, start: int, end: int) -> str:
     Every wide character is followed by its filler; a write, erase or shift that separated
     them leaves a lone half, which a terminal shows as a blank.
     """
-    if _FILL not in line and not _WIDE.search(line):
-        return line
     if (
         0 < start <= len(line)
         and _WIDE.match(line, start - 1)
         and (start == len(line) or line[start] != _FILL)
     ):
         line = line[: start - 1] + " " + line[start:]
-    if 0 < end < len(line) and line[end] == _FILL and not _WIDE.match(line, end - 1):
+    if (
+        0 <= end < len(line)
+        and line[end] == _FILL
+        and (end == 0 or not _WIDE.match(line, end - 1))
+    ):
         line = line[:end] + " " + line[end + 1 :]
     return line
 
