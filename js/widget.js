@@ -49,6 +49,12 @@ function fmtDuration(seconds) {
   return `${ss}s`;
 }
 
+function pidText(row) {
+  // Local experiments show their pid while they run; Slurm ones their job id (queued too).
+  if (row.executor === "slurm") return row.job_id ? `slurm ${row.job_id}` : "slurm";
+  return row.status === "running" && row.pid ? String(row.pid) : "";
+}
+
 function fmtGpus(gpus) {
   if (gpus == null) return "\u2014";
   if (typeof gpus === "number") return `any ${gpus}`;
@@ -217,7 +223,7 @@ function renderDashboard({ model, el }) {
   const tbody = h("tbody");
   const empty = h("div", { class: "nbexp-empty", text: "No experiments yet." });
   const table = h("table", { class: "nbexp-table" },
-    h("thead", {}, h("tr", {}, ...["#", "name", "status", "GPUs", "pid", "runtime", "exit / reason",
+    h("thead", {}, h("tr", {}, ...["#", "name", "status", "GPUs", "pid / job", "runtime", "exit / reason",
       "progress", "actions"].map((t) => h("th", { text: t })))), tbody);
   const gpuPanel = h("section", { class: "nbexp-gpus", "aria-label": "GPUs" });
   const logTitle = h("span", { class: "nbexp-log-title", text: "Select an experiment to see its log" });
@@ -307,7 +313,7 @@ function renderDashboard({ model, el }) {
       h("td", { class: "nbexp-name", title: row.name, text: row.name }),
       h("td", { class: "nbexp-status" }, badge(row.status)),
       h("td", { class: "nbexp-gpus-cell", text: fmtGpus(row.gpus) }),
-      h("td", { class: "nbexp-pid", text: row.status === "running" && row.pid ? row.pid : "" }),
+      h("td", { class: "nbexp-pid", text: pidText(row) }),
       h("td", { class: "nbexp-runtime", text: runtimeOf(row) }),
       h("td", { class: "nbexp-reason", title: reason, text: reason }),
       h("td", { class: "nbexp-progress-td" }, progressCell(row.progress)),
@@ -361,7 +367,9 @@ function renderDashboard({ model, el }) {
   function drawGpus() {
     if (!gpuInfo) { gpuPanel.replaceChildren(h("div", { class: "nbexp-muted", text: "GPUs: waiting for the first reading\u2026" })); return; }
     const title = h("div", { class: "nbexp-panel-title" }, h("span", { text: "GPUs" }),
-      gpuInfo.simulated ? h("span", { class: "nbexp-simulated", text: "simulated" }) : null);
+      gpuInfo.simulated ? h("span", { class: "nbexp-simulated", text: "simulated" }) : null,
+      // Slurm experiments run on the cluster's GPUs, which this panel does not show.
+      h("span", { class: "nbexp-muted nbexp-gpus-scope", text: "this machine only" }));
     if (!gpuInfo.gpus.length) {
       gpuPanel.replaceChildren(title, h("div", { class: "nbexp-nogpu" },
         h("div", { class: "nbexp-nogpu-title", text: "No GPU" }),
@@ -600,7 +608,7 @@ function renderCard({ model, el }) {
         badge(row.status),
         h("span", { class: "nbexp-card-name", text: `#${row.id} ${row.name}` }),
         h("span", { class: "nbexp-runtime", text: runtime(row) }),
-        row.pid && row.status === "running" ? h("span", { class: "nbexp-muted", text: `pid ${row.pid}` }) : null,
+        pidText(row) ? h("span", { class: "nbexp-muted", text: row.executor === "slurm" ? pidText(row) : `pid ${row.pid}` }) : null,
         row.gpus != null ? h("span", { class: "nbexp-muted", text: `GPUs ${fmtGpus(row.gpus)}` }) : null,
         reason ? h("span", { class: "nbexp-reason", text: reason }) : null,
         h("span", { class: "nbexp-spacer" }),

@@ -51,6 +51,8 @@ def row_json(record: ExperimentRecord, progress: dict[str, Any] | None) -> dict[
         "gpus": gpus,
         "assigned": record.assigned_gpus if record.status is Status.RUNNING else None,
         "pid": record.pid,
+        "executor": record.executor,
+        "job_id": record.job_id,
         "started": record.started,
         "ended": record.ended,
         "exit_code": record.exit_code,

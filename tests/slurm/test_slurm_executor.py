@@ -130,3 +130,13 @@ def test_cli(home: Path, slurm_env: SlurmCluster) -> None:
     assert f"slurm:{shown['job_id']}" in listing
     bad = cli(home, "run", "--partition", "debug", "--", "true")
     assert bad.returncode == 2 and "only apply to Slurm experiments" in bad.stderr
+
+
+def test_dashboard_rows_show_executor_and_job(slurm_manager: ExperimentManager) -> None:
+    from nbexp._monitor import Monitor
+
+    exp = slurm_manager.run(["sleep", "30"])
+    snapshot = Monitor(slurm_manager, 1.0).tick()
+    row = snapshot.rows[exp.id]
+    assert row["executor"] == "slurm" and row["job_id"] == exp.record.job_id
+    slurm_manager.stop(exp.id, grace=1)
