@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -164,3 +165,16 @@ def test_sharing_and_minimum_free_memory(manager: ExperimentManager) -> None:
         manager.run(["true"], gpus=1, min_gpu_memory_mb=10_000_000)
     result = cli(manager.home, "run", "--gpus", "1", "--min-gpu-memory", "1000", "--", "true")
     assert result.returncode == 0
+
+
+def test_gpu_memory_per_experiment(manager: ExperimentManager) -> None:
+    # Simulated GPUs report each running experiment's main process with some memory.
+    exp = manager.run(["sleep", "30"], gpus=[1])
+    wait_for(lambda: exp.pid)
+    used = exp.gpu_memory
+    assert list(used) == [1] and used[1] > 0
+    assert manager.gpu_memory()[exp.id].keys() == {1}
+    shown = json.loads(cli(manager.home, "show", str(exp.id), "--json").stdout)
+    assert list(shown["gpu_memory"]) == ["1"]
+    cpu_only = manager.run(["sleep", "30"])
+    assert cpu_only.gpu_memory == {}

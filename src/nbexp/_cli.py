@@ -343,6 +343,9 @@ def _show(manager: Any, args: argparse.Namespace) -> int:
         }
         for h in manager.history(args.id)
     ]
+    if record.status is Status.RUNNING and record.executor == "local" and record.gpus is not None:
+        used = manager.gpu_memory(record.id)
+        data["gpu_memory"] = {str(index): used_bytes for index, used_bytes in used.items()}
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
@@ -374,6 +377,9 @@ def _show(manager: Any, args: argparse.Namespace) -> int:
         print(f"{'runtime':10} {_format_runtime(record.runtime)}")
     if data.get("progress"):
         print(f"{'progress':10} {data['progress']}")
+    if data.get("gpu_memory"):
+        shown = ", ".join(f"GPU {i}: {b / 2**30:.1f} GiB" for i, b in data["gpu_memory"].items())
+        print(f"{'gpu memory':10} {shown}")
     print("history:")
     for h in data["history"]:
         stamp = time.strftime("%H:%M:%S", time.localtime(h["at"]))

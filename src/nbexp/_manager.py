@@ -94,6 +94,11 @@ class Experiment:
     )
 
     @property
+    def gpu_memory(self) -> dict[int, int]:
+        """GPU memory this experiment's processes use now: {GPU index: bytes}."""
+        return self._manager.gpu_memory(self.id)
+
+    @property
     def progress(self) -> Any:
         """The live progress bar's reading (n, total, percent, rate, ETA, metrics), or None."""
         return self._manager.progress(self.id)
@@ -539,6 +544,19 @@ class ExperimentManager:
 
             self._gpu_monitor = GpuMonitor(self.home)
         return self._gpu_monitor.sample()
+
+    def gpu_memory(self, experiment_id: int | None = None) -> dict[int, Any]:
+        """GPU memory in use per experiment: {experiment id: {GPU index: bytes}} (or, with an
+        id, that experiment's {GPU index: bytes}), from NVML's processes matched to each
+        experiment's process tree."""
+        from .gpu import experiment_gpu_memory
+
+        running = self.store.list([Status.RUNNING])
+        usage = experiment_gpu_memory(self.gpus(), running)
+        if experiment_id is None:
+            return usage
+        self._fresh_record(experiment_id)  # NotFound for an unknown id
+        return usage.get(int(experiment_id), {})
 
     def gpu_holders(self, report: GpuReport | None = None) -> dict[int, list[str]]:
         """GPU index → who holds it ("#3 train", or "pid 1234 (alice)" for someone else)."""

@@ -12,6 +12,12 @@ import os
 import signal
 from collections.abc import Iterable
 
+TYPE_CHECKING = False  # no `typing` at run time: the runner imports this module
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    K = TypeVar("K")
+
 _PR_SET_CHILD_SUBREAPER = 36
 _boot_id: str | None = None
 
@@ -91,6 +97,25 @@ def descendants_of(root_pids: Iterable[int], process_groups: Iterable[int] = ())
     if groups:
         found |= {pid for pid, f in stats.items() if int(f[2]) in groups}
     return {pid for pid in found if stats[pid][0] not in ("Z", "X") and pid != os.getpid()}
+
+
+def trees(roots_by_key: dict[K, list[int]]) -> dict[K, set[int]]:
+    """For each key, its live roots and all their descendants (one scan of /proc for all)."""
+    stats = _all_stats()
+    children: dict[int, list[int]] = {}
+    for pid, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(pid)
+    result: dict[K, set[int]] = {}
+    for key, roots in roots_by_key.items():
+        found = {r for r in roots if r in stats}
+        stack = list(found)
+        while stack:
+            for child in children.get(stack.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    stack.append(child)
+        result[key] = {pid for pid in found if stats[pid][0] not in ("Z", "X")}
+    return result
 
 
 def processes_with_environ(markers: dict[str, str]) -> set[int]:

@@ -688,6 +688,36 @@ def experiment_pids(records: Iterable[ExperimentRecord]) -> set[int]:
     return roots | _proc.descendants_of(roots, roots)  # one scan of /proc for every tree
 
 
+def experiment_gpu_memory(
+    report: GpuReport, records: Iterable[ExperimentRecord]
+) -> dict[int, dict[int, int]]:
+    """Experiment id → {GPU index → bytes}: NVML's compute processes matched to each
+    experiment's process tree (its command, runner and their descendants)."""
+    from . import _proc
+
+    roots: dict[int, list[int]] = {}
+    for record in records:
+        for root, start in (
+            (record.pid, record.pid_start),
+            (record.runner_pid, record.runner_start),
+        ):
+            if root and _proc.is_alive(root, start):
+                roots.setdefault(record.id, []).append(root)
+    if not roots:
+        return {}
+    owner = {pid: experiment for experiment, tree in _proc.trees(roots).items() for pid in tree}
+    usage: dict[int, dict[int, int]] = {}
+    for snapshot in report.gpus:
+        for process in snapshot.processes or ():
+            experiment = owner.get(process.pid)
+            if experiment is not None:
+                per_gpu = usage.setdefault(experiment, {})
+                per_gpu[snapshot.index] = per_gpu.get(snapshot.index, 0) + (
+                    process.used_memory or 0
+                )
+    return usage
+
+
 def gpu_holders(
     report: GpuReport,
     records: Iterable[ExperimentRecord],
