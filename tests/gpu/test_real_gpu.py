@@ -146,6 +146,8 @@ def test_an_experiment_on_gpu_0_is_seen_holding_it(tmp_path: Path) -> None:
         assert (seen[0].used_memory or 0) >= 1024 * MIB
         # Known as ours, so not listed a second time as a stranger's pid.
         assert not any(h.startswith(f"pid {seen[0].pid}") for h in holders[0]), holders
+        # And attributed to the experiment through the public API.
+        assert experiment.gpu_memory.get(0, 0) >= 1024 * MIB, experiment.gpu_memory
     finally:
         pid = experiment.pid
         with contextlib.suppress(NbexpError):
