@@ -4,6 +4,7 @@ deletion, bounded memory with on-demand re-reads, and `follow_to_terminal` on a 
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import subprocess
 import sys
@@ -170,13 +171,18 @@ def test_memory_is_bounded_and_old_lines_are_fetched_on_demand(tmp_path: Path) -
             log.write(f"line {i}\n")
             if i % 1000 == 0:
                 log.write("\r 0%\r 50%\r100%\n")
-    follower = LogFollower(log_path, rows=10, max_lines=200, chunk_size=4096, checkpoint_bytes=8192)
+    follower = LogFollower(
+        log_path, rows=10, max_lines=200, chunk_size=4096, checkpoint_bytes=8192, max_checkpoints=8
+    )
     while not follower.poll().caught_up:
         pass
     expected = render(log_path.read_bytes())
     assert follower.line_count == len(expected)
     assert follower.screen.first_line > 15_000
-    assert len(follower._checkpoints) <= follower.max_checkpoints
+    checkpoints = follower._checkpoints
+    assert len(checkpoints) <= follower.max_checkpoints
+    gaps = [b.offset - a.offset for a, b in itertools.pairwise(checkpoints)]
+    assert max(gaps) <= 4 * min(gaps)  # evenly spread over the log, not only recent bytes
     for start, stop in [(0, 5), (1234, 1300), (9990, 10_010), (len(expected) - 250, len(expected))]:
         assert follower.lines(start, stop) == expected[start:stop]
 

@@ -76,6 +76,7 @@ class LogFollower:
         self.chunk_size = chunk_size
         self.poll_budget = poll_budget
         self.checkpoint_bytes = checkpoint_bytes
+        self._checkpoint_every = checkpoint_bytes  # doubles when checkpoints are thinned
         self.max_checkpoints = max_checkpoints
         self.offset = 0  # bytes of the current file already rendered
         self._tail = b""  # the last bytes rendered, to notice the file being rewritten
@@ -193,7 +194,7 @@ class LogFollower:
             data[-_TAIL_CHECK:] if len(data) >= _TAIL_CHECK else (self._tail + data)[-_TAIL_CHECK:]
         )
         last = self._checkpoints[-1].offset if self._checkpoints else 0
-        if self.offset - last >= self.checkpoint_bytes:
+        if self.offset - last >= self._checkpoint_every:
             self._add_checkpoint()
 
     def _check_source(self, changed: set[int]) -> bool:
@@ -228,6 +229,7 @@ class LogFollower:
         self._tail = b""
         self._first_in_file = self._screen.line_count
         self._checkpoints = [_Checkpoint(0, self._screen.state())]
+        self._checkpoint_every = self.checkpoint_bytes
 
     # ---------------------------------------------------------------- bookkeeping
 
@@ -244,8 +246,10 @@ class LogFollower:
             return  # a screenful of giant lines: skip, the next checkpoint will do
         self._checkpoints.append(_Checkpoint(self.offset, state))
         if len(self._checkpoints) > self.max_checkpoints:
-            # Keep the first and thin the rest to every other one: spacing doubles, count halves.
+            # Keep the first and thin the rest to every other one, and take new ones half as
+            # often: the spacing stays even over the whole log (re-reads stay short).
             self._checkpoints = self._checkpoints[:1] + self._checkpoints[2::2]
+            self._checkpoint_every *= 2
 
     def _new_screen(self) -> Screen:
         return Screen(self.rows, max_lines=self.max_lines)
