@@ -96,6 +96,8 @@ def test_wait_command(home: Path) -> None:
         (["list", "--status", "bogus"], 2, "unknown status 'bogus'"),
         (["frobnicate"], 2, "invalid choice"),
         (["show", "abc"], 2, "invalid int value"),
+        (["show", "99999999999999999999999"], 1, "no experiment with id 99999999999999999999999"),
+        (["run", "--priority", "99999999999999999999999", "--", "true"], 2, "out of range"),
     ],
 )
 def test_bad_input_is_one_line(home: Path, args: list[str], code: int, message: str) -> None:

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 
-from ._errors import NotFound, StoreError
+from ._errors import NotFound, StoreError, UsageError
 from .states import Status
 
 # The runner imports this module: keep its imports light (no typing, dataclasses or pathlib
@@ -175,6 +175,9 @@ class Store:
                     f"{self.busy_timeout:g} s; try again (set {BUSY_TIMEOUT_ENV} to wait longer)"
                 ) from None
             raise StoreError(f"cannot use the nbexp database {self.path}: {text}") from None
+        except OverflowError:
+            # A number (an id, a priority) that no SQLite INTEGER can hold: bad input, not a crash.
+            raise UsageError("a number is out of range: use values below 2**63") from None
         except sqlite3.DatabaseError as e:
             raise StoreError(
                 f"{self.path} is not a readable nbexp database ({e}); move it aside "
@@ -245,6 +248,8 @@ class Store:
 
     def get_row(self, experiment_id: int) -> dict[str, Any]:
         """One experiment as a plain dict (the runner's view: no record classes needed)."""
+        if not -(2**63) <= experiment_id < 2**63:
+            raise NotFound(experiment_id)  # no row can have it; SQLite could not even look
         with self.read() as conn:
             row = conn.execute(
                 "SELECT * FROM experiments WHERE id = ?", (experiment_id,)
