@@ -65,6 +65,14 @@ def test_keras_lines() -> None:
     assert keras3.metrics == {"accuracy": 0.91, "loss": 0.23}
 
 
+def test_keras_unknown_total() -> None:
+    progress = parse_progress("12/Unknown - 3s 40ms/step - loss: 0.2000")
+    assert progress is not None
+    assert (progress.n, progress.total, progress.percent, progress.rate) == (12, None, None, 25.0)
+    assert (progress.elapsed, progress.remaining) == (3.0, None)
+    assert progress.metrics == {"loss": 0.2}
+
+
 def test_rich_lines() -> None:
     default = parse_progress("Training ━━━━━━━━━━━━━━━━━━━━━━━━╸━━━━━━━━━━━━━━━  57% 0:00:03")
     assert default == Progress(kind="rich", description="Training", percent=57.0, remaining=3.0)

@@ -214,8 +214,10 @@ def _postfix_metrics(postfix: str | None) -> dict[str, float]:
 _DURATION = r"\d+(?:\.\d+)?(?:s|ms|us|µs)|\d+:\d{2}(?::\d{2})?"
 # Keras 2: "12/100 [==>.....] - ETA: 3s - loss: 0.2345" or "100/100 [====] - 5s 50ms/step - ..."
 # Keras 3: "12/100 ━━━━━━━━━━━━ 3s 40ms/step - accuracy: 0.91 - loss: 0.23"
+# Either, with an unknown total: "12/Unknown - 3s 40ms/step - loss: 0.2"
 _KERAS = re.compile(
-    rf"^\s*(?P<n>\d+)/(?P<total>\d+|Unknown)\s+(?:\[(?P<bar>[=>.]*)\]|(?P<bar3>[━─]+))"
+    rf"^\s*(?P<n>\d+)/(?P<total>\d+|Unknown)(?:\s+\[(?P<bar>[=>.]*)\]|\s+(?P<bar3>[━─]+)"
+    r"|(?<=Unknown))"  # an unknown total has no bar: "12/Unknown - 3s 40ms/step - loss: 0.2"
     rf"(?:\s+-)?(?:\s+ETA:\s*(?P<eta>{_DURATION})|\s+(?P<time>{_DURATION})"
     rf"(?:\s+(?P<step>{_DURATION})/(?P<unit>step|sample))?)?"
     r"(?P<metrics>(?:\s+-\s+[^:\s]+:\s*\S+)*)\s*$"
@@ -232,11 +234,11 @@ def _parse_keras(line: str) -> Progress | None:
     finished = total is not None and n >= total
     time_value = _duration(match["time"])
     # Keras 2 writes "ETA:" while running; Keras 3 writes a bare time that is the ETA while
-    # running and the elapsed time once the epoch is done.
+    # running and the elapsed time once the epoch is done (or when there is no total).
     remaining = _duration(match["eta"])
     elapsed = None
     if time_value is not None:
-        if finished or match["bar"] is not None:
+        if finished or total is None or match["bar"] is not None:
             elapsed = time_value
         else:
             remaining = time_value
