@@ -130,3 +130,25 @@ def test_database_locked_by_another_writer(tmp_path: Path, monkeypatch: pytest.M
     # Nothing half-written: the first experiment is there, the refused ones are not.
     assert [r.name for r in Store(home).list()] == ["kept"]
     assert exp.status is Status.PENDING
+
+
+def test_a_home_that_cannot_be_a_folder_is_one_clear_line(tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    for home, words in [(a_file, "is not a folder"), (a_file / "sub", "cannot create")]:
+        with pytest.raises(StoreError, match=words):
+            ExperimentManager(home=home)
+        result = cli(home, "list")
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.count("\n") == 1 and words in result.stderr
+    with pytest.raises(StoreError, match="cannot create the nbexp database"):
+        Store(a_file / "sub")
+
+
+def test_an_empty_home_means_the_default_not_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBEXP_HOME", str(tmp_path / "h"))
+    monkeypatch.chdir(tmp_path)
+    assert ExperimentManager(home="").home == tmp_path / "h"
+    assert not (tmp_path / "nbexp.db").exists()

@@ -5,17 +5,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ._errors import StoreError
+
 HOME_ENV = "NBEXP_HOME"
 
 
 def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
     """The nbexp home folder, created with mode 0700 when missing."""
-    if home is None:
+    if home is None or home == "":  # an empty --home means the default, as NBEXP_HOME= does
         home = os.environ.get(HOME_ENV) or Path.home() / ".nbexp"
     path = Path(home).expanduser().absolute()
-    if not path.exists():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
+    try:
+        if not path.exists():
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
+    except OSError as e:
+        raise StoreError(f"cannot create the nbexp home {path}: {e.strerror}") from None
+    if not path.is_dir():
+        raise StoreError(f"the nbexp home {path} is not a folder: set --home or NBEXP_HOME to one")
     return path
 
 

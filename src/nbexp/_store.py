@@ -137,8 +137,11 @@ class Store:
         self._local = threading.local()
         self._migrate_lock = threading.Lock()
         if not os.path.exists(self.path):
-            os.makedirs(self.home, mode=0o700, exist_ok=True)
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+            try:
+                os.makedirs(self.home, mode=0o700, exist_ok=True)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+            except OSError as e:
+                raise StoreError(f"cannot create the nbexp database {self.path}: {e}") from None
         with self._translate_errors():
             self._migrate(self._connection())
 
