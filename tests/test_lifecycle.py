@@ -228,6 +228,17 @@ def test_bad_input(manager: ExperimentManager) -> None:
         manager.get(running.id)
 
 
+def test_env_values_are_strings_numbers_or_paths(manager: ExperimentManager) -> None:
+    code = "import os; print(os.environ['SEED'], os.environ['DATA'], os.environ['LR'])"
+    exp = manager.run(python_command(code), env={"SEED": 1, "DATA": Path("/d"), "LR": 3e-4})
+    assert exp.wait(timeout=20).logs() == ["1 /d 0.0003"]
+    for bad in (None, b"bytes", True, ["a"], "nul\0byte"):
+        with pytest.raises(UsageError, match="environment variable X must be a string"):
+            manager.create(["true"], env={"X": bad})  # type: ignore[dict-item]
+    with pytest.raises(UsageError, match="invalid environment variable name 1"):
+        manager.create(["true"], env={1: "x"})  # type: ignore[dict-item]
+
+
 def test_uv_runs_the_command_in_its_project(manager: ExperimentManager, tmp_path: Path) -> None:
     if not _which("uv"):
         pytest.skip("uv is not on PATH")

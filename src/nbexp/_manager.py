@@ -992,9 +992,16 @@ def _tty_options(tty: bool | tuple[int, int]) -> dict[str, Any]:
 def _check_env(env: Mapping[str, str] | None) -> dict[str, str]:
     overrides: dict[str, str] = {}
     for key, value in (env or {}).items():
-        if not key or "=" in key or "\0" in key:
+        if not isinstance(key, str) or not key or "=" in key or "\0" in key:
             raise UsageError(f"invalid environment variable name {key!r}")
-        overrides[str(key)] = str(value)
+        # Numbers and paths read naturally as text; None or b"..." would become "None", "b'...'".
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        elif isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        if not isinstance(value, str) or "\0" in value:
+            raise UsageError(f"environment variable {key} must be a string, not {value!r}")
+        overrides[key] = value
     return overrides
 
 
