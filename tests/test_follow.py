@@ -22,6 +22,7 @@ from nbexp._follow import (
     TRUNCATED_NOTE,
     LogFollower,
     follow_to_terminal,
+    render_file,
 )
 from nbexp.terminal import Screen, render
 
@@ -185,6 +186,17 @@ def test_memory_is_bounded_and_old_lines_are_fetched_on_demand(tmp_path: Path) -
     assert max(gaps) <= 4 * min(gaps)  # evenly spread over the log, not only recent bytes
     for start, stop in [(0, 5), (1234, 1300), (9990, 10_010), (len(expected) - 250, len(expected))]:
         assert follower.lines(start, stop) == expected[start:stop]
+
+
+@pytest.mark.parametrize("tail", [None, 0, 1, 5, 2500, 10**6])
+def test_render_file(tmp_path: Path, tail: int | None) -> None:
+    log_path = tmp_path / "x.log"
+    data = b"".join(b"line %d\n\r 10%%\r 99%%" % i for i in range(3000)) + b"\n"
+    log_path.write_bytes(data)
+    expected = render(data)
+    wanted = expected if tail is None else expected[len(expected) - tail :] if tail else []
+    assert render_file(log_path, tail=tail) == wanted
+    assert render_file(tmp_path / "missing.log") == []
 
 
 def test_poll_reads_within_its_budget(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Literal, NamedTuple, TextIO, overload
 
 from .terminal import Screen, ScreenState, Span, Style
 
-__all__ = ["FollowUpdate", "LogFollower", "follow_to_terminal"]
+__all__ = ["FollowUpdate", "LogFollower", "follow_to_terminal", "render_file"]
 
 TRUNCATED_NOTE = "[nbexp: log truncated, restarting]"
 DELETED_NOTE = "[nbexp: log file deleted; showing what was read]"
@@ -286,6 +287,26 @@ class LogFollower:
         for number in range(max(start, screen.first_line), min(stop, screen.line_count)):
             found[number] = screen.line(number)
         return [found.get(n, GONE_LINE) for n in range(start, stop)]
+
+
+def render_file(
+    path: str | os.PathLike[str], *, tail: int | None = None, rows: int = 40
+) -> list[str]:
+    """A log file's rendered lines (the last `tail` of them), read in 1 MiB chunks.
+
+    With `tail`, memory stays bounded by `tail` lines whatever the file's size; without it,
+    by the lines themselves (never the raw bytes as well). A missing file gives [].
+    """
+    kept: deque[str] = deque(maxlen=tail)
+    screen = Screen(rows, max_lines=max(rows, 1000), on_final=lambda _, texts: kept.extend(texts))
+    try:
+        with open(path, "rb") as log:
+            while chunk := log.read(1 << 20):
+                screen.feed(chunk)
+    except FileNotFoundError:
+        return []
+    kept.extend(screen.lines())
+    return list(kept) if tail is None or tail > 0 else []
 
 
 # ------------------------------------------------------------------- nbexp logs -f
