@@ -1028,11 +1028,7 @@ def _fix_wide(line: str, start: int, end: int) -> str:
         and (start == len(line) or line[start] != _FILL)
     ):
         line = line[: start - 1] + " " + line[start:]
-    if (
-        0 <= end < len(line)
-        and line[end] == _FILL
-        and (end == 0 or not _WIDE.match(line, end - 1))
-    ):
+    if 0 <= end < len(line) and line[end] == _FILL and (end == 0 or not _WIDE.match(line, end - 1)):
         line = line[:end] + " " + line[end + 1 :]
     return line
 
