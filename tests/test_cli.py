@@ -142,3 +142,13 @@ def test_logs_of_pending_experiment_is_a_clear_refusal(home: Path) -> None:
 def test_list_when_empty(home: Path) -> None:
     result = cli(home, "list")
     assert result.returncode == 0 and "no experiments yet" in result.stdout
+
+
+def test_logs_whose_file_was_deleted_say_so(home: Path) -> None:
+    cli(home, "run", "--wait", "--", "echo", "hello")
+    (home / "logs" / "1" / "attempt-1.log").unlink()
+    for args in (["logs", "1"], ["logs", "-f", "1"]):
+        result = cli(home, *args, timeout=20)
+        assert result.returncode == 1, result
+        assert result.stderr.count("\n") == 1 and "log" in result.stderr
+        assert "is gone (deleted or moved)" in result.stderr

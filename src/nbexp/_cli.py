@@ -407,10 +407,13 @@ def _restart(manager: Any, args: argparse.Namespace) -> int:
 
 
 def _logs(manager: Any, args: argparse.Namespace) -> int:
+    path = manager.log_path(args.id, args.attempt)
+    record = manager.get(args.id).record
+    ended = record.status.is_terminal or args.attempt not in (None, record.attempt)
+    if ended and not os.path.exists(path):  # a running one may not have created it yet
+        raise NbexpError(f"experiment {record.id}'s log {path} is gone (deleted or moved)")
     if args.follow:
         from ._follow import follow_to_terminal
-
-        path = manager.log_path(args.id, args.attempt)
 
         def finished() -> bool:
             return bool(manager.get(args.id).status.is_terminal or args.attempt)
