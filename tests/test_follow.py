@@ -43,12 +43,53 @@ with open(sys.argv[1], "w") as log:
 """
 
 
-@pytest.fixture
-def writer(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
-    """A real process appending tqdm output to a log file; killed by pid if still running."""
+# Multi-line live areas: rich redraws its bars by moving the cursor up and erasing.
+RICH_WRITER = """
+import sys, time
+from rich.console import Console
+from rich.progress import Progress
+with open(sys.argv[1], "w") as log:
+    console = Console(file=log, force_terminal=True, width=90)
+    with Progress(console=console, auto_refresh=False) as progress:
+        tasks = [progress.add_task(name, total=40) for name in ("train", "eval")]
+        for i in range(40):
+            for task in tasks:
+                progress.update(task, advance=1)
+            if i % 10 == 0:
+                progress.console.print(f"train: checkpoint {i}")
+            progress.refresh()
+            log.flush()
+            time.sleep(0.005)
+"""
+
+# Two tqdm bars at fixed positions (cursor moves between them).
+POSITION_WRITER = """
+import sys, time
+from tqdm import tqdm
+with open(sys.argv[1], "w") as log:
+    outer = tqdm(total=30, position=0, mininterval=0, file=log, desc="train")
+    inner = tqdm(total=30, position=1, mininterval=0, file=log, desc="batch")
+    for i in range(30):
+        inner.update(1)
+        outer.update(1)
+        log.flush()
+        time.sleep(0.004)
+    inner.close()
+    outer.close()
+"""
+
+WRITERS = {"tqdm": WRITER, "rich": RICH_WRITER, "position": POSITION_WRITER}
+
+
+@pytest.fixture(params=["tqdm"])
+def writer(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
+    """A real process appending progress output to a log file; killed by pid if still running."""
     log_path = tmp_path / "train.log"
     log_path.touch()
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(log_path)])
+    program = WRITERS[request.param]
+    proc = subprocess.Popen([sys.executable, "-c", program, str(log_path)])
     try:
         yield log_path, proc
     finally:
@@ -213,6 +254,7 @@ def test_poll_reads_within_its_budget(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ follow_to_terminal
 
 
+@pytest.mark.parametrize("writer", ["tqdm", "rich", "position"], indirect=True)
 def test_follow_to_a_pipe_prints_each_settled_line_once(
     writer: tuple[Path, subprocess.Popen[bytes]],
 ) -> None:
@@ -226,6 +268,31 @@ def test_follow_to_a_pipe_prints_each_settled_line_once(
     assert "\x1b" not in out.getvalue() and "\r" not in out.getvalue()
 
 
+def test_a_live_display_is_not_printed_before_its_first_redraw(tmp_path: Path) -> None:
+    log_path = tmp_path / "x.log"
+    log_path.write_text("start\ntrain ━━━━━━━━━━   0% -:--:--\neval  ━━━━━━━━━━   0% -:--:--\n")
+    redraw = (
+        "\x1b[2K\x1b[1A\x1b[2K\x1b[1A\x1b[2Kcheckpoint saved\n"
+        "train ━━━━━━━━━━ 100% 0:00:00\neval  ━━━━━━━━━━ 100% 0:00:00\n"
+    )
+    out = io.StringIO()
+    polls: list[str] = []
+
+    def next_poll(seconds: float) -> None:
+        polls.append(out.getvalue())
+        with open(log_path, "a") as log:
+            log.write(redraw)
+
+    follow_to_terminal(log_path, out, is_finished=lambda: bool(polls), sleep=next_poll)
+    assert polls == ["start\n"]  # the 0% bars were held back
+    assert out.getvalue().splitlines() == [
+        "start",
+        "checkpoint saved",
+        "train ━━━━━━━━━━ 100% 0:00:00",
+        "eval  ━━━━━━━━━━ 100% 0:00:00",
+    ]
+
+
 def test_follow_with_tail(tmp_path: Path) -> None:
     log_path = tmp_path / "x.log"
     log_path.write_text("".join(f"{i}\n" for i in range(50)))
@@ -234,6 +301,7 @@ def test_follow_with_tail(tmp_path: Path) -> None:
     assert out.getvalue() == "47\n48\n49\n"
 
 
+@pytest.mark.parametrize("writer", ["tqdm", "rich", "position"], indirect=True)
 def test_follow_to_a_terminal_redraws_in_place(
     writer: tuple[Path, subprocess.Popen[bytes]],
 ) -> None:
@@ -267,4 +335,4 @@ def test_follow_to_a_terminal_redraws_in_place(
     assert user_screen.lines() == render(log_path.read_bytes())
     assert b"\x1b[K" in shown
     # The bar was redrawn many times, yet the user's terminal gained no extra lines.
-    assert shown.count(b"train:") > 3
+    assert shown.count(b"train") > 3

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple, TextIO, overload
 
+from .progress import parse_progress
 from .terminal import Screen, ScreenState, Span, Style
 
 __all__ = ["FollowUpdate", "LogFollower", "follow_to_terminal", "render_file"]
@@ -374,7 +375,7 @@ class _PlainView(_View):
 
     def show(self, follower: LogFollower, final: bool) -> None:
         screen = follower.screen
-        upto = screen.line_count if final else min(screen.settled_count, screen.line_count)
+        upto = screen.line_count if final else _settled_upto(screen, self.next_line)
         if upto > self.next_line:
             self.out.write("".join(text + "\n" for text in self._settled(follower, upto, False)))
             self.out.flush()
@@ -393,7 +394,7 @@ class _TerminalView(_View):
         width, height = _terminal_size(self.out)
         # The live region never outgrows the screen, or cursor-up could not reach its top.
         live_rows = max(1, min(screen.rows, height - 1))
-        settled = total if final else max(min(screen.settled_count, total), total - live_rows)
+        settled = total if final else max(_settled_upto(screen, self.next_line), total - live_rows)
         live = [
             _clip(_to_ansi(*screen.styled_line(n)), screen.line(n), width)
             for n in range(max(settled, self.next_line), total)
@@ -419,6 +420,26 @@ class _TerminalView(_View):
             self.out.write("\n")  # leave the cursor below the live lines
             self.out.flush()
             self.drawn = []
+
+
+# Only lines holding one of these are worth asking the progress parser about.
+_BAR_HINTS = ("%", "━", "/s", "/step", "ETA")
+
+
+def _settled_upto(screen: Screen, start: int) -> int:
+    """Lines [start, result) can be printed for good.
+
+    `settled_count` learns how far back the stream moves the cursor only once it does; a
+    live display that has not redrawn yet (rich before its first refresh) would be printed
+    too early. So a line that looks like a progress bar is held back, with everything after
+    it, until it leaves the screen for good.
+    """
+    upto = min(screen.settled_count, screen.line_count)
+    for number in range(max(start, screen.final_count), upto):
+        line = screen.line(number)
+        if any(hint in line for hint in _BAR_HINTS) and parse_progress(line) is not None:
+            return number
+    return upto
 
 
 def _isatty(out: TextIO) -> bool:
