@@ -328,8 +328,9 @@ def follow_to_terminal(
     `tail` starts with the last `tail` lines instead of the whole log. Returns once
     `is_finished()` is true and everything written before that was printed.
     """
-    # A small read budget per poll lets settled lines be printed before they leave memory.
-    follower = LogFollower(path, poll_budget=1 << 20)
+    # A small read budget per poll and a deep line window let settled lines be printed
+    # before they leave memory (older ones would have to be re-rendered from the file).
+    follower = LogFollower(path, chunk_size=256 << 10, poll_budget=256 << 10, max_lines=50_000)
     view: _View = _TerminalView(out) if _isatty(out) else _PlainView(out)
     try:
         if tail is not None:
