@@ -96,6 +96,7 @@ def test_wait_command(home: Path) -> None:
         (["list", "--status", "bogus"], 2, "unknown status 'bogus'"),
         (["frobnicate"], 2, "invalid choice"),
         (["show", "abc"], 2, "invalid int value"),
+        (["logs", "1", "-n", "-5"], 2, "needs a number of lines >= 0, not '-5'"),
         (["show", "99999999999999999999999"], 1, "no experiment with id 99999999999999999999999"),
         (["run", "--priority", "99999999999999999999999", "--", "true"], 2, "out of range"),
     ],

@@ -239,6 +239,16 @@ def test_env_values_are_strings_numbers_or_paths(manager: ExperimentManager) -> 
         manager.create(["true"], env={1: "x"})  # type: ignore[dict-item]
 
 
+def test_nan_grace_and_negative_tail_are_refused(manager: ExperimentManager) -> None:
+    running = manager.run(["sleep", "30"])
+    with pytest.raises(UsageError, match="grace period must be >= 0 seconds, not nan"):
+        manager.stop(running.id, grace=float("nan"))
+    assert running.status is Status.RUNNING
+    with pytest.raises(UsageError, match="tail must be >= 0 lines, not -2"):
+        manager.logs(running.id, tail=-2)
+    manager.stop(running.id, grace=1)
+
+
 def test_uv_runs_the_command_in_its_project(manager: ExperimentManager, tmp_path: Path) -> None:
     if not _which("uv"):
         pytest.skip("uv is not on PATH")

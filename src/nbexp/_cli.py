@@ -77,6 +77,12 @@ def _add_launch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- the command and its arguments")
 
 
+def _line_count(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"needs a number of lines >= 0, not {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nbexp", description="Launch and watch long-running experiments.")
     parser.add_argument("--home", help="the nbexp home folder (default: $NBEXP_HOME or ~/.nbexp)")
@@ -118,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("logs", help="print an experiment's output as a terminal would show it")
     p.add_argument("id", type=int)
-    p.add_argument("-n", "--tail", type=int, help="only the last N lines")
+    p.add_argument("-n", "--tail", type=_line_count, help="only the last N lines")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing while it runs")
     p.add_argument("--attempt", type=int, help="an earlier attempt (default: the latest)")
 

@@ -685,7 +685,7 @@ class ExperimentManager:
         queued one out of the queue."""
         record = self._fresh_record(experiment_id)
         grace = self.stop_grace if grace is None else float(grace)
-        if grace < 0:
+        if not grace >= 0:  # written so that NaN is refused too
             raise UsageError(f"the grace period must be >= 0 seconds, not {grace}")
         if record.executor == "slurm" and record.status.is_active:
             _slurm_executor.stop(self, record, grace)
@@ -812,6 +812,8 @@ class ExperimentManager:
         """The lines a terminal would show for the attempt's output (default: the latest)."""
         from . import terminal
 
+        if tail is not None and tail < 0:
+            raise UsageError(f"tail must be >= 0 lines, not {tail}")
         path = self.log_path(experiment_id, attempt)
         try:
             data = Path(path).read_bytes()
