@@ -36,6 +36,8 @@ _ESCAPE = re.compile(
     r"|\]([^\x07\x1b]{0,4096})(?:\x07|\x1b\\)"  # OSC ... BEL or ST
     r"|([ -/]{0,8})([0-Z\\^-~]))"  # two/three-char escapes (not the CSI/OSC introducers)
 )
+# The most common escape by far: SGR (colours and attributes), handled without the dispatch.
+_SGR_SEQUENCE = re.compile(r"\x1b\[([0-9;:]{0,256})m")
 # An escape sequence cut off by the end of the data: keep it until the next chunk arrives.
 _INCOMPLETE = re.compile(
     r"\x1b(?:\[[0-?]{0,256}[ -/]{0,8}|\][^\x07\x1b]{0,4096}\x1b?|[ -/]{0,8})?\Z"
@@ -476,16 +478,26 @@ class Screen:
         if self._skip:
             pos = self._skip_sequence(text, 0)
         simple = _SIMPLE_RUN.match
+        sgr = _SGR_SEQUENCE.match
         while pos < end:
             match = simple(text, pos)
             if match is not None:
-                self._run(match.group())
+                run = match.group()
+                if self._maybe_wide or "\n" in run or "\r" in run:
+                    self._run(run)
+                else:
+                    self._write(run)  # a bit of text between escapes: the common case here
                 pos = match.end()
                 if pos >= end:
                     break
             char = text[pos]
             if char == "\x1b":
-                pos = self._escape(text, pos)
+                match = sgr(text, pos)
+                if match is not None:  # colours are most escapes: skip the general dispatch
+                    self._set_style(match.group(1))
+                    pos = match.end()
+                else:
+                    pos = self._escape(text, pos)
             elif char == "\t":
                 self._col = (self._col // 8 + 1) * 8
                 pos += 1
@@ -707,19 +719,22 @@ class Screen:
         if intermediates or (params and params[0] in "<=>?"):
             return  # private modes (cursor show/hide, bracketed paste, ...) change nothing shown
         if final == "m":
-            key = (self._style, params)
-            style = _SGR_CACHE.get(key)
-            if style is None:
-                # Colourful output repeats a handful of SGR sequences: parse each once.
-                if len(_SGR_CACHE) > 4096:
-                    _SGR_CACHE.clear()
-                style = _SGR_CACHE[key] = _apply_sgr(self._style or _PLAIN, params)
-            self._style = None if style == _PLAIN else style
+            self._set_style(params)
             return
         handler = _CSI_HANDLERS.get(final)
         if handler is not None:
             args = [int(p) if p.isdigit() else 0 for p in params.split(";")] if params else []
             handler(self, args)
+
+    def _set_style(self, params: str) -> None:
+        key = (self._style, params)
+        style = _SGR_CACHE.get(key)
+        if style is None:
+            # Colourful output repeats a handful of SGR sequences: parse each once.
+            if len(_SGR_CACHE) > 4096:
+                _SGR_CACHE.clear()
+            style = _SGR_CACHE[key] = _apply_sgr(self._style or _PLAIN, params)
+        self._style = None if style is _PLAIN or style == _PLAIN else style
 
     def _osc(self, body: str) -> None:
         # OSC 8 ; params ; URI — a hyperlink around the following text; titles are dropped.
