@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from nbexp import ExperimentManager, Status
 
-from .conftest import cli
+from .conftest import NBEXP_CLI, cli, wait_for
 
 SHOW_KEYS = {
     "id",
@@ -153,3 +157,26 @@ def test_logs_whose_file_was_deleted_say_so(home: Path) -> None:
         assert result.returncode == 1, result
         assert result.stderr.count("\n") == 1 and "log" in result.stderr
         assert "is gone (deleted or moved)" in result.stderr
+
+
+def test_ctrl_c_during_run_wait_says_the_experiment_keeps_running(home: Path) -> None:
+    waiting = subprocess.Popen(
+        [*NBEXP_CLI, "run", "--wait", "--", "sleep", "30"],
+        env=dict(os.environ, NBEXP_HOME=str(home)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        manager = ExperimentManager(home=home)
+        wait_for(lambda: manager.records() and manager.get(1).status is Status.RUNNING)
+        time.sleep(0.3)  # let it reach the wait loop
+        waiting.send_signal(signal.SIGINT)
+        out, err = waiting.communicate(timeout=20)
+    finally:
+        waiting.kill()
+        waiting.wait()
+    assert waiting.returncode == 130
+    assert out == "1\n"
+    assert err == "nbexp: stopped waiting; experiment 1 keeps running (nbexp stop 1 ends it)\n"
+    assert manager.get(1).status is Status.RUNNING

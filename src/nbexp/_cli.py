@@ -440,6 +440,14 @@ def _wait_exit_code(manager: Any, experiment_id: int, timeout: float | None) -> 
     except WaitTimeout as e:
         print(f"nbexp: {e}", file=sys.stderr)
         return 124
+    except KeyboardInterrupt:
+        # Only the waiting ends: the experiment is detached and keeps running. Say so.
+        print(
+            f"nbexp: stopped waiting; experiment {experiment_id} keeps running "
+            f"(nbexp stop {experiment_id} ends it)",
+            file=sys.stderr,
+        )
+        return 130
     record = exp.record
     if record.status is Status.COMPLETED:
         return 0
