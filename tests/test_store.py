@@ -152,3 +152,17 @@ def test_an_empty_home_means_the_default_not_the_current_folder(
     monkeypatch.chdir(tmp_path)
     assert ExperimentManager(home="").home == tmp_path / "h"
     assert not (tmp_path / "nbexp.db").exists()
+
+
+def test_finish_ends_only_the_named_attempt_and_words_the_error(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    experiment_id = store.insert(name="x", command=["true"], cwd="/", status="running", attempt=2)
+    assert not store.finish(experiment_id, 1, Status.ERROR, "late news of attempt 1")
+    assert store.finish(experiment_id, 2, Status.ERROR, "exit code 3", exit_code=3)
+    record = store.get(experiment_id)
+    assert (record.status, record.error, record.exit_code) == (Status.ERROR, "exit code 3", 3)
+    assert record.ended is not None
+    store.transition(experiment_id, {Status.ERROR}, Status.RUNNING, "restart")
+    assert store.finish(experiment_id, 2, Status.COMPLETED, None, ended=5.0, exit_code=0)
+    record = store.get(experiment_id)
+    assert (record.error, record.ended) == (None, 5.0)

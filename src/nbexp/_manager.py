@@ -654,15 +654,7 @@ class ExperimentManager:
             )
         except OSError as e:
             why = f"failed to start the nbexp runner: {e}"
-            self.store.transition(
-                experiment_id,
-                sources(Action.FINISH),
-                Status.ERROR,
-                why,
-                where_attempt=attempt,
-                error=why,
-                ended=time.time(),
-            )
+            self.store.finish(experiment_id, attempt, Status.ERROR, why)
             raise SpawnFailed(f"experiment {experiment_id}: {why}") from None
         finally:
             os.close(runner_log)
@@ -739,14 +731,8 @@ class ExperimentManager:
         # The runner is gone (killed, or it crashed): end the tree ourselves.
         self._kill_tree_without_runner(record, grace)
         why = "stopped by user (its runner was gone, so the exit status is unknown)"
-        self.store.transition(
-            record.id,
-            sources(Action.FINISH),
-            Status.INTERRUPTED,
-            why,
-            where_attempt=record.attempt,
-            ended=time.time(),
-            error="stopped by user",
+        self.store.finish(
+            record.id, record.attempt, Status.INTERRUPTED, why, error="stopped by user"
         )
 
     def _tree_without_runner(self, record: ExperimentRecord) -> set[int]:
@@ -922,32 +908,21 @@ class ExperimentManager:
             return  # the runner died but the command still runs: keep showing it as running
         outcome = _read_exit_file(record)
         if outcome is not None:
-            status = Status(outcome["status"])
-            self.store.transition(
+            self.store.finish(
                 record.id,
-                sources(Action.FINISH),
-                status,
+                record.attempt,
+                Status(outcome["status"]),
                 outcome.get("error"),
-                where_attempt=record.attempt,
                 ended=outcome.get("ended"),
                 exit_code=outcome.get("exit_code"),
                 signal=outcome.get("signal"),
-                error=outcome.get("error") if status is not Status.COMPLETED else None,
             )
             return
         why = (
             f"lost: its runner (pid {record.runner_pid}) and process (pid {record.pid}) are gone "
             "(killed, or the machine restarted); the exit status is unknown"
         )
-        self.store.transition(
-            record.id,
-            sources(Action.FINISH),
-            Status.ERROR,
-            why,
-            where_attempt=record.attempt,
-            ended=time.time(),
-            error=why,
-        )
+        self.store.finish(record.id, record.attempt, Status.ERROR, why)
 
     def _refusal(self, record: ExperimentRecord, action: Action) -> InvalidTransition:
         return InvalidTransition(

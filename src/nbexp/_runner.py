@@ -19,7 +19,7 @@ import time
 from . import _proc
 from ._launch import child_environment, describe_os_error, effective_argv, find_executable
 from ._store import Store
-from .states import Action, Status, outcome_reason, outcome_status, sources
+from .states import Status, outcome_reason, outcome_status
 
 # No subprocess, pathlib, typing or dataclasses here: this process lives as long as the
 # experiment, and every module it imports is resident memory (see benchmarks/bench_runner.py).
@@ -339,16 +339,14 @@ class Runner:
         deadline = time.monotonic() + 300
         while True:
             try:
-                self.store.transition(
+                self.store.finish(
                     self.experiment_id,
-                    sources(Action.FINISH),
+                    self.attempt,
                     status,
                     reason,
-                    where_attempt=self.attempt,
                     ended=ended,
                     exit_code=exit_code,
                     signal=signal_number,
-                    error=reason if status is not Status.COMPLETED else None,
                 )
                 break
             except Exception:
@@ -403,14 +401,11 @@ def main(argv: list[str] | None = None) -> int:
         if _proc.is_alive(runner.main_pid):
             raise
         try:
-            Store(home).transition(
+            Store(home).finish(
                 experiment_id,
-                sources(Action.FINISH),
+                attempt,
                 Status.ERROR,
                 f"nbexp runner failed: {type(e).__name__}: {e}",
-                where_attempt=attempt,
-                ended=time.time(),
-                error=f"nbexp runner failed: {type(e).__name__}: {e}",
             )
         finally:
             raise

@@ -130,15 +130,7 @@ def reconcile(manager: ExperimentManager, records: Iterable[ExperimentRecord]) -
     for record in pending_submit:
         if time.time() - (record.queued_at or record.created) > SUBMIT_GRACE_S:
             why = "lost: the process submitting it to Slurm ended before sbatch answered"
-            manager.store.transition(
-                record.id,
-                sources(Action.FINISH),
-                Status.ERROR,
-                why,
-                where_attempt=record.attempt,
-                error=why,
-                ended=time.time(),
-            )
+            manager.store.finish(record.id, record.attempt, Status.ERROR, why)
     jobs = [r for r in active if r.job_id is not None]
     if not jobs:
         return
@@ -178,16 +170,14 @@ def _apply(
         return
     if status.is_terminal:
         ended = info.end_time.timestamp() if info.end_time else time.time()
-        manager.store.transition(
+        manager.store.finish(
             record.id,
-            sources(Action.FINISH),
+            record.attempt,
             status,
             why,
-            where_attempt=record.attempt,
             ended=ended,
             exit_code=info.exit_code,
             signal=info.signal,
-            error=why if status is not Status.COMPLETED else None,
             started=record.started or (info.start_time.timestamp() if info.start_time else None),
         )
 
@@ -202,14 +192,8 @@ def stop(manager: ExperimentManager, record: ExperimentRecord, grace: float) -> 
         )
     if record.job_id is None:
         why = "stopped by user before Slurm accepted it"
-        manager.store.transition(
-            record.id,
-            sources(Action.FINISH),
-            Status.INTERRUPTED,
-            why,
-            where_attempt=record.attempt,
-            error="stopped by user",
-            ended=time.time(),
+        manager.store.finish(
+            record.id, record.attempt, Status.INTERRUPTED, why, error="stopped by user"
         )
         return
     manager.slurm.cancel(str(record.job_id), grace=grace)

@@ -15,7 +15,7 @@ import threading
 import time
 
 from ._errors import NotFound, StoreError, UsageError
-from .states import Status
+from .states import Action, Status, sources
 
 # The runner imports this module: keep its imports light (no typing, dataclasses or pathlib
 # at run time), since every running experiment pays for them in memory.
@@ -339,6 +339,32 @@ class Store:
         _add_history(conn, experiment_id, old, to_status, reason)
         self._sync_attempt(conn, experiment_id)
         return True
+
+    def finish(
+        self,
+        experiment_id: int,
+        attempt: int,
+        status: Status,
+        reason: str | None,
+        *,
+        ended: float | None = None,
+        error: str | None = None,
+        **values: Any,
+    ) -> bool:
+        """End one attempt (compare-and-set from the states that may finish; `ended` defaults
+        to now). Unless it completed, the reason is also the error shown, if none is given."""
+        if error is None and status is not Status.COMPLETED:
+            error = reason
+        return self.transition(
+            experiment_id,
+            sources(Action.FINISH),
+            status,
+            reason,
+            where_attempt=attempt,
+            ended=time.time() if ended is None else ended,
+            error=error,
+            **values,
+        )
 
     def _sync_attempt(self, conn: sqlite3.Connection, experiment_id: int) -> None:
         """Mirror the current attempt's fields into the attempts table."""
