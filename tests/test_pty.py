@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from nbexp import ExperimentManager, Status
+import pytest
+
+from nbexp import ExperimentManager, Status, UsageError
 
 from .conftest import EXAMPLES, cli, python_command
 
@@ -37,6 +39,17 @@ def test_tty_size_from_the_cli(home: Path) -> None:
     assert cli(home, "logs", "1").stdout.splitlines()[1] == "size 80 24"
     bad = cli(home, "run", "--tty", "wide", "--", "true")
     assert bad.returncode == 2 and "bad --tty size" in bad.stderr
+
+
+def test_tty_sizes_a_terminal_cannot_have_are_refused_before_starting(
+    manager: ExperimentManager,
+) -> None:
+    for size in [(70000, 40), (0, 24), (True, 24), (80, 24, 1), "80x24"]:
+        with pytest.raises(UsageError, match="ints from 1 to 65535"):
+            manager.create(["true"], tty=size)  # type: ignore[arg-type]
+    assert manager.records() == []
+    exp = manager.run(python_command(PROBE), tty=[65535, 1]).wait(timeout=20)
+    assert exp.status is Status.COMPLETED and "size 65535 1" in exp.logs()
 
 
 def test_tty_mode_stop_and_exit_code(manager: ExperimentManager) -> None:

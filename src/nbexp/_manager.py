@@ -960,9 +960,15 @@ def _check_executor(executor: str) -> str:
 def _tty_options(tty: bool | tuple[int, int]) -> dict[str, Any]:
     if tty is False or tty is None:
         return {}
-    columns, rows = (120, 40) if tty is True else tty
-    if not (isinstance(columns, int) and isinstance(rows, int) and columns > 0 and rows > 0):
-        raise UsageError(f"tty size must be (columns, rows) of positive ints, not {tty!r}")
+    size = (120, 40) if tty is True else tty
+    # The kernel keeps a terminal's size in unsigned shorts: a bigger one would crash the runner.
+    if not (
+        isinstance(size, (tuple, list))
+        and len(size) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) and 0 < n <= 65535 for n in size)
+    ):
+        raise UsageError(f"tty size must be (columns, rows) of ints from 1 to 65535, not {tty!r}")
+    columns, rows = size
     return {"tty": {"columns": columns, "rows": rows}}
 
 
