@@ -37,6 +37,14 @@ def test_run_ls_logs_stop(shell, capsys: pytest.CaptureFixture[str]) -> None:  #
     assert stopped.status is Status.INTERRUPTED
 
 
+def test_run_wait_and_logs_n_0(shell, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    exp = shell.run_line_magic("exp", "run --wait -- python -c \"print('done')\"")
+    assert exp.status is Status.COMPLETED  # waited: no wait() needed
+    capsys.readouterr()
+    shell.run_line_magic("exp", f"logs {exp.id} -n 0")
+    assert capsys.readouterr().out.strip() == ""
+
+
 def test_cell_magic_runs_the_body_as_a_script(shell, home: Path) -> None:  # type: ignore[no-untyped-def]
     exp = shell.run_cell_magic("exp", "run -n cellrun", "import sys\nprint('from a cell', 6 * 7)\n")
     assert exp.wait(timeout=20).status is Status.COMPLETED

@@ -87,11 +87,13 @@ def _dispatch(line: str, cell: str | None) -> Any:
     if args.verb in ("run",):
         from ._cli import _command, _launch_kwargs
 
-        return manager.run(
+        exp = manager.run(
             _command(args), queue=args.queue, force=args.force, **_launch_kwargs(args)
         )
+        return exp.wait() if args.wait else exp
     if args.verb in ("logs",) and not args.follow:
-        print("\n".join(manager.logs(args.id, tail=args.tail or 50, attempt=args.attempt)))
+        tail = 50 if args.tail is None else args.tail  # -n 0 means none, as in the terminal
+        print("\n".join(manager.logs(args.id, tail=tail, attempt=args.attempt)))
         return None
     if args.verb == "start":
         return manager.start(args.id, force=args.force, queue=args.queue)
