@@ -48,8 +48,9 @@ def test_missing_gpu_lists_the_available_ones(manager: ExperimentManager) -> Non
 def test_any_n_gpus(manager: ExperimentManager) -> None:
     both = manager.run(python_command(PRINT_GPUS), gpus=2).wait(timeout=20)
     assert both.logs() == ["0,1"]
-    with pytest.raises(GpuConflict, match="asks for 3 GPUs but this machine has 2"):
-        manager.run(["true"], gpus=3)
+    for queue in (False, True):  # more GPUs than exist: no queue would ever start it
+        with pytest.raises(GpuUnavailable, match="asks for 3 GPUs; this machine has GPUs 0, 1"):
+            manager.run(["true"], gpus=3, queue=queue)
     one = manager.run(["sleep", "30"], gpus=1)
     other = manager.run(python_command(PRINT_GPUS), gpus=1).wait(timeout=20)
     assert {tuple(one.gpus), tuple(other.gpus)} == {(0,), (1,)}

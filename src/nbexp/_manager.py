@@ -335,6 +335,10 @@ class ExperimentManager:
     ) -> None:
         report = self.gpus() if record.gpus is not None else None
         explicit = self._resolve_explicit(record.gpus, report, force=force)
+        if isinstance(record.gpus, int) and report is not None and not force:
+            from .gpu import require_gpu_count
+
+            require_gpu_count(record.gpus, report, record.id)  # else a queue waits forever
         launched: int | None = None
         queued = False
         with self.store.write() as conn:

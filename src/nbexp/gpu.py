@@ -612,6 +612,15 @@ def resolve_gpu_ids(
     return resolved
 
 
+def require_gpu_count(count: int, gpus: GpuReport, experiment_id: int) -> None:
+    """Refuse a request for more GPUs than the machine has: no queue would ever start it."""
+    if count > len(gpus.gpus):
+        raise GpuUnavailable(
+            f"cannot start experiment {experiment_id}: it asks for {count} "
+            f"GPU{'s' if count > 1 else ''}; {_describe_machine(list(gpus.gpus), gpus)}"
+        )
+
+
 def _resolve_one(
     item: int | str, snapshots: list[GpuSnapshot], source: GpuReport | Sequence[GpuSnapshot]
 ) -> int:
