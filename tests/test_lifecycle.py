@@ -249,6 +249,13 @@ def test_nan_grace_and_negative_tail_are_refused(manager: ExperimentManager) -> 
     manager.stop(running.id, grace=1)
 
 
+def test_names_are_one_line_of_printable_text(manager: ExperimentManager) -> None:
+    for bad in ("two\nlines", "tab\there", "\x1b[31mred"):
+        with pytest.raises(UsageError, match="a name must be one line of printable text"):
+            manager.create(["true"], name=bad)
+    assert manager.create(["true"], name="lr 3e-4 · β=0.9").name == "lr 3e-4 · β=0.9"
+
+
 def test_uv_runs_the_command_in_its_project(manager: ExperimentManager, tmp_path: Path) -> None:
     if not _which("uv"):
         pytest.skip("uv is not on PATH")

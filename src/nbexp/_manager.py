@@ -210,6 +210,8 @@ class ExperimentManager:
         that check isatty print colours and live bars; the default is a plain file (faster).
         """
         argv = normalize_command(command, shell)
+        if name is not None and not name.isprintable():  # a newline or escape breaks every table
+            raise UsageError(f"a name must be one line of printable text, not {name!r}")
         workdir = os.path.abspath(os.fspath(cwd)) if cwd is not None else os.getcwd()
         if not os.path.isdir(workdir):
             raise UsageError(f"working directory does not exist: {workdir}")
