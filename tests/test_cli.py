@@ -147,6 +147,9 @@ def test_logs_of_pending_experiment_is_a_clear_refusal(home: Path) -> None:
 def test_list_when_empty(home: Path) -> None:
     result = cli(home, "list")
     assert result.returncode == 0 and "no experiments yet" in result.stdout
+    cli(home, "create", "--", "true")
+    filtered = cli(home, "list", "-s", "running", "-s", "queued")
+    assert filtered.returncode == 0 and filtered.stdout == "no running or queued experiments\n"
 
 
 def test_logs_whose_file_was_deleted_say_so(home: Path) -> None:

@@ -333,7 +333,12 @@ def _list(manager: Any, args: argparse.Namespace) -> int:
             ]
         )
     headers = ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "EXIT", "GPUS"]
-    print(_table(rows, headers) if rows else "no experiments yet: start one with nbexp run -- CMD")
+    if rows:
+        print(_table(rows, headers))
+    elif statuses:  # there may be others: "no experiments yet" would mislead
+        print(f"no {' or '.join(s.value for s in statuses)} experiments")
+    else:
+        print("no experiments yet: start one with nbexp run -- CMD")
     return 0
 
 
