@@ -100,6 +100,7 @@ def test_wait_command(home: Path) -> None:
         (["list", "--status", "bogus"], 2, "unknown status 'bogus'"),
         (["frobnicate"], 2, "invalid choice"),
         (["show", "abc"], 2, "invalid int value"),
+        (["run", "--min-gpu-memory", "-1", "--", "true"], 2, "(--min-gpu-memory) must be MB >= 0"),
         (["logs", "1", "-n", "-5"], 2, "needs a number of lines >= 0, not '-5'"),
         (["show", "99999999999999999999999"], 1, "no experiment with id 99999999999999999999999"),
         (["run", "--priority", "99999999999999999999999", "--", "true"], 2, "out of range"),

@@ -222,15 +222,20 @@ class ExperimentManager:
         if share_gpus:
             options["share_gpus"] = True
         if min_gpu_memory_mb is not None:
-            if not isinstance(min_gpu_memory_mb, int) or min_gpu_memory_mb < 0:
-                raise UsageError(f"min_gpu_memory_mb must be >= 0, not {min_gpu_memory_mb!r}")
+            memory = min_gpu_memory_mb
+            if not isinstance(memory, int) or isinstance(memory, bool) or memory < 0:
+                raise UsageError(
+                    f"min_gpu_memory_mb (--min-gpu-memory) must be MB >= 0, not {memory!r}"
+                )
             options["min_free_memory_mb"] = min_gpu_memory_mb
         slurm_values = {"partition": partition, "time": time, "cpus": cpus, "mem": mem}
         if executor == "slurm":
             options["slurm"] = slurm_options(slurm_values, request)
         elif any(v is not None for v in slurm_values.values()):
             given = ", ".join(k for k, v in slurm_values.items() if v is not None)
-            raise UsageError(f"{given} only apply to Slurm experiments: add executor='slurm'")
+            raise UsageError(
+                f"{given} only apply to Slurm experiments: add executor='slurm' (--executor slurm)"
+            )
         dependencies = [int(a) for a in (after or [])]
         for dependency in dependencies:
             self.store.get(dependency)  # NotFound names the missing id

@@ -130,6 +130,7 @@ def test_cli(home: Path, slurm_env: SlurmCluster) -> None:
     assert f"slurm:{shown['job_id']}" in listing
     bad = cli(home, "run", "--partition", "debug", "--", "true")
     assert bad.returncode == 2 and "only apply to Slurm experiments" in bad.stderr
+    assert "(--executor slurm)" in bad.stderr
 
 
 def test_dashboard_rows_show_executor_and_job(slurm_manager: ExperimentManager) -> None:
