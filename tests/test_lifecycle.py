@@ -209,6 +209,8 @@ def test_bad_input(manager: ExperimentManager) -> None:
         manager.get(99)
     with pytest.raises(UsageError, match="not a GPU index"):
         manager.create(["true"], gpus=["zero"])
+    with pytest.raises(UsageError, match=r"gpus must be a count .* not 1\.5"):
+        manager.create(["true"], gpus=1.5)  # type: ignore[arg-type]
     done = manager.run(["true"]).wait(timeout=10)
     with pytest.raises(
         InvalidTransition,

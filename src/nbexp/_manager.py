@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1011,6 +1011,8 @@ def _check_gpu_request(gpus: int | Sequence[int | str] | None) -> Any:
         return gpus if gpus > 0 else None
     if isinstance(gpus, str):
         raise UsageError(f"gpus must be a list such as [0, 1] (got the string {gpus!r})")
+    if not isinstance(gpus, Iterable):  # gpus=1.5: a TypeError from deep inside otherwise
+        raise UsageError(f"gpus must be a count (gpus=2) or a list (gpus=[0, 1]), not {gpus!r}")
     request: list[int | str] = []
     for g in gpus:
         if isinstance(g, bool):
