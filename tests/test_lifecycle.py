@@ -243,7 +243,9 @@ def test_env_values_are_strings_numbers_or_paths(manager: ExperimentManager) -> 
 
 def test_nan_grace_and_negative_tail_are_refused(manager: ExperimentManager) -> None:
     running = manager.run(["sleep", "30"])
-    with pytest.raises(UsageError, match="grace period must be >= 0 seconds, not nan"):
+    with pytest.raises(
+        UsageError, match="grace period must be a finite number of seconds >= 0, not nan"
+    ):
         manager.stop(running.id, grace=float("nan"))
     assert running.status is Status.RUNNING
     with pytest.raises(UsageError, match="tail must be >= 0 lines, not -2"):
@@ -303,3 +305,34 @@ def test_stop_right_after_run_is_interrupted_not_lost(manager: ExperimentManager
         exp = manager.run(["sleep", "30"])
         assert manager.stop(exp.id, grace=1).status is Status.INTERRUPTED
         assert exp.error == "stopped by user"
+
+
+def test_python_api_input_checks(manager: ExperimentManager) -> None:
+    with pytest.raises(NotFound):
+        manager.get("abc")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="priority must be an integer"):
+        manager.create(["true"], priority="x")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="after must be a list of experiment ids"):
+        manager.create(["true"], after="12")  # type: ignore[arg-type]
+    running = manager.run(["sleep", "30"])
+    with pytest.raises(UsageError, match="finite"):
+        manager.stop(running.id, grace=float("inf"))
+    with pytest.raises(UsageError, match="timeout must be >= 0"):
+        manager.wait(running.id, timeout=float("nan"))
+    manager.stop(running.id, grace=1)
+
+
+def test_a_refused_run_leaves_nothing_behind(
+    manager: ExperimentManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbexp import GpuConflict, GpuUnavailable
+
+    monkeypatch.setenv("NBEXP_SIMULATED_GPUS", "1")
+    manager.run(["sleep", "30"], gpus=[0])
+    with pytest.raises(GpuConflict):
+        manager.run(["true"], gpus=[0])
+    with pytest.raises(GpuUnavailable):
+        manager.run(["true"], gpus=[5])
+    with pytest.raises(GpuUnavailable, match="asks for 5 GPUs"):
+        manager.run(["true"], gpus=5, force=True)
+    assert [r.status for r in manager.records()] == [Status.RUNNING]

@@ -77,3 +77,16 @@ def test_unload_stops_the_monitor(shell) -> None:  # type: ignore[no-untyped-def
     shell.run_line_magic("unload_ext", "nbexp")
     assert not monitor.running
     shell.run_line_magic("load_ext", "nbexp")
+
+
+def test_interrupt_stops_following_not_the_kernel(
+    shell, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from nbexp import _magics
+
+    def interrupted(line: str, cell: str | None) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_magics, "_dispatch", interrupted)
+    assert shell.run_line_magic("exp", "logs -f 1") is None
+    assert capsys.readouterr().err == "nbexp: interrupted; experiments keep running\n"

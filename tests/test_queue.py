@@ -28,8 +28,11 @@ def test_conflict_names_the_holder_then_queue_and_force(manager: ExperimentManag
     assert first.status is Status.RUNNING and first.gpus == [0]
     with pytest.raises(GpuConflict, match=r"GPU 0 \(experiment 1 'holder'\).*queue=True"):
         manager.run(["sleep", "30"], gpus=[0])
-    refused = manager.records()[-1]
-    assert refused.status is Status.PENDING  # refused, nothing half-started
+    assert len(manager.records()) == 1  # a refused run() leaves nothing behind
+    refused = manager.create(["sleep", "30"], gpus=[0])
+    with pytest.raises(GpuConflict):
+        manager.start(refused.id)
+    assert refused.status is Status.PENDING  # a refused start() leaves it pending
     queued = manager.start(refused.id, queue=True)
     assert queued.status is Status.QUEUED
     forced = manager.start(refused.id, force=True)

@@ -71,6 +71,10 @@ def exp(line: str, cell: str | None = None) -> Any:
     except NbexpError as e:
         print(f"nbexp: {e}", file=sys.stderr)
         return None
+    except KeyboardInterrupt:
+        # Interrupting the kernel (e.g. during `%exp logs -f`) stops following, not the job.
+        print("nbexp: interrupted; experiments keep running", file=sys.stderr)
+        return None
 
 
 def _dispatch(line: str, cell: str | None) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import math
 import os
 import signal
 import sqlite3
@@ -20,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import _proc, _slurm_executor
 from ._errors import (
+    GpuUnavailable,
     GpuConflict,
     InvalidTransition,
     NbexpError,
+    NotFound,
     SpawnFailed,
     UsageError,
     WaitTimeout,
@@ -236,7 +239,9 @@ class ExperimentManager:
             raise UsageError(
                 f"{given} only apply to Slurm experiments: add executor='slurm' (--executor slurm)"
             )
-        dependencies = [int(a) for a in (after or [])]
+        dependencies = _check_ids(after, "after")
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise UsageError(f"priority must be an integer, not {priority!r}")
         for dependency in dependencies:
             self.store.get(dependency)  # NotFound names the missing id
         experiment_id = self.store.insert(
@@ -297,7 +302,12 @@ class ExperimentManager:
             cpus=cpus,
             mem=mem,
         )
-        return self.start(exp.id, force=force, queue=queue)
+        try:
+            return self.start(exp.id, force=force, queue=queue)
+        except (GpuConflict, GpuUnavailable, UsageError):
+            # Refused before anything ran: run() is all or nothing, so no pending leftover.
+            self.store.delete(exp.id, frozenset({Status.PENDING}))
+            raise
 
     def start(self, experiment_id: int, *, force: bool = False, queue: bool = False) -> Experiment:
         """Start a pending experiment now if its resources are free.
@@ -417,10 +427,9 @@ class ExperimentManager:
         assert report is not None
         running = self.store.list([Status.RUNNING])
         resources = build_resources(report, running, self.store.settings())
-        if record.gpus > len(resources.gpus):
-            from .gpu import resolve_gpu_ids
+        from .gpu import require_gpu_count
 
-            resolve_gpu_ids(list(range(record.gpus)), report)  # raises, naming what exists
+        require_gpu_count(record.gpus, report, record.id)  # raises, naming what exists
         ranked = sorted(resources.gpus.values(), key=lambda g: (g.busy, len(g.held_by), g.index))
         return sorted(g.index for g in ranked[: record.gpus])
 
@@ -688,8 +697,10 @@ class ExperimentManager:
         queued one out of the queue."""
         record = self._fresh_record(experiment_id)
         grace = self.stop_grace if grace is None else float(grace)
-        if not grace >= 0:  # written so that NaN is refused too
-            raise UsageError(f"the grace period must be >= 0 seconds, not {grace}")
+        if not 0 <= grace < math.inf:  # written so that NaN and infinity are refused too
+            raise UsageError(
+                f"the grace period must be a finite number of seconds >= 0, not {grace}"
+            )
         if record.executor == "slurm" and record.status.is_active:
             _slurm_executor.stop(self, record, grace)
             if wait:
@@ -773,8 +784,9 @@ class ExperimentManager:
     # -- reading -------------------------------------------------------------------------------
 
     def get(self, experiment_id: int) -> Experiment:
+        """The experiment with this id (NotFound when there is none)."""
         self._fresh_record(experiment_id)  # NotFound for an unknown id
-        return Experiment(self, int(experiment_id))
+        return Experiment(self, _experiment_id(experiment_id))
 
     def list(self, status: Status | str | Sequence[Status | str] | None = None) -> list[Experiment]:
         """Experiments, oldest first; optionally only those in the given state(s)."""
@@ -866,6 +878,8 @@ class ExperimentManager:
         self, experiment_id: int, *, timeout: float | None = None, poll_interval: float = 0.05
     ) -> Experiment:
         """Block until the experiment has ended (completed, error or interrupted)."""
+        if timeout is not None and not timeout >= 0:  # NaN too
+            raise UsageError(f"the timeout must be >= 0 seconds, not {timeout}")
         deadline = None if timeout is None else time.monotonic() + timeout
         last_step = 0.0
         while True:
@@ -886,7 +900,7 @@ class ExperimentManager:
     # -- reconciling ---------------------------------------------------------------------------
 
     def _fresh_record(self, experiment_id: int) -> ExperimentRecord:
-        record = self.store.get(int(experiment_id))
+        record = self.store.get(_experiment_id(experiment_id))
         if record.status is Status.RUNNING and record.executor == "local":
             self._reconcile_one(record)
             record = self.store.get(record.id)
@@ -981,6 +995,32 @@ def _tty_options(tty: bool | tuple[int, int]) -> dict[str, Any]:
         raise UsageError(f"tty size must be (columns, rows) of ints from 1 to 65535, not {tty!r}")
     columns, rows = size
     return {"tty": {"columns": columns, "rows": rows}}
+
+
+def _experiment_id(value: Any) -> int:
+    """An id as an int; anything that is not one is simply not found."""
+    if isinstance(value, bool):
+        raise NotFound(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound(value) from None
+
+
+def _check_ids(values: Any, what: str) -> list[int]:
+    """Experiment ids given as a list (a lone int is accepted too)."""
+    if values is None:
+        return []
+    if isinstance(values, int) and not isinstance(values, bool):
+        values = [values]
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, set)):
+        raise UsageError(f"{what} must be a list of experiment ids, e.g. [3, 4], not {values!r}")
+    ids = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"{what} must be a list of experiment ids, not {values!r}")
+        ids.append(value)
+    return ids
 
 
 def _check_env(env: Mapping[str, str] | None) -> dict[str, str]:
