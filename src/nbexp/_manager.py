@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import _proc, _slurm_executor
 from ._errors import (
-    GpuUnavailable,
     GpuConflict,
+    GpuUnavailable,
     InvalidTransition,
     NbexpError,
     NotFound,
