@@ -818,20 +818,17 @@ class ExperimentManager:
     def logs(
         self, experiment_id: int, *, tail: int | None = None, attempt: int | None = None
     ) -> builtins.list[str]:
-        """The lines a terminal would show for the attempt's output (default: the latest)."""
-        from . import terminal
+        """The lines a terminal would show for the attempt's output (default: the latest).
+
+        Read in chunks: with `tail`, memory stays bounded by those lines however big the log.
+        """
+        from ._follow import render_file
 
         if tail is not None and tail < 0:
             raise UsageError(f"tail must be >= 0 lines, not {tail}")
         path = self.log_path(experiment_id, attempt)
-        try:
-            data = Path(path).read_bytes()
-        except FileNotFoundError:
-            return []
-        lines = terminal.render(data)
-        if tail is not None:
-            lines = lines[-tail:] if tail > 0 else []
-        return lines
+        tty = (self._fresh_record(experiment_id).options or {}).get("tty") or {}
+        return render_file(path, tail=tail, rows=int(tty.get("rows", 40)))
 
     def log_path(self, experiment_id: int, attempt: int | None = None) -> str:
         record = self._fresh_record(experiment_id)
