@@ -184,3 +184,15 @@ def test_ctrl_c_during_run_wait_says_the_experiment_keeps_running(home: Path) ->
     assert out == "1\n"
     assert err == "nbexp: stopped waiting; experiment 1 keeps running (nbexp stop 1 ends it)\n"
     assert manager.get(1).status is Status.RUNNING
+
+
+def test_logs_of_a_running_experiment_whose_log_was_deleted(home: Path) -> None:
+    exp = ExperimentManager(home=home).run(["sleep", "30"])
+    from .conftest import wait_for
+
+    wait_for(lambda: exp.pid)
+    Path(exp.log_path).unlink()
+    for args in (["logs", str(exp.id)], ["logs", "-f", str(exp.id)]):
+        result = cli(home, *args, timeout=20)
+        assert result.returncode == 1
+        assert "is gone (deleted or moved) (the process still writes" in result.stderr

@@ -421,8 +421,11 @@ def _logs(manager: Any, args: argparse.Namespace) -> int:
     path = manager.log_path(args.id, args.attempt)
     record = manager.get(args.id).record
     ended = record.status.is_terminal or args.attempt not in (None, record.attempt)
-    if ended and not os.path.exists(path):  # a running one may not have created it yet
-        raise NbexpError(f"experiment {record.id}'s log {path} is gone (deleted or moved)")
+    # A running one may not have created its log yet, but once its process exists it has.
+    spawned = record.pid is not None and record.executor == "local"
+    if (ended or spawned) and not os.path.exists(path):
+        still = " (the process still writes to the deleted file)" if not ended else ""
+        raise NbexpError(f"experiment {record.id}'s log {path} is gone (deleted or moved){still}")
     if args.follow:
         from ._follow import follow_to_terminal
 
