@@ -116,8 +116,10 @@ def monitor_cpu(work: Path, writers: int, seconds: float) -> dict[str, Any]:
     manager = ExperimentManager(home=work / "home-cpu")
     script = work / "chatty.py"
     script.write_text(CHATTY)
-    runs = [manager.run([PY, str(script), str(seconds + 30)], name=f"chatty {i}")
-            for i in range(writers)]
+    runs = [
+        manager.run([PY, str(script), str(seconds + 30)], name=f"chatty {i}")
+        for i in range(writers)
+    ]
     wait_until(lambda: all(manager.get(r.id).pid for r in runs))
     dash = Dashboard(manager=manager, interval=1.0)
     sent = capture(dash)
@@ -167,7 +169,8 @@ def main() -> None:
         work = Path(tmp)
         results["ticks"] = [
             bytes_per_tick(work, experiments, lines)
-            for experiments in (10, 1000) for lines in (10, 1_000_000)
+            for experiments in (10, 1000)
+            for lines in (10, 1_000_000)
         ]
         results["cpu"] = monitor_cpu(work, args.writers, args.cpu_seconds)
     latency_file = OUT / "dashboard_latency.json"
@@ -179,25 +182,33 @@ def main() -> None:
 
 
 def report(results: dict[str, Any]) -> None:
-    print("| experiments | log lines | first snapshot | log open (bytes, s) | quiet tick "
-          "| one progress line changed (of which GPU) |")
+    print(
+        "| experiments | log lines | first snapshot | log open (bytes, s) | quiet tick "
+        "| one progress line changed (of which GPU) |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for t in results["ticks"]:
-        print(f"| {t['experiments']:,} | {t['log_lines']:,} | {t['snapshot_bytes']:,} B "
-              f"| {t['log_open_bytes']:,} B, {t['log_open_seconds']} s "
-              f"| {t['quiet_tick_bytes']:,} B | {t['progress_tick_bytes']:,} B "
-              f"({t['of_which_gpu_bytes']} B) |")
+        print(
+            f"| {t['experiments']:,} | {t['log_lines']:,} | {t['snapshot_bytes']:,} B "
+            f"| {t['log_open_bytes']:,} B, {t['log_open_seconds']} s "
+            f"| {t['quiet_tick_bytes']:,} B | {t['progress_tick_bytes']:,} B "
+            f"({t['of_which_gpu_bytes']} B) |"
+        )
     c = results["cpu"]
     print()
-    print(f"Monitor CPU with {c['writers']} experiments at ~1,000 lines/s each "
-          f"(~{c['all_lines_per_s_estimate']:,} lines/s in all; the selected log grew "
-          f"{c['selected_log_lines_per_s']:,} lines/s): {c['cpu_percent_of_one_core']} % of one "
-          f"core over {c['seconds']} s; {c['bytes_per_s_to_browser']:,} B/s in "
-          f"{c['messages_per_s']} messages/s to the browser.")
+    print(
+        f"Monitor CPU with {c['writers']} experiments at ~1,000 lines/s each "
+        f"(~{c['all_lines_per_s_estimate']:,} lines/s in all; the selected log grew "
+        f"{c['selected_log_lines_per_s']:,} lines/s): {c['cpu_percent_of_one_core']} % of one "
+        f"core over {c['seconds']} s; {c['bytes_per_s_to_browser']:,} B/s in "
+        f"{c['messages_per_s']} messages/s to the browser."
+    )
     if "latency" in results:
         lat = results["latency"]
-        print(f"\nLine written → shown in the DOM ({lat['samples']} lines, 1 s ticks): "
-              f"median {lat['median_s']} s, p99 {lat['p99_s']} s.")
+        print(
+            f"\nLine written → shown in the DOM ({lat['samples']} lines, 1 s ticks): "
+            f"median {lat['median_s']} s, p99 {lat['p99_s']} s."
+        )
 
 
 if __name__ == "__main__":

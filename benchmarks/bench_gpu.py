@@ -79,16 +79,22 @@ def bench_simulated(rounds: int) -> list[str]:
         for index in range(4):  # four running experiments on GPUs 0-3
             experiment_id = store.insert(name=f"train{index}", command=["x"], cwd=folder)
             store.transition(
-                experiment_id, {Status.PENDING}, Status.RUNNING, "bench",
-                pid=100_000 + index, assigned_gpus=[index],
+                experiment_id,
+                {Status.PENDING},
+                Status.RUNNING,
+                "bench",
+                pid=100_000 + index,
+                assigned_gpus=[index],
             )
         backend = gpu.SimulatedBackend(8, home)
         assert sum(len(g.processes or ()) for g in backend.read().gpus) == 4
         monitor = gpu.GpuMonitor(backend=backend)
-        lines.append(report_line("simulated, 8 GPUs, 4 running in the store",
-                                 measure(backend.read, rounds)))
-        lines.append(report_line("  same, through GpuMonitor.sample()",
-                                 measure(monitor.sample, rounds)))
+        lines.append(
+            report_line("simulated, 8 GPUs, 4 running in the store", measure(backend.read, rounds))
+        )
+        lines.append(
+            report_line("  same, through GpuMonitor.sample()", measure(monitor.sample, rounds))
+        )
         store.close()
     return lines
 

@@ -138,8 +138,9 @@ def nvmlDeviceGetMemoryInfo(handle: SimpleNamespace, version: int | None = None)
     gpu = _gpu(handle, "nvmlDeviceGetMemoryInfo" if not version else "nvmlDeviceGetMemoryInfo_v2")
     if version:
         free = gpu.memory_total - RESERVED - gpu.memory_used
-        return SimpleNamespace(total=gpu.memory_total, reserved=RESERVED, free=free,
-                               used=gpu.memory_used)
+        return SimpleNamespace(
+            total=gpu.memory_total, reserved=RESERVED, free=free, used=gpu.memory_used
+        )
     used = gpu.memory_used + RESERVED
     return SimpleNamespace(total=gpu.memory_total, free=gpu.memory_total - used, used=used)
 

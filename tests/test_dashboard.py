@@ -186,20 +186,42 @@ def test_log_ranges_are_served_and_capped(manager: ExperimentManager) -> None:
     dash, sent = dashboard(manager)
     dash.selected = exp.id
     wait_for(lambda: dash._log_key == (exp.id, 1))
-    reply = ask(dash, sent, {"type": "log_range", "id": exp.id, "attempt": 1,
-                             "start": 10, "end": 13, "req": 4})
-    assert reply == {"type": "log_lines", "req": 4, "id": exp.id, "attempt": 1, "start": 10,
-                     "total": 5000, "lines": ["line 10", "line 11", "line 12"]}
-    big = ask(dash, sent, {"type": "log_range", "id": exp.id, "attempt": 1,
-                           "start": 0, "end": 10**9, "req": 5})
+    reply = ask(
+        dash,
+        sent,
+        {"type": "log_range", "id": exp.id, "attempt": 1, "start": 10, "end": 13, "req": 4},
+    )
+    assert reply == {
+        "type": "log_lines",
+        "req": 4,
+        "id": exp.id,
+        "attempt": 1,
+        "start": 10,
+        "total": 5000,
+        "lines": ["line 10", "line 11", "line 12"],
+    }
+    big = ask(
+        dash,
+        sent,
+        {"type": "log_range", "id": exp.id, "attempt": 1, "start": 0, "end": 10**9, "req": 5},
+    )
     assert len(big["lines"]) == MAX_RANGE
-    stale = ask(dash, sent, {"type": "log_range", "id": exp.id, "attempt": 7,
-                             "start": 0, "end": 3, "req": 6})
+    stale = ask(
+        dash,
+        sent,
+        {"type": "log_range", "id": exp.id, "attempt": 7, "start": 0, "end": 3, "req": 6},
+    )
     assert stale["type"] == "error" and "no longer selected" in stale["message"]
-    bad = ask(dash, sent, {"type": "log_range", "id": exp.id, "attempt": 1,
-                           "start": "0", "end": 3, "req": 7})
-    assert bad == {"type": "error", "req": 7, "message": "UsageError: a log range needs "
-                   "integer start and end"}
+    bad = ask(
+        dash,
+        sent,
+        {"type": "log_range", "id": exp.id, "attempt": 1, "start": "0", "end": 3, "req": 7},
+    )
+    assert bad == {
+        "type": "error",
+        "req": 7,
+        "message": "UsageError: a log range needs integer start and end",
+    }
     dash.close()
 
 
@@ -288,10 +310,7 @@ def test_stop_does_not_hold_the_comm_thread_for_the_grace_period(home: Path) -> 
 
 def test_card_follows_an_experiment_until_it_ends(manager: ExperimentManager) -> None:
     script = (
-        "import time\n"
-        "for i in range(3):\n"
-        "    print('tick', i, flush=True)\n"
-        "    time.sleep(0.3)\n"
+        "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.3)\n"
     )
     exp = manager.run([PY, "-c", script], name="card")
     card = experiment_card(exp, live=False)

@@ -35,9 +35,17 @@ def two_gpus(monkeypatch: pytest.MonkeyPatch) -> fake_pynvml._State:
     return fake_pynvml.install(
         monkeypatch,
         [
-            FakeGpu(uuid="GPU-aaaa0000-1111", memory_used=20 * GIB, util_gpu=45, util_memory=12,
-                    temperature=55, power_mw=310_500, limit_mw=700_000, fan=40,
-                    processes=[(4242, 19 * GIB)]),
+            FakeGpu(
+                uuid="GPU-aaaa0000-1111",
+                memory_used=20 * GIB,
+                util_gpu=45,
+                util_memory=12,
+                temperature=55,
+                power_mw=310_500,
+                limit_mw=700_000,
+                fan=40,
+                processes=[(4242, 19 * GIB)],
+            ),
             FakeGpu(uuid="GPU-bbbb0000-2222"),
         ],
     )
@@ -236,7 +244,11 @@ def test_importing_nbexp_never_needs_nvml(tmp_path: Path) -> None:
     )
     env = {k: v for k, v in os.environ.items() if k != gpu.SIMULATED_GPUS_ENV}
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
@@ -263,10 +275,14 @@ def test_simulated_gpus_from_a_count_are_labelled(monkeypatch: pytest.MonkeyPatc
 
 def test_simulated_gpus_from_a_json_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = tmp_path / "gpus.json"
-    spec.write_text(json.dumps([
-        {"name": "H100 SXM", "memory_total_gb": 80, "power_limit_w": 700},
-        {"name": "RTX 4090", "memory_total_gb": 24, "power_limit_w": 450, "fan": True},
-    ]))
+    spec.write_text(
+        json.dumps(
+            [
+                {"name": "H100 SXM", "memory_total_gb": 80, "power_limit_w": 700},
+                {"name": "RTX 4090", "memory_total_gb": 24, "power_limit_w": 450, "fan": True},
+            ]
+        )
+    )
     monkeypatch.setenv(gpu.SIMULATED_GPUS_ENV, str(spec))
     first, second = gpu.probe().gpus
     assert first.name == "H100 SXM (simulated)" and first.memory_total == 80 * GIB
@@ -305,8 +321,13 @@ def test_simulated_gpus_show_experiments_nbexp_assigned(tmp_path: Path) -> None:
     store = Store(tmp_path)
     experiment_id = store.insert(name="train", command=["python", "train.py"], cwd=str(tmp_path))
     store.transition(
-        experiment_id, {Status.PENDING}, Status.RUNNING, "start",
-        pid=os.getpid(), assigned_gpus=[1], started=time.time(),
+        experiment_id,
+        {Status.PENDING},
+        Status.RUNNING,
+        "start",
+        pid=os.getpid(),
+        assigned_gpus=[1],
+        started=time.time(),
     )
     finished = store.insert(name="old", command=["true"], cwd=str(tmp_path))
     store.update(finished, assigned_gpus=[0], pid=1)  # pending: not holding anything
@@ -366,8 +387,11 @@ def test_resolve_gpu_ids_accepts_indices_digits_and_uuids() -> None:
 
 def test_resolve_gpu_ids_names_what_the_machine_has() -> None:
     report = _report("NVIDIA H200", "NVIDIA H200")
-    with pytest.raises(GpuUnavailable, match=r"GPU 7 does not exist; this machine has GPUs 0, 1 "
-                                             r"\(2× NVIDIA H200\)"):
+    with pytest.raises(
+        GpuUnavailable,
+        match=r"GPU 7 does not exist; this machine has GPUs 0, 1 "
+        r"\(2× NVIDIA H200\)",
+    ):
         gpu.resolve_gpu_ids([7], report)
     with pytest.raises(GpuUnavailable, match="GPU-ffff does not exist"):
         gpu.resolve_gpu_ids(["GPU-ffff"], report)
@@ -401,13 +425,16 @@ def test_gpu_holders_names_experiments_and_strangers(
 ) -> None:
     store = Store(tmp_path)
     experiment_id = store.insert(name="train", command=["x"], cwd=str(tmp_path))
-    store.transition(experiment_id, {Status.PENDING}, Status.RUNNING, "start",
-                     pid=4242, assigned_gpus=[0])
+    store.transition(
+        experiment_id, {Status.PENDING}, Status.RUNNING, "start", pid=4242, assigned_gpus=[0]
+    )
     report = gpu.NvmlSession().read()
     two_gpus.gpus[1].processes = [(555, GIB)]
     report = gpu.NvmlSession().read()
     holders = gpu.gpu_holders(
-        report, store.list([Status.RUNNING]), our_pids={4242},
+        report,
+        store.list([Status.RUNNING]),
+        our_pids={4242},
         owner=lambda pid: "alice" if pid == 555 else None,
     )
     assert holders == {0: [f"#{experiment_id} train"], 1: ["pid 555 (alice)"]}

@@ -28,6 +28,16 @@ def test_ruff_check() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_format() -> None:
+    result = subprocess.run(
+        [*_tool("ruff"), "format", "--check", "src", "tests", "benchmarks", "examples"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_mypy() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True, timeout=300

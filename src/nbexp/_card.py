@@ -39,8 +39,12 @@ class ExperimentCard(anywidget.AnyWidget):
     """The kernel's clock at the last update (the browser ticks the runtime from it)."""
 
     def __init__(
-        self, manager: ExperimentManager, experiment_id: int, *,
-        interval: float = DEFAULT_INTERVAL_S, live: bool = True,
+        self,
+        manager: ExperimentManager,
+        experiment_id: int,
+        *,
+        interval: float = DEFAULT_INTERVAL_S,
+        live: bool = True,
     ) -> None:
         import time
 

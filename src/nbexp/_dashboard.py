@@ -41,7 +41,6 @@ GPU_HISTORY = 300
 ACTIONS = tuple(a.value for a in USER_ACTIONS)
 
 
-
 def static_asset(name: str) -> Path:
     """A front-end file: from the installed package (wheel) or the repository's js/ folder
     (editable installs, where the wheel's force-include does not apply)."""
@@ -188,8 +187,14 @@ def handle_action(
         return {"type": "error", "req": req, "message": str(e)}
     except Exception as e:  # never a traceback in the page; the message still says what failed
         return {"type": "error", "req": req, "message": f"{type(e).__name__}: {e}"}
-    return {"type": "action_done", "req": req, "id": experiment_id, "action": action,
-            "message": message, "row": row_of(experiment_id)}
+    return {
+        "type": "action_done",
+        "req": req,
+        "id": experiment_id,
+        "action": action,
+        "message": message,
+        "row": row_of(experiment_id),
+    }
 
 
 def current_row(manager: ExperimentManager, experiment_id: int) -> dict[str, Any] | None:
@@ -351,8 +356,12 @@ class Dashboard(anywidget.AnyWidget):
             first = recent[0]
             fetched = self._log.lines(first, recent[-1] + 1)
             lines = {str(n): fetched[n - first] for n in recent if n - first < len(fetched)}
-        out: dict[str, Any] = {"id": self._log_key[0], "attempt": self._log_key[1],
-                               "total": total, "lines": lines}
+        out: dict[str, Any] = {
+            "id": self._log_key[0],
+            "attempt": self._log_key[1],
+            "total": total,
+            "lines": lines,
+        }
         # Lines the browser may hold that changed outside the window (a redraw far up): it drops
         # them and asks again if it scrolls there. New lines below the window it never had.
         stale = [n for n in changed if n < min(window, before)]
@@ -424,8 +433,11 @@ class Dashboard(anywidget.AnyWidget):
             return handle_action(self.manager, content, self._fresh_row)
         if kind == "log_range":
             return self._log_range(content)
-        return {"type": "error", "req": content.get("req"),
-                "message": f"unknown message type {kind!r}"}
+        return {
+            "type": "error",
+            "req": content.get("req"),
+            "message": f"unknown message type {kind!r}",
+        }
 
     def _fresh_row(self, experiment_id: int) -> dict[str, Any] | None:
         """The row read now, keeping the progress last pushed (the next tick refreshes it)."""
@@ -442,7 +454,9 @@ class Dashboard(anywidget.AnyWidget):
             snap = latest if fresh and latest is not None else self._monitor.snapshot()
             self._sent_rows = snap.rows
             message: dict[str, Any] = {
-                "type": "snapshot", "now": round(snap.at, 3), "rows": list(snap.rows.values()),
+                "type": "snapshot",
+                "now": round(snap.at, 3),
+                "rows": list(snap.rows.values()),
             }
             info, readings = _gpu_parts(snap.gpus)
             self._sent_gpu_info, self._sent_gpu_readings = info, readings
@@ -464,25 +478,39 @@ class Dashboard(anywidget.AnyWidget):
         with self._lock:
             key = (content.get("id"), content.get("attempt"))
             if self._log is None or self._log_key != key:
-                return {"type": "error", "req": req,
-                        "message": "that log is no longer selected; pick the experiment again"}
+                return {
+                    "type": "error",
+                    "req": req,
+                    "message": "that log is no longer selected; pick the experiment again",
+                }
             total = self._log.line_count
             start = max(0, min(start, total))
             end = max(start, min(end, total, start + MAX_RANGE))
-            return {"type": "log_lines", "req": req, "id": key[0], "attempt": key[1],
-                    "start": start, "total": total, "lines": self._log.lines(start, end)}
+            return {
+                "type": "log_lines",
+                "req": req,
+                "id": key[0],
+                "attempt": key[1],
+                "start": start,
+                "total": total,
+                "lines": self._log.lines(start, end),
+            }
 
 
 def _gpu_parts(gpus: dict[str, Any]) -> tuple[dict[str, Any], list[list[Any]]]:
     """What rarely changes about the GPUs (names, totals, holders) and the readings that do."""
     info = {k: v for k, v in gpus.items() if k != "gpus"}
     info["gpus"] = [
-        {k: g.get(k) for k in ("index", "uuid", "name", "mem_total", "power_limit", "pids",
-                               "problem")}
+        {
+            k: g.get(k)
+            for k in ("index", "uuid", "name", "mem_total", "power_limit", "pids", "problem")
+        }
         for g in gpus.get("gpus", [])
     ]
-    readings = [[g.get("mem_used"), g.get("util"), g.get("temp"), g.get("power")]
-                for g in gpus.get("gpus", [])]
+    readings = [
+        [g.get("mem_used"), g.get("util"), g.get("temp"), g.get("power")]
+        for g in gpus.get("gpus", [])
+    ]
     return info, readings
 
 

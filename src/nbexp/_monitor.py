@@ -284,16 +284,24 @@ class Monitor:
             if record.log_path:
                 log_paths[record.id] = record.log_path
             progress = None
-            if record.log_path and record.status in (Status.RUNNING, Status.INTERRUPTED,
-                                                     Status.ERROR, Status.COMPLETED):
+            if record.log_path and record.status in (
+                Status.RUNNING,
+                Status.INTERRUPTED,
+                Status.ERROR,
+                Status.COMPLETED,
+            ):
                 progress = self._progress.get(record.log_path)
                 live_logs.add(record.log_path)
             rows[record.id] = row_json(record, progress)
         self._progress.forget_except(live_logs)
         gpus = self.gpu_source.sample()
         return Snapshot(
-            at=time.time(), rows=rows, gpus=gpus,
-            tick_seconds=time.perf_counter() - began, errors=errors, log_paths=log_paths,
+            at=time.time(),
+            rows=rows,
+            gpus=gpus,
+            tick_seconds=time.perf_counter() - began,
+            errors=errors,
+            log_paths=log_paths,
         )
 
     def tick(self) -> Snapshot:
@@ -321,9 +329,7 @@ class Monitor:
             # A thread asked to stop but not yet gone just carries on: no gap, no second thread.
             self._stopping.clear()
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="nbexp-monitor", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="nbexp-monitor", daemon=True)
                 self._thread.start()
 
     def stop(self, wait: bool = True) -> None:

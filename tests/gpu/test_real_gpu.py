@@ -56,7 +56,10 @@ def _nvidia_gpu_or_skip() -> gpu.GpuReport:
 def _nvidia_smi() -> dict[int, list[str]]:
     output = subprocess.run(
         ["nvidia-smi", f"--query-gpu={SMI_FIELDS}", "--format=csv,noheader,nounits"],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
     rows = [[cell.strip() for cell in line.split(",")] for line in output.strip().splitlines()]
     return {int(row[0]): row for row in rows}

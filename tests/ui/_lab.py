@@ -21,8 +21,14 @@ from typing import Any
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 SERVER_START_TIMEOUT_S = 90.0
 KERNEL_READY_TIMEOUT_MS = 120_000
@@ -39,7 +45,9 @@ class LabServer:
     def api(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
-            f"{self.url}{path}", data=data, method=method,
+            f"{self.url}{path}",
+            data=data,
+            method=method,
             headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -62,21 +70,36 @@ def start_lab(workdir: Path, extra_env: dict[str, str], app: str = "jupyterlab")
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
     env = {
-        **os.environ, **extra_env,
-        "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        **os.environ,
+        **extra_env,
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTERLAB_WORKSPACES_DIR": str(workdir / "workspaces"),
         "PYTHONUNBUFFERED": "1",
     }
     log_path = workdir / "jupyterlab.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the server keeps writing to it
     process = subprocess.Popen(
-        [sys.executable, "-m", app, "--no-browser", "--ServerApp.ip=127.0.0.1",
-         "--ServerApp.port=0", "--ServerApp.allow_root=True", f"--ServerApp.root_dir={root}",
-         "--ServerApp.disable_check_xsrf=True",
-         "--JupyterNotebookApp.expose_app_in_browser=True" if app == "notebook"
-         else "--LabApp.expose_app_in_browser=True"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        start_new_session=True, cwd=str(root),
+        [
+            sys.executable,
+            "-m",
+            app,
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            "--ServerApp.port=0",
+            "--ServerApp.allow_root=True",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.disable_check_xsrf=True",
+            "--JupyterNotebookApp.expose_app_in_browser=True"
+            if app == "notebook"
+            else "--LabApp.expose_app_in_browser=True",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=str(root),
     )
     log.close()
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
@@ -118,12 +141,26 @@ def stop_lab_process(process: subprocess.Popen[bytes]) -> None:
 
 def create_notebook(server: LabServer, name: str) -> str:
     """An empty notebook in the server's root; its path."""
-    server.api("PUT", f"api/contents/{name}", {
-        "type": "notebook", "format": "json",
-        "content": {"cells": [], "metadata": {"kernelspec": {
-            "name": "python3", "display_name": "Python 3", "language": "python"}},
-            "nbformat": 4, "nbformat_minor": 5},
-    })
+    server.api(
+        "PUT",
+        f"api/contents/{name}",
+        {
+            "type": "notebook",
+            "format": "json",
+            "content": {
+                "cells": [],
+                "metadata": {
+                    "kernelspec": {
+                        "name": "python3",
+                        "display_name": "Python 3",
+                        "language": "python",
+                    }
+                },
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            },
+        },
+    )
     return name
 
 
@@ -178,7 +215,8 @@ def run_cell(page: Any, code: str, timeout_ms: int = 60_000) -> int:
             return cell && cell.model.executionCount !== null
                 && !cell.node.querySelector('.jp-InputPrompt').textContent.includes('*');
         }""",
-        arg=index, timeout=timeout_ms,
+        arg=index,
+        timeout=timeout_ms,
     )
     return index
 

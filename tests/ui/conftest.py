@@ -91,8 +91,7 @@ def show_dashboard(notebook_page: Any) -> Iterator[Any]:
         n = len(shown)
         run_cell(
             notebook_page,
-            f"dash{n} = ExperimentManager(home=r'{home}').dashboard(interval={interval})\n"
-            f"dash{n}",
+            f"dash{n} = ExperimentManager(home=r'{home}').dashboard(interval={interval})\ndash{n}",
         )
         shown.append(n)
         root = notebook_page.locator(".jp-OutputArea-output .nbexp-dashboard").last

@@ -47,8 +47,11 @@ def test_dashboard_in_notebook7(notebook7: LabServer, browser: Any, home: Path) 
     done.wait(timeout=30)
     page = open_notebook(browser, notebook7, create_notebook(notebook7, "nb7.ipynb"), "notebooks")
     try:
-        run_cell(page, f"from nbexp import ExperimentManager\n"
-                       f"dash = ExperimentManager(home=r'{home}').dashboard()\ndash")
+        run_cell(
+            page,
+            f"from nbexp import ExperimentManager\n"
+            f"dash = ExperimentManager(home=r'{home}').dashboard()\ndash",
+        )
         root = page.locator(".jp-OutputArea-output .nbexp-dashboard")
         root.wait_for(timeout=30_000)
         row = root.locator(f"tr.nbexp-row[data-id='{done.id}'][data-status='completed']")
