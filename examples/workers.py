@@ -16,16 +16,22 @@ import sys
 import time
 
 
+def say(text: str) -> None:
+    # One write() per line: with PYTHONUNBUFFERED, print() issues the text and the newline as
+    # two writes, and lines from the main process and its workers could interleave.
+    os.write(1, f"{text}\n".encode())
+
+
 def worker(index: int, stubborn: bool, grandchildren: bool) -> None:
     if stubborn and index == 0:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    print(f"worker {index} pid {os.getpid()}", flush=True)
+    say(f"worker {index} pid {os.getpid()}")
     if grandchildren:
         # start_new_session: it leaves our process group, as daemonising tools do.
         child = subprocess.Popen(
             [sys.executable, "-c", "import time; time.sleep(3600)"], start_new_session=True
         )
-        print(f"grandchild {index} pid {child.pid}", flush=True)
+        say(f"grandchild {index} pid {child.pid}")
     while True:
         time.sleep(0.5)
 
@@ -36,7 +42,7 @@ def main() -> None:
     parser.add_argument("--stubborn", action="store_true")
     parser.add_argument("--grandchildren", action="store_true")
     args = parser.parse_args()
-    print(f"main pid {os.getpid()}", flush=True)
+    say(f"main pid {os.getpid()}")
     processes = [
         multiprocessing.Process(target=worker, args=(i, args.stubborn, args.grandchildren))
         for i in range(args.workers)
@@ -46,7 +52,7 @@ def main() -> None:
     step = 0
     while True:
         step += 1
-        print(f"step {step}", flush=True)
+        say(f"step {step}")
         time.sleep(1)
 
 

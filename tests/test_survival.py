@@ -79,7 +79,11 @@ def _pids_from_log(manager: ExperimentManager, experiment_id: int, count: int) -
                 found[match.group(1)] = int(match.group(2))
         return found if len(found) >= count else None
 
-    result: dict[str, int] = wait_for(parse, timeout=60)
+    result: dict[str, int] = wait_for(
+        parse,
+        timeout=60,
+        describe=lambda: (manager.get(experiment_id).record, manager.logs(experiment_id)),
+    )
     return result
 
 
