@@ -52,10 +52,12 @@ from ._scheduling import (
 )
 from ._slurm_executor import slurm_options
 from ._store import Store
+from ._watch import Watches
 from .states import Action, Status, allowed_actions, is_allowed, sources
 
 if TYPE_CHECKING:
     from ._slurm import SlurmClient
+    from ._watch import WatchedLog
     from .gpu import GpuMonitor, GpuReport
 
 # A running row without a runner pid is being launched; after this long it is lost.
@@ -95,6 +97,15 @@ class Experiment:
         ),
         doc="GPUs assigned (or requested, before it starts).",
     )
+
+    @property
+    def metrics(self) -> dict[str, list[float]]:
+        """Recent values of the metrics its progress bars print (loss=…), oldest first."""
+        return self._manager.metrics(self.id)
+
+    def log_changes(self, since: int = 0) -> tuple[int, dict[int, str]]:
+        """(version, {line number: text}) for the lines changed after version `since`."""
+        return self._manager.log_changes(self.id, since)
 
     @property
     def gpu_memory(self) -> dict[int, int]:
@@ -177,6 +188,7 @@ class ExperimentManager:
         self.executor = _check_executor(executor)
         self._slurm: SlurmClient | None = None
         self._runners: list[subprocess.Popen[bytes]] = []
+        self._watches = Watches()
         self._gpu_monitor: GpuMonitor | None = None
         # Start a queue watcher when something waits (see _scheduling.watch_queue).
         self._watch_queue = watch_queue
@@ -829,6 +841,26 @@ class ExperimentManager:
         path = self.log_path(experiment_id, attempt)
         tty = (self._fresh_record(experiment_id).options or {}).get("tty") or {}
         return render_file(path, tail=tail, rows=int(tty.get("rows", 40)))
+
+    def log_changes(self, experiment_id: int, since: int = 0) -> tuple[int, dict[int, str]]:
+        """Lines of the current attempt's log that changed after version `since`, by stable
+        line number, and the new version: what a live view needs each tick. The manager keeps
+        one incremental follower per watched experiment, so each call reads only new bytes."""
+        return self._watched(experiment_id).changes_since(since)
+
+    def metrics(self, experiment_id: int) -> dict[str, builtins.list[float]]:
+        """Recent values of the metrics in the experiment's progress-bar postfixes (loss=…),
+        oldest first, as seen since the manager started watching it (bounded, for sparklines)."""
+        watch = self._watched(experiment_id)
+        watch.update()
+        return watch.metrics.to_json()
+
+    def _watched(self, experiment_id: int) -> WatchedLog:
+        record = self._fresh_record(experiment_id)
+        if record.log_path is None:
+            raise UsageError(f"experiment {record.id} has not run yet: it has no log")
+        rows = int(((record.options or {}).get("tty") or {}).get("rows", 40))
+        return self._watches.get(record.id, record.attempt, record.log_path, rows)
 
     def log_path(self, experiment_id: int, attempt: int | None = None) -> str:
         record = self._fresh_record(experiment_id)
