@@ -182,3 +182,10 @@ def test_gpu_memory_per_experiment(manager: ExperimentManager) -> None:
     assert list(shown["gpu_memory"]) == ["1"]
     cpu_only = manager.run(["sleep", "30"])
     assert cpu_only.gpu_memory == {}
+
+
+def test_list_says_why_an_experiment_waits(manager: ExperimentManager) -> None:
+    manager.run(["sleep", "30"], gpus=[0])
+    manager.run(["true"], gpus=2, queue=True)
+    row = cli(manager.home, "list").stdout.splitlines()[2]
+    assert "queued" in row and "needs 2 free GPUs, 1 free" in row

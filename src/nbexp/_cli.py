@@ -255,7 +255,11 @@ def _pid_column(record: ExperimentRecord) -> str:
     return str(record.pid or "-") if record.status is Status.RUNNING else "-"
 
 
-def _exit_column(record: ExperimentRecord) -> str:
+def _exit_column(record: ExperimentRecord, manager: Any = None) -> str:
+    if record.status is Status.QUEUED and manager is not None:
+        # Why it waits, as the last scheduling decision said (e.g. "needs 2 free GPUs").
+        history = manager.history(record.id)
+        return history[-1].reason or "queued" if history else "queued"
     if record.status is Status.COMPLETED:
         return "0"
     if record.status in (Status.ERROR, Status.INTERRUPTED):
@@ -328,7 +332,7 @@ def _list(manager: Any, args: argparse.Namespace) -> int:
                 _pid_column(r),
                 _format_runtime(r.runtime),
                 progress_text,
-                _exit_column(r)[:40],
+                _exit_column(r, manager)[:48],
                 _format_gpus(r),
             ]
         )
@@ -387,7 +391,9 @@ def _show(manager: Any, args: argparse.Namespace) -> int:
     if record.runtime is not None:
         print(f"{'runtime':10} {_format_runtime(record.runtime)}")
     if data.get("progress"):
-        print(f"{'progress':10} {data['progress']}")
+        progress = manager.progress(record.id)
+        if progress is not None:
+            print(f"{'progress':10} {progress.short()}")
     if data.get("gpu_memory"):
         shown = ", ".join(f"GPU {i}: {b / 2**30:.1f} GiB" for i, b in data["gpu_memory"].items())
         print(f"{'gpu memory':10} {shown}")
