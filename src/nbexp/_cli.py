@@ -309,7 +309,7 @@ def _create(manager: Any, args: argparse.Namespace) -> int:
 def _list(manager: Any, args: argparse.Namespace) -> int:
     statuses = None
     if args.status:
-        from ._manager import _parse_status
+        from ._validate import parse_status as _parse_status
 
         statuses = [_parse_status(s) for s in args.status]
     records = manager.records(statuses)

@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,6 @@ from ._errors import (
     GpuUnavailable,
     InvalidTransition,
     NbexpError,
-    NotFound,
     SpawnFailed,
     UsageError,
     WaitTimeout,
@@ -52,6 +51,16 @@ from ._scheduling import (
 )
 from ._slurm_executor import slurm_options
 from ._store import Store
+from ._validate import (
+    check_env,
+    check_executor,
+    check_gpu_request,
+    check_ids,
+    default_name,
+    parse_experiment_id,
+    parse_status,
+    tty_options,
+)
 from ._watch import Watches
 from .states import Action, Status, allowed_actions, is_allowed, sources
 
@@ -185,7 +194,7 @@ class ExperimentManager:
         self.home = resolve_home(home)
         self.store = Store(self.home)
         self.stop_grace = stop_grace
-        self.executor = _check_executor(executor)
+        self.executor = check_executor(executor)
         self._slurm: SlurmClient | None = None
         self._runners: list[subprocess.Popen[bytes]] = []
         self._watches = Watches()
@@ -230,10 +239,10 @@ class ExperimentManager:
         workdir = os.path.abspath(os.fspath(cwd)) if cwd is not None else os.getcwd()
         if not os.path.isdir(workdir):
             raise UsageError(f"working directory does not exist: {workdir}")
-        overrides = _check_env(env)
-        request = _check_gpu_request(gpus)
-        executor = _check_executor(executor or self.executor)
-        options = _tty_options(tty)
+        overrides = check_env(env)
+        request = check_gpu_request(gpus)
+        executor = check_executor(executor or self.executor)
+        options = tty_options(tty)
         if share_gpus:
             options["share_gpus"] = True
         if min_gpu_memory_mb is not None:
@@ -251,13 +260,13 @@ class ExperimentManager:
             raise UsageError(
                 f"{given} only apply to Slurm experiments: add executor='slurm' (--executor slurm)"
             )
-        dependencies = _check_ids(after, "after")
+        dependencies = check_ids(after, "after")
         if not isinstance(priority, int) or isinstance(priority, bool):
             raise UsageError(f"priority must be an integer, not {priority!r}")
         for dependency in dependencies:
             self.store.get(dependency)  # NotFound names the missing id
         experiment_id = self.store.insert(
-            name=name or _default_name(argv),
+            name=name or default_name(argv),
             command=argv,
             shell=shell,
             cwd=workdir,
@@ -798,7 +807,7 @@ class ExperimentManager:
     def get(self, experiment_id: int) -> Experiment:
         """The experiment with this id (NotFound when there is none)."""
         self._fresh_record(experiment_id)  # NotFound for an unknown id
-        return Experiment(self, _experiment_id(experiment_id))
+        return Experiment(self, parse_experiment_id(experiment_id))
 
     def list(self, status: Status | str | Sequence[Status | str] | None = None) -> list[Experiment]:
         """Experiments, oldest first; optionally only those in the given state(s)."""
@@ -806,7 +815,7 @@ class ExperimentManager:
         statuses = None
         if status is not None:
             wanted = [status] if isinstance(status, (str, Status)) else list(status)
-            statuses = [_parse_status(s) for s in wanted]
+            statuses = [parse_status(s) for s in wanted]
         return [Experiment(self, r.id) for r in self.store.list(statuses)]
 
     def records(self, status: Sequence[Status] | None = None) -> builtins.list[ExperimentRecord]:
@@ -929,7 +938,7 @@ class ExperimentManager:
     # -- reconciling ---------------------------------------------------------------------------
 
     def _fresh_record(self, experiment_id: int) -> ExperimentRecord:
-        record = self.store.get(_experiment_id(experiment_id))
+        record = self.store.get(parse_experiment_id(experiment_id))
         if record.status is Status.RUNNING and record.executor == "local":
             self._reconcile_one(record)
             record = self.store.get(record.id)
@@ -993,115 +1002,3 @@ def _read_exit_file(record: ExperimentRecord) -> dict[str, Any] | None:
             return data
     except (OSError, ValueError):
         return None
-
-
-def _default_name(argv: list[str]) -> str:
-    """A short readable name: the script for `python x.py`, else the program."""
-    if len(argv) >= 2 and argv[1] in ("-c", "-m"):
-        return " ".join(argv[:3])[:60] if argv[1] == "-m" else f"{os.path.basename(argv[0])} -c"
-    words = [os.path.basename(a) for a in argv if not a.startswith("-")]
-    if len(words) >= 2 and words[0].startswith(("python", "uv", "sh", "bash")):
-        return words[1][:60]
-    return (words[0] if words else argv[0])[:60]
-
-
-def _check_executor(executor: str) -> str:
-    if executor not in ("local", "slurm"):
-        raise UsageError(f"unknown executor {executor!r}: use 'local' or 'slurm'")
-    return executor
-
-
-def _tty_options(tty: bool | tuple[int, int]) -> dict[str, Any]:
-    if tty is False or tty is None:
-        return {}
-    size = (120, 40) if tty is True else tty
-    # The kernel keeps a terminal's size in unsigned shorts: a bigger one would crash the runner.
-    if not (
-        isinstance(size, (tuple, list))
-        and len(size) == 2
-        and all(isinstance(n, int) and not isinstance(n, bool) and 0 < n <= 65535 for n in size)
-    ):
-        raise UsageError(f"tty size must be (columns, rows) of ints from 1 to 65535, not {tty!r}")
-    columns, rows = size
-    return {"tty": {"columns": columns, "rows": rows}}
-
-
-def _experiment_id(value: Any) -> int:
-    """An id as an int; anything that is not one is simply not found."""
-    if isinstance(value, bool):
-        raise NotFound(value)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound(value) from None
-
-
-def _check_ids(values: Any, what: str) -> list[int]:
-    """Experiment ids given as a list (a lone int is accepted too)."""
-    if values is None:
-        return []
-    if isinstance(values, int) and not isinstance(values, bool):
-        values = [values]
-    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, set)):
-        raise UsageError(f"{what} must be a list of experiment ids, e.g. [3, 4], not {values!r}")
-    ids = []
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise UsageError(f"{what} must be a list of experiment ids, not {values!r}")
-        ids.append(value)
-    return ids
-
-
-def _check_env(env: Mapping[str, str] | None) -> dict[str, str]:
-    overrides: dict[str, str] = {}
-    for key, value in (env or {}).items():
-        if not isinstance(key, str) or not key or "=" in key or "\0" in key:
-            raise UsageError(f"invalid environment variable name {key!r}")
-        # Numbers and paths read naturally as text; None or b"..." would become "None", "b'...'".
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        elif isinstance(value, os.PathLike):
-            value = os.fspath(value)
-        if not isinstance(value, str) or "\0" in value:
-            raise UsageError(f"environment variable {key} must be a string, not {value!r}")
-        overrides[key] = value
-    return overrides
-
-
-def _check_gpu_request(gpus: int | Sequence[int | str] | None) -> Any:
-    """None (CPU only), an int (any N free GPUs), or a list of indices / UUIDs."""
-    if gpus is None:
-        return None
-    if isinstance(gpus, bool):
-        raise UsageError("gpus must be a count (gpus=2) or a list (gpus=[0, 1]), not a bool")
-    if isinstance(gpus, int):
-        if gpus < 0:
-            raise UsageError(f"gpus must be >= 0, not {gpus}")
-        return gpus if gpus > 0 else None
-    if isinstance(gpus, str):
-        raise UsageError(f"gpus must be a list such as [0, 1] (got the string {gpus!r})")
-    if not isinstance(gpus, Iterable):  # gpus=1.5: a TypeError from deep inside otherwise
-        raise UsageError(f"gpus must be a count (gpus=2) or a list (gpus=[0, 1]), not {gpus!r}")
-    request: list[int | str] = []
-    for g in gpus:
-        if isinstance(g, bool):
-            raise UsageError(f"not a GPU index or UUID: {g!r}")
-        if isinstance(g, int) or (isinstance(g, str) and g.isdigit()):
-            request.append(int(g))
-        elif isinstance(g, str) and g.startswith(("GPU-", "MIG-")):
-            request.append(g)
-        else:
-            raise UsageError(f"not a GPU index or UUID: {g!r} (use 0, 1, … or GPU-xxxxxxxx…)")
-    if len(set(map(str, request))) != len(request):
-        raise UsageError(f"a GPU is listed twice in {list(gpus)!r}")
-    return request
-
-
-def _parse_status(value: Status | str) -> Status:
-    if isinstance(value, Status):
-        return value
-    try:
-        return Status(value.lower())
-    except ValueError:
-        names = ", ".join(s.value for s in Status)
-        raise UsageError(f"unknown status {value!r}: use one of {names}") from None
