@@ -7,19 +7,14 @@ detached runner per attempt and reconciles what the store says with what the mac
 from __future__ import annotations
 
 import builtins
-import json
 import math
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _proc, _slurm_executor
+from . import _slurm_executor
 from ._errors import (
     GpuConflict,
     GpuUnavailable,
@@ -30,16 +25,15 @@ from ._errors import (
     WaitTimeout,
 )
 from ._launch import (
-    ATTEMPT_ENV,
-    EXPERIMENT_ID_ENV,
     child_environment,
     effective_argv,
     normalize_command,
     spawn_problem,
 )
-from ._paths import ensure_private_dir, log_path, resolve_home, runner_log_path
+from ._local_executor import LocalExecutor
+from ._paths import ensure_private_dir, log_path, resolve_home
 from ._records import ExperimentRecord, HistoryEntry
-from ._runner import DEFAULT_STOP_GRACE_S, exit_file_path
+from ._runner import DEFAULT_STOP_GRACE_S
 from ._scheduler import Fail, Launch, allocate, dependency_problem, plan
 from ._scheduling import (
     SETTING_GPU_BUSY_MEMORY_MB,
@@ -68,12 +62,6 @@ if TYPE_CHECKING:
     from ._slurm import SlurmClient
     from ._watch import WatchedLog
     from .gpu import GpuMonitor, GpuReport
-
-# A running row without a runner pid is being launched; after this long it is lost.
-LAUNCH_GRACE_S = 30.0
-_RUNNER_BOOT = (
-    "import sys; sys.path.insert(0, sys.argv.pop(1)); from nbexp._runner import main; main()"
-)
 
 
 class Experiment:
@@ -196,7 +184,7 @@ class ExperimentManager:
         self.stop_grace = stop_grace
         self.executor = check_executor(executor)
         self._slurm: SlurmClient | None = None
-        self._runners: list[subprocess.Popen[bytes]] = []
+        self._local = LocalExecutor(self.home, self.store)
         self._watches = Watches()
         self._gpu_monitor: GpuMonitor | None = None
         # Start a queue watcher when something waits (see _scheduling.watch_queue).
@@ -411,7 +399,7 @@ class ExperimentManager:
                         "(--queue) to wait for them, or force=True (--force) to start anyway"
                     )
         if launched is not None:
-            self._spawn_runner(record.id, launched)
+            self._local.spawn_runner(record.id, launched)
         elif queued:
             self._ensure_queue_watcher()
 
@@ -520,33 +508,15 @@ class ExperimentManager:
                         ended=time.time(),
                     )
         for experiment_id, attempt in launched:
-            self._spawn_runner(experiment_id, attempt)
+            self._local.spawn_runner(experiment_id, attempt)
         if len(launched) < len(queued):
             self._ensure_queue_watcher()
         return [experiment_id for experiment_id, _ in launched]
 
     def _ensure_queue_watcher(self) -> None:
         """Make sure something keeps running scheduling steps while work is queued."""
-        if not self._watch_queue:
-            return
-        from ._scheduling import queue_watcher_running
-
-        if queue_watcher_running(str(self.home)):
-            return
-        boot = (
-            "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-            "from nbexp._scheduling import main; main()"
-        )
-        package_parent = str(Path(__file__).resolve().parent.parent)
-        watcher = subprocess.Popen(
-            [sys.executable, "-c", boot, package_parent, "--watch", str(self.home)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-        )
-        self._runners.append(watcher)  # reaped like runners
+        if self._watch_queue:
+            self._local.ensure_queue_watcher()
 
     def configure(
         self,
@@ -666,49 +636,6 @@ class ExperimentManager:
             raise self._refusal(self.store.get(experiment_id), Action.START)
         return attempt
 
-    def _spawn_runner(self, experiment_id: int, attempt: int) -> None:
-        runner_log = os.open(
-            runner_log_path(self.home, experiment_id, attempt),
-            os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-            0o600,
-        )
-        package_parent = str(Path(__file__).resolve().parent.parent)
-        try:
-            runner = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-I",  # isolated and without site: only nbexp and the standard library,
-                    "-S",  # which keeps each runner's resident memory small
-                    "-c",
-                    _RUNNER_BOOT,
-                    package_parent,
-                    str(self.home),
-                    str(experiment_id),
-                    str(attempt),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=runner_log,
-                stderr=runner_log,
-                start_new_session=True,
-                close_fds=True,
-                cwd=str(self.home),
-            )
-        except OSError as e:
-            why = f"failed to start the nbexp runner: {e}"
-            self.store.finish(experiment_id, attempt, Status.ERROR, why)
-            raise SpawnFailed(f"experiment {experiment_id}: {why}") from None
-        finally:
-            os.close(runner_log)
-        self._runners.append(runner)
-        self.store.update(
-            experiment_id, runner_pid=runner.pid, runner_start=_proc.identity(runner.pid)
-        )
-        self._reap_runners()
-
-    def _reap_runners(self) -> None:
-        """Collect runners that have exited so a long-lived kernel keeps no zombies."""
-        self._runners = [r for r in self._runners if r.poll() is None]
-
     # -- stopping ----------------------------------------------------------------------------
 
     def stop(
@@ -744,63 +671,13 @@ class ExperimentManager:
                 "WHERE id = ? AND status = 'running' AND attempt = ?",
                 (time.time(), grace, record.id, record.attempt),
             )
-        self._signal_runner_or_stop_directly(record, grace)
+        self._local.stop(record, grace)
         if wait:
             try:
                 self.wait(record.id, timeout=grace + 15)
             except WaitTimeout:
                 pass
         return Experiment(self, record.id)
-
-    def _signal_runner_or_stop_directly(self, record: ExperimentRecord, grace: float) -> None:
-        deadline = time.monotonic() + 5
-        # Wait until the runner is ready for signals: its pid is recorded (by the launcher) and
-        # it has spawned the command (its handlers are installed by then). A SIGTERM earlier
-        # would kill the runner itself before it could stop anything.
-        while record.status is Status.RUNNING and (
-            record.runner_pid is None
-            or (record.pid is None and _proc.is_alive(record.runner_pid, record.runner_start))
-        ):
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.01)
-            record = self.store.get(record.id)
-        if record.status is not Status.RUNNING:
-            return
-        if _proc.is_alive(record.runner_pid, record.runner_start):
-            assert record.runner_pid is not None
-            os.kill(record.runner_pid, signal.SIGTERM)
-            return
-        # The runner is gone (killed, or it crashed): end the tree ourselves.
-        self._kill_tree_without_runner(record, grace)
-        why = "stopped by user (its runner was gone, so the exit status is unknown)"
-        self.store.finish(
-            record.id, record.attempt, Status.INTERRUPTED, why, error="stopped by user"
-        )
-
-    def _tree_without_runner(self, record: ExperimentRecord) -> set[int]:
-        pids: set[int] = set()
-        if _proc.is_alive(record.pid, record.pid_start):
-            assert record.pid is not None
-            pids |= {record.pid} | _proc.descendants(record.pid, [record.pid])
-        markers = {
-            EXPERIMENT_ID_ENV: str(record.id),
-            ATTEMPT_ENV: str(record.attempt),
-            "NBEXP_HOME": str(self.home),
-        }
-        return pids | _proc.processes_with_environ(markers)
-
-    def _kill_tree_without_runner(self, record: ExperimentRecord, grace: float) -> None:
-        _proc.signal_all(self._tree_without_runner(record), signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if not self._tree_without_runner(record):
-                return
-            time.sleep(0.05)
-        _proc.signal_all(self._tree_without_runner(record), signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while self._tree_without_runner(record) and time.monotonic() < deadline:
-            time.sleep(0.02)  # SIGKILL is delivered asynchronously
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -940,7 +817,7 @@ class ExperimentManager:
     def _fresh_record(self, experiment_id: int) -> ExperimentRecord:
         record = self.store.get(parse_experiment_id(experiment_id))
         if record.status is Status.RUNNING and record.executor == "local":
-            self._reconcile_one(record)
+            self._local.reconcile(record)
             record = self.store.get(record.id)
         elif record.executor == "slurm" and record.status.is_active:
             _slurm_executor.reconcile(self, [record])
@@ -955,50 +832,14 @@ class ExperimentManager:
 
     def reconcile(self) -> None:
         """Mark as lost the running experiments whose runner and process are both gone."""
-        self._reap_runners()
+        self._local.reap()
         active = self.store.list([Status.RUNNING, Status.QUEUED])
         for record in active:
             if record.executor == "local" and record.status is Status.RUNNING:
-                self._reconcile_one(record)
+                self._local.reconcile(record)
         _slurm_executor.reconcile(self, active)
-
-    def _reconcile_one(self, record: ExperimentRecord) -> None:
-        if _proc.is_alive(record.runner_pid, record.runner_start):
-            return
-        if record.runner_pid is None and time.time() - (record.started or 0) < LAUNCH_GRACE_S:
-            return  # being launched right now
-        if _proc.is_alive(record.pid, record.pid_start):
-            return  # the runner died but the command still runs: keep showing it as running
-        outcome = _read_exit_file(record)
-        if outcome is not None:
-            self.store.finish(
-                record.id,
-                record.attempt,
-                Status(outcome["status"]),
-                outcome.get("error"),
-                ended=outcome.get("ended"),
-                exit_code=outcome.get("exit_code"),
-                signal=outcome.get("signal"),
-            )
-            return
-        why = (
-            f"lost: its runner (pid {record.runner_pid}) and process (pid {record.pid}) are gone "
-            "(killed, or the machine restarted); the exit status is unknown"
-        )
-        self.store.finish(record.id, record.attempt, Status.ERROR, why)
 
     def _refusal(self, record: ExperimentRecord, action: Action) -> InvalidTransition:
         return InvalidTransition(
             record.id, action.value, record.status.value, allowed_actions(record.status)
         )
-
-
-def _read_exit_file(record: ExperimentRecord) -> dict[str, Any] | None:
-    if not record.log_path:
-        return None
-    try:
-        with open(exit_file_path(record.log_path)) as f:
-            data: dict[str, Any] = json.load(f)
-            return data
-    except (OSError, ValueError):
-        return None
