@@ -72,3 +72,16 @@ def test_public_names() -> None:
 
     for name in nbexp.__all__:
         assert getattr(nbexp, name) is not None
+
+
+def test_run_takes_exactly_what_create_takes_plus_start_options() -> None:
+    # run() spells out create()'s keywords (for help() and editors); keep the two in step.
+    import inspect
+
+    from nbexp import ExperimentManager
+
+    create = inspect.signature(ExperimentManager.create).parameters
+    run = inspect.signature(ExperimentManager.run).parameters
+    assert {k: v.default for k, v in run.items() if k not in ("queue", "force")} == {
+        k: v.default for k, v in create.items()
+    }
