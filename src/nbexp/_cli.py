@@ -424,14 +424,20 @@ def _restart(manager: Any, args: argparse.Namespace) -> int:
 
 
 def _logs(manager: Any, args: argparse.Namespace) -> int:
-    path = manager.log_path(args.id, args.attempt)
+    stored = manager.log_path(args.id, args.attempt)
+    path = manager.readable_log_path(args.id, args.attempt)
     record = manager.get(args.id).record
     ended = record.status.is_terminal or args.attempt not in (None, record.attempt)
     # A running one may not have created its log yet, but once its process exists it has.
     spawned = record.pid is not None and record.executor == "local"
     if (ended or spawned) and not os.path.exists(path):
-        still = " (the process still writes to the deleted file)" if not ended else ""
-        raise NbexpError(f"experiment {record.id}'s log {path} is gone (deleted or moved){still}")
+        raise NbexpError(f"experiment {record.id}'s log {stored} is gone (deleted or moved)")
+    if path != stored:
+        print(
+            f"nbexp: {stored} was deleted; reading it through the running process "
+            "(it is lost for good when the experiment ends)",
+            file=sys.stderr,
+        )
     if args.follow:
         from ._follow import follow_to_terminal
 

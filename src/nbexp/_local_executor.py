@@ -155,6 +155,28 @@ class LocalExecutor:
         while self._tree_without_runner(record) and time.monotonic() < deadline:
             time.sleep(0.02)  # SIGKILL is delivered asynchronously
 
+    def deleted_log(self, record: ExperimentRecord, path: str) -> str | None:
+        """A /proc path through which a running attempt's deleted log file can still be read
+        (its command or runner holds it open), or None."""
+        target = f"{path} (deleted)"
+        for pid, identity in (
+            (record.pid, record.pid_start),
+            (record.runner_pid, record.runner_start),
+        ):
+            if not pid or not _proc.is_alive(pid, identity):
+                continue
+            try:
+                descriptors = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for fd in descriptors:
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                        return f"/proc/{pid}/fd/{fd}"
+                except OSError:
+                    continue
+        return None
+
     def reconcile(self, record: ExperimentRecord) -> None:
         """Mark a running attempt whose runner and command are gone as ended (or lost)."""
         if _proc.is_alive(record.runner_pid, record.runner_start):

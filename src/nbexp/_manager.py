@@ -724,7 +724,7 @@ class ExperimentManager:
 
         if tail is not None and tail < 0:
             raise UsageError(f"tail must be >= 0 lines, not {tail}")
-        path = self.log_path(experiment_id, attempt)
+        path = self.readable_log_path(experiment_id, attempt)
         tty = (self._fresh_record(experiment_id).options or {}).get("tty") or {}
         return render_file(path, tail=tail, rows=int(tty.get("rows", 40)))
 
@@ -759,6 +759,18 @@ class ExperimentManager:
                 f"experiment {record.id} has attempts 1..{record.attempt}, not {attempt}"
             )
         return str(log_path(self.home, record.id, attempt))
+
+    def readable_log_path(self, experiment_id: int, attempt: int | None = None) -> str:
+        """Where the attempt's output can be read now: its log file, or, when that file was
+        deleted while the experiment runs, the still-open file through /proc (until it ends)."""
+        path = self.log_path(experiment_id, attempt)
+        if os.path.exists(path):
+            return path
+        record = self._fresh_record(experiment_id)
+        current = attempt is None or attempt == record.attempt
+        if current and record.status is Status.RUNNING and record.executor == "local":
+            return self._local.deleted_log(record, path) or path
+        return path
 
     def history(self, experiment_id: int) -> builtins.list[HistoryEntry]:
         return self.store.history(experiment_id)
