@@ -207,6 +207,7 @@ function renderDashboard({ model, el }) {
   let gpuInfo = null;
   let gpuReadings = [];
   const gpuHistory = []; // per GPU: [[mem, util, temp, power], ...]
+  let gpuForeign = {}; // GPU index -> [{pid, user, mem (MiB)}]: processes nbexp did not start
   const channel = makeChannel(model);
   const now = () => Date.now() / 1000 + clockOffset;
 
@@ -364,6 +365,21 @@ function renderDashboard({ model, el }) {
     }
     return out;
   }
+  // Someone else's process: shown apart from nbexp's own, so nobody takes it for one of theirs.
+  function foreignLabel(p) {
+    return `pid ${p.pid}${p.user ? ` (${p.user})` : ""}${p.mem != null ? ` \u00B7 ${fmtGiB(p.mem)} GiB` : ""}`;
+  }
+  function holdersLine(gpu, holders) {
+    const foreign = gpuForeign[gpu.index] || [];
+    if (!holders.length && !foreign.length) return h("div", { class: "nbexp-gpu-holders", text: "free" });
+    const ours = holders.map((r) => `#${r.id} ${r.name}`);
+    const theirs = foreign.map(foreignLabel);
+    const line = h("div", { class: "nbexp-gpu-holders", title: `held by ${[...ours, ...theirs].join(", ")}` },
+      `held by ${ours.join(", ")}${ours.length && theirs.length ? ", " : ""}`);
+    theirs.forEach((text, i) => line.append(i ? ", " : "",
+      h("span", { class: "nbexp-gpu-foreign", "data-pid": foreign[i].pid, title: "not started by nbexp: someone else's process", text })));
+    return line;
+  }
   function drawGpus() {
     if (!gpuInfo) { gpuPanel.replaceChildren(h("div", { class: "nbexp-muted", text: "GPUs: waiting for the first reading\u2026" })); return; }
     const title = h("div", { class: "nbexp-panel-title" }, h("span", { text: "GPUs" }),
@@ -397,9 +413,7 @@ function renderDashboard({ model, el }) {
         h("div", { class: "nbexp-gpu-sparks", title: `last ${Math.round(hist.length / 60)} min: utilisation (green), memory (purple)` },
           sparkline(hist.map((r) => r[1]), 100, "nbexp-spark-util"),
           sparkline(hist.map((r) => r[0]), gpu.mem_total || 1, "nbexp-spark-mem")),
-        h("div", { class: "nbexp-gpu-holders" }, holders.length
-          ? `held by ${holders.map((r) => `#${r.id} ${r.name}`).join(", ")}`
-          : "free"));
+        holdersLine(gpu, holders));
     });
     gpuPanel.replaceChildren(title, ...meters);
   }
@@ -540,13 +554,14 @@ function renderDashboard({ model, el }) {
     for (const row of msg.rows || []) upsertRow(row);
     for (const id of msg.removed || []) removeRow(id);
     if (msg.gpu_info) { gpuInfo = msg.gpu_info; gpuHistory.length = 0; }
+    if (msg.gpu_foreign) gpuForeign = msg.gpu_foreign;
     if (msg.type === "snapshot") {
       const ids = new Set(msg.rows.map((r) => r.id));
       for (const id of [...rows.keys()]) if (!ids.has(id)) removeRow(id);
       (msg.gpu_history || []).forEach((hist, i) => { gpuHistory[i] = hist.slice(-SPARK_POINTS); });
       gpuReadings = msg.gpu || [];
     } else if (msg.gpu) pushGpuReadings(msg.gpu);
-    if (msg.gpu_info || msg.gpu || msg.rows) drawGpus();
+    if (msg.gpu_info || msg.gpu || msg.gpu_foreign || msg.rows) drawGpus();
     if (msg.log) applyLog(msg.log);
     if (msg.rows || msg.removed || msg.type === "snapshot") applyFilter();
     for (const problem of msg.problems || []) showNotice(problem, "warn");

@@ -15,8 +15,12 @@ import pytest
 from nbexp import ExperimentManager, Status
 from nbexp._card import experiment_card
 from nbexp._dashboard import MAX_RANGE, Dashboard, json_size, static_asset
+from nbexp._monitor import GpuSource
+from nbexp.gpu import GpuMonitor, NvmlBackend, NvmlSession
 
+from . import fake_pynvml
 from .conftest import wait_for
+from .fake_pynvml import GIB, FakeGpu
 
 PY = sys.executable
 BAR = " {pct:3d}%|{fill:<10}| {n}/1000 [00:{n:02d}<00:10, 99.0it/s]"
@@ -175,6 +179,31 @@ def test_a_progress_tick_stays_small_with_many_experiments_and_a_long_log(
     assert list(tick["log"]["lines"]) == ["100000"]
     assert json_size(tick) < 2048, json.dumps(tick)
     manager.stop(exp.id, grace=1)
+    dash.close()
+
+
+def test_someone_elses_gpu_process_is_sent_only_when_it_changes(
+    manager: ExperimentManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gpus = fake_pynvml.install(monkeypatch, [FakeGpu(processes=[(999_999, 9 * GIB)])])
+    dash, sent = dashboard(manager)
+    probe = GpuMonitor(backend=NvmlBackend(NvmlSession()))
+    dash._monitor.gpu_source = GpuSource(probe=probe, owner=lambda pid: "alice")
+    snapshot = ask(dash, sent, {"type": "hello"})
+    stranger = {"pid": 999_999, "user": "alice", "mem": 9216}
+    assert snapshot["gpu_foreign"] == {"0": [stranger]}
+    assert "foreign" not in snapshot["gpu_info"]["gpus"][0]  # a change must not resend the info
+
+    count = len(sent)
+    dash.refresh()
+    assert len(sent) == count, "the same stranger is not sent again"
+
+    gpus.gpus[0].processes = [(999_999, 10 * GIB)]
+    dash.refresh()
+    assert sent[-1]["gpu_foreign"] == {"0": [{**stranger, "mem": 10240}]}
+    gpus.gpus[0].processes = []
+    dash.refresh()
+    assert sent[-1]["gpu_foreign"] == {}  # gone: the browser drops it
     dash.close()
 
 

@@ -3,6 +3,8 @@ subscriber gets told when something changes."""
 
 from __future__ import annotations
 
+import getpass
+import subprocess
 import sys
 import threading
 import time
@@ -13,6 +15,7 @@ import pytest
 
 from nbexp import ExperimentManager
 from nbexp._monitor import (
+    GpuSource,
     Monitor,
     Snapshot,
     _ProgressCache,
@@ -20,8 +23,11 @@ from nbexp._monitor import (
     last_screen_line,
     shared_monitor,
 )
+from nbexp.gpu import GpuMonitor, NvmlBackend, NvmlSession, pid_owner
 
+from . import fake_pynvml
 from .conftest import wait_for
+from .fake_pynvml import GIB, FakeGpu
 
 PY = sys.executable
 
@@ -30,7 +36,7 @@ class FakeGpus:
     def __init__(self) -> None:
         self.samples = 0
 
-    def sample(self) -> dict[str, Any]:
+    def sample(self, running: Any = ()) -> dict[str, Any]:
         self.samples += 1
         return {"available": False, "simulated": False, "reason": "fake", "gpus": []}
 
@@ -188,3 +194,39 @@ def test_resubscribing_while_the_thread_winds_down_keeps_it_ticking(
         wait_for(lambda count=count: len(second) > count + 1, timeout=5)
         monitor.unsubscribe(second.append)
     wait_for(lambda: not monitor.running, timeout=5)
+
+
+def test_gpu_info_names_someone_elses_processes_but_not_ours(
+    manager: ExperimentManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a shared server the panel must show a stranger's job; our own stays an experiment."""
+    exp = manager.run([PY, "-c", "import time; time.sleep(60)"], name="ours")
+    ours = wait_for(lambda: manager.get(exp.id).pid)
+    stranger = subprocess.Popen([PY, "-c", "import time; time.sleep(60)"])  # not nbexp's
+    try:
+        fake_pynvml.install(
+            monkeypatch,
+            [
+                FakeGpu(processes=[(ours, 2 * GIB), (stranger.pid, 9 * GIB)]),
+                FakeGpu(uuid="GPU-bbbb", processes=[(ours, GIB)]),
+            ],
+        )
+        asked: list[int] = []
+
+        def owner(pid: int) -> str | None:
+            asked.append(pid)
+            return pid_owner(pid)
+
+        probe = GpuMonitor(backend=NvmlBackend(NvmlSession()))  # a session of its own: fresh
+        monitor = Monitor(manager, gpu_source=GpuSource(probe=probe, owner=owner))
+        first = monitor.snapshot()
+        second = monitor.snapshot()
+        gpu0, gpu1 = second.gpus["gpus"]
+        assert gpu0["foreign"] == [{"pid": stranger.pid, "user": getpass.getuser(), "mem": 9216}]
+        assert gpu1["foreign"] == []  # only our experiment on it
+        assert first.gpus == second.gpus
+        assert asked == [stranger.pid], "the owner is looked up once per process, not per tick"
+    finally:
+        stranger.kill()
+        stranger.wait()
+        manager.stop(exp.id, grace=1)

@@ -259,6 +259,7 @@ class Dashboard(anywidget.AnyWidget):
         self._sent_rows: dict[int, dict[str, Any]] = {}
         self._sent_gpu_info: Any = None
         self._sent_gpu_readings: Any = None
+        self._sent_gpu_foreign: Any = None
         self._log: LogView | None = None
         self._log_key: tuple[int, int] | None = None  # (experiment id, attempt) being followed
         self._last_push = 0.0
@@ -328,6 +329,12 @@ class Dashboard(anywidget.AnyWidget):
         if readings and readings != self._sent_gpu_readings:
             out["gpu"] = readings
             self._sent_gpu_readings = readings
+        # Someone else's processes come and go (and change memory) at their own pace: sent on
+        # their own, only when they change, so neither they nor the readings resend the other.
+        foreign = _gpu_foreign(snap.gpus)
+        if foreign != self._sent_gpu_foreign:
+            out["gpu_foreign"] = foreign
+            self._sent_gpu_foreign = foreign
         return out
 
     def _log_delta(self, snap: Snapshot) -> dict[str, Any] | None:
@@ -460,8 +467,10 @@ class Dashboard(anywidget.AnyWidget):
             }
             info, readings = _gpu_parts(snap.gpus)
             self._sent_gpu_info, self._sent_gpu_readings = info, readings
+            self._sent_gpu_foreign = _gpu_foreign(snap.gpus)
             message["gpu_info"] = info
             message["gpu"] = readings
+            message["gpu_foreign"] = self._sent_gpu_foreign
             indices = [g["index"] for g in info["gpus"]]
             message["gpu_history"] = self._monitor.gpu_source.history(indices, GPU_HISTORY)
             if self.selected is not None and self.selected in snap.rows:
@@ -512,6 +521,12 @@ def _gpu_parts(gpus: dict[str, Any]) -> tuple[dict[str, Any], list[list[Any]]]:
         for g in gpus.get("gpus", [])
     ]
     return info, readings
+
+
+def _gpu_foreign(gpus: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """GPU index (a string: JSON keys are) -> someone else's processes on it, as
+    {"pid", "user", "mem" (MiB)}. Only GPUs that have any: usually this is {}."""
+    return {str(g.get("index")): g["foreign"] for g in gpus.get("gpus", []) if g.get("foreign")}
 
 
 def _check_kwargs(kwargs: dict[str, Any], known: tuple[str, ...]) -> None:

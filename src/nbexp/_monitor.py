@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -141,8 +141,9 @@ def _number(value: Any, scale: float = 1.0) -> float | int | None:
     return int(number) if number.is_integer() else round(number, 1)
 
 
-def gpu_snapshot_json(gpu: Any) -> dict[str, Any]:
-    """One `nbexp.gpu.GpuSnapshot` as JSON (memory in MiB, power in W)."""
+def gpu_snapshot_json(gpu: Any, foreign: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One `nbexp.gpu.GpuSnapshot` as JSON (memory in MiB, power in W). `foreign`: the processes
+    on it that nbexp did not start (see `GpuSource._process_json`)."""
     processes = getattr(gpu, "processes", None) or ()
     return {
         "index": getattr(gpu, "index", None),
@@ -156,12 +157,18 @@ def gpu_snapshot_json(gpu: Any) -> dict[str, Any]:
         "power_limit": _number(getattr(gpu, "power_limit", None)),
         "problem": getattr(gpu, "problem", None),
         "pids": [p.pid for p in processes if getattr(p, "pid", None) is not None],
+        "foreign": foreign or [],
     }
 
 
-def gpu_json(report: Any) -> dict[str, Any]:
-    """A probe report as JSON: readings, whether they are simulated, why there are none."""
-    gpus = [gpu_snapshot_json(g) for g in (getattr(report, "gpus", None) or ())]
+def gpu_json(report: Any, foreign: dict[int, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """A probe report as JSON: readings, whether they are simulated, why there are none.
+    `foreign` maps a GPU index to someone else's processes on it."""
+    foreign = foreign or {}
+    gpus = [
+        gpu_snapshot_json(g, foreign.get(getattr(g, "index", -1)))  # -1: no GPU has it
+        for g in (getattr(report, "gpus", None) or ())
+    ]
     return {
         "available": bool(gpus),
         "simulated": bool(getattr(report, "simulated", False)),
@@ -180,12 +187,58 @@ def reading_json(sample: Any) -> list[Any]:
     ]
 
 
-class GpuSource:
-    """The GPU probe (`nbexp.gpu.GpuMonitor`), or a report that says why there is none."""
+class _OwnerCache:
+    """User names of foreign pids. Looking one up (psutil, /etc/passwd) costs far more than
+    checking the pid's identity (one /proc stat read), and a process keeps its owner, so a name
+    is looked up once per process (pid + start time), not once per tick."""
 
-    def __init__(self, home: Any = None) -> None:
-        self._probe: Any = None
+    def __init__(self, lookup: Callable[[int], str | None] | None = None) -> None:
+        self._lookup = lookup
+        self._seen: dict[int, tuple[str | None, str | None]] = {}  # pid -> (identity, user)
+
+    def get(self, pid: int) -> str | None:
+        from . import _proc
+
+        ident = _proc.identity(pid)  # a reused pid is another process, maybe another user
+        cached = self._seen.get(pid)
+        if cached is not None and cached[0] == ident:
+            return cached[1]
+        user = self._owner(pid)
+        self._seen[pid] = (ident, user)
+        return user
+
+    def _owner(self, pid: int) -> str | None:
+        if self._lookup is None:
+            from .gpu import pid_owner
+
+            self._lookup = pid_owner
+        return self._lookup(pid)
+
+    def forget_except(self, pids: set[int]) -> None:
+        for pid in list(self._seen):
+            if pid not in pids:
+                # pop, not del: a view's first snapshot may run beside the monitor's tick
+                self._seen.pop(pid, None)
+
+
+class GpuSource:
+    """The GPU probe (`nbexp.gpu.GpuMonitor`), or a report that says why there is none.
+
+    `probe` stands in for the GpuMonitor (tests); `owner` for `nbexp.gpu.pid_owner`.
+    """
+
+    def __init__(
+        self,
+        home: Any = None,
+        *,
+        probe: Any = None,
+        owner: Callable[[int], str | None] | None = None,
+    ) -> None:
+        self._probe: Any = probe
         self._reason: str | None = None
+        self._owners = _OwnerCache(owner)
+        if probe is not None:
+            return
         try:
             from .gpu import GpuMonitor
 
@@ -195,13 +248,40 @@ class GpuSource:
         except Exception as e:  # a broken driver must not stop the dashboard
             self._reason = f"the GPU probe failed to start: {e}"
 
-    def sample(self) -> dict[str, Any]:
+    def sample(self, running: Iterable[ExperimentRecord] = ()) -> dict[str, Any]:
+        """Read the GPUs now. `running`: nbexp's running experiments; any other process on a
+        GPU is listed as someone else's."""
         if self._probe is None:
             return {"available": False, "simulated": False, "reason": self._reason, "gpus": []}
         try:
-            return gpu_json(self._probe.sample())
+            report = self._probe.sample()
         except Exception as e:
             return {"available": False, "simulated": False, "reason": f"GPU probe: {e}", "gpus": []}
+        try:
+            foreign = self._foreign(report, running)
+        except Exception:  # who else holds a GPU is extra: failing to tell must not blank meters
+            foreign = {}
+        return gpu_json(report, foreign)
+
+    def _foreign(
+        self, report: Any, running: Iterable[ExperimentRecord]
+    ) -> dict[int, list[dict[str, Any]]]:
+        """GPU index -> the processes on it that nbexp did not start, as JSON."""
+        from .gpu import experiment_pids, foreign_processes
+
+        if not any(g.processes for g in report.gpus):
+            self._owners.forget_except(set())
+            return {}  # nothing on any GPU: no need to scan /proc for our process trees
+        found = foreign_processes(report, experiment_pids(running))  # one /proc scan a tick
+        self._owners.forget_except({p.pid for ps in found.values() for p in ps})
+        return {index: [self._process_json(p) for p in ps] for index, ps in found.items()}
+
+    def _process_json(self, process: Any) -> dict[str, Any]:
+        return {
+            "pid": process.pid,
+            "user": self._owners.get(process.pid),
+            "mem": _number(process.used_memory, _MIB),
+        }
 
     def history(self, indices: list[int], limit: int) -> list[list[list[Any]]]:
         """The last `limit` readings of each GPU, oldest first (for a new view's sparklines)."""
@@ -294,7 +374,7 @@ class Monitor:
                 live_logs.add(record.log_path)
             rows[record.id] = row_json(record, progress)
         self._progress.forget_except(live_logs)
-        gpus = self.gpu_source.sample()
+        gpus = self.gpu_source.sample([r for r in records if r.status is Status.RUNNING])
         return Snapshot(
             at=time.time(),
             rows=rows,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _lab import SCREENSHOTS, assert_gone
+from _lab import SCREENSHOTS, assert_gone, run_cell
 
 from nbexp import ExperimentManager, Status
 
@@ -175,7 +175,9 @@ def test_refusal_shows_inline(home: Path, show_dashboard: Any, notebook_page: An
     assert notebook_page.locator(".jp-OutputArea-output[data-mime-type*='error']").count() == 0
 
 
-def test_gpu_panel_shows_simulated_meters(home: Path, show_dashboard: Any) -> None:
+def test_gpu_panel_shows_simulated_meters(
+    home: Path, show_dashboard: Any, notebook_page: Any
+) -> None:
     manager = ExperimentManager(home=home)
     exp = manager.run([PY, "-c", "import time; time.sleep(60)"], name="holds gpu 1", gpus=[1])
     root = show_dashboard(home)
@@ -192,6 +194,18 @@ def test_gpu_panel_shows_simulated_meters(home: Path, show_dashboard: Any) -> No
     spark.wait_for(state="attached", timeout=10_000)
     time.sleep(1.5)
     assert len((spark.get_attribute("points") or "").split()) >= 2
+    # Simulated GPUs hold only our experiments: a stranger's process is sent by hand, as the
+    # monitor would send it, and must read as someone else's next to our own holder.
+    stranger = '{"0": [], "1": [{"pid": 4321, "user": "alice", "mem": 9318}]}'
+    run_cell(notebook_page, f"dash0.send({{'type': 'tick', 'gpu_foreign': {stranger}}})")
+    foreign = root.locator(".nbexp-gpu[data-index='1'] .nbexp-gpu-foreign")
+    foreign.wait_for(timeout=10_000)
+    assert foreign.inner_text() == "pid 4321 (alice) \u00b7 9.1 GiB"
+    holders = root.locator(".nbexp-gpu[data-index='1'] .nbexp-gpu-holders")
+    assert holders.inner_text().startswith(f"held by #{exp.id} holds gpu 1, pid 4321")
+    color = "(e) => getComputedStyle(e).color"
+    assert foreign.evaluate(color) != holders.evaluate(color)
+    assert root.locator(".nbexp-gpu[data-index='0'] .nbexp-gpu-foreign").count() == 0
     SCREENSHOTS.mkdir(exist_ok=True)
     root.screenshot(path=str(SCREENSHOTS / "dashboard-gpus.png"))
 
