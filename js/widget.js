@@ -553,7 +553,13 @@ function renderDashboard({ model, el }) {
     if (msg.now != null) clockOffset = msg.now - Date.now() / 1000;
     for (const row of msg.rows || []) upsertRow(row);
     for (const id of msg.removed || []) removeRow(id);
-    if (msg.gpu_info) { gpuInfo = msg.gpu_info; gpuHistory.length = 0; }
+    if (msg.gpu_info) {
+      // Keep the sparklines unless the set of GPUs itself changed (a new info message also
+      // comes when only a GPU's process list did).
+      const key = (info) => (info && info.gpus ? info.gpus.map((g) => g.uuid ?? g.index).join(",") : "");
+      if (key(msg.gpu_info) !== key(gpuInfo)) gpuHistory.length = 0;
+      gpuInfo = msg.gpu_info;
+    }
     if (msg.gpu_foreign) gpuForeign = msg.gpu_foreign;
     if (msg.type === "snapshot") {
       const ids = new Set(msg.rows.map((r) => r.id));
