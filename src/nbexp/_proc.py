@@ -79,42 +79,48 @@ def descendants(root_pid: int, process_groups: Iterable[int] = ()) -> set[int]:
     return descendants_of([root_pid], process_groups)
 
 
-def descendants_of(root_pids: Iterable[int], process_groups: Iterable[int] = ()) -> set[int]:
-    """Live descendants of any of `root_pids` (one scan of /proc for all of them), plus every
-    live member of the given process groups."""
-    stats = _all_stats()
+def _children(stats: dict[int, list[str]]) -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for pid, fields in stats.items():
         children.setdefault(int(fields[1]), []).append(pid)
+    return children
+
+
+def _below(children: dict[int, list[int]], roots: Iterable[int]) -> set[int]:
+    """Every descendant of `roots` (not the roots themselves) in a parent → children map."""
     found: set[int] = set()
-    stack = list(root_pids)
+    stack = list(roots)
     while stack:
         for child in children.get(stack.pop(), ()):
             if child not in found:
                 found.add(child)
                 stack.append(child)
+    return found
+
+
+def _live(pids: Iterable[int], stats: dict[int, list[str]]) -> set[int]:
+    return {pid for pid in pids if stats[pid][0] not in ("Z", "X")}
+
+
+def descendants_of(root_pids: Iterable[int], process_groups: Iterable[int] = ()) -> set[int]:
+    """Live descendants of any of `root_pids` (one scan of /proc for all of them), plus every
+    live member of the given process groups."""
+    stats = _all_stats()
+    found = _below(_children(stats), root_pids)
     groups = set(process_groups)
     if groups:
         found |= {pid for pid, f in stats.items() if int(f[2]) in groups}
-    return {pid for pid in found if stats[pid][0] not in ("Z", "X") and pid != os.getpid()}
+    return _live(found, stats) - {os.getpid()}
 
 
 def trees(roots_by_key: dict[K, list[int]]) -> dict[K, set[int]]:
     """For each key, its live roots and all their descendants (one scan of /proc for all)."""
     stats = _all_stats()
-    children: dict[int, list[int]] = {}
-    for pid, fields in stats.items():
-        children.setdefault(int(fields[1]), []).append(pid)
+    children = _children(stats)
     result: dict[K, set[int]] = {}
     for key, roots in roots_by_key.items():
-        found = {r for r in roots if r in stats}
-        stack = list(found)
-        while stack:
-            for child in children.get(stack.pop(), ()):
-                if child not in found:
-                    found.add(child)
-                    stack.append(child)
-        result[key] = {pid for pid in found if stats[pid][0] not in ("Z", "X")}
+        present = {r for r in roots if r in stats}
+        result[key] = _live(present | _below(children, present), stats)
     return result
 
 
