@@ -18,6 +18,14 @@ EXPERIMENT_ID_ENV = "NBEXP_EXPERIMENT_ID"
 ATTEMPT_ENV = "NBEXP_ATTEMPT"
 
 
+def python_entry(module: str) -> list[str]:
+    """Arguments after the interpreter that run `module`'s main() with the remaining argv,
+    wherever nbexp is importable from (an editable checkout, a wheel), site or not."""
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    boot = f"import sys; sys.path.insert(0, sys.argv.pop(1)); from {module} import main; main()"
+    return ["-c", boot, package_parent]
+
+
 def normalize_command(command: str | Sequence[str], shell: bool) -> list[str]:
     """An argv list from what the user gave; a shell only when asked for."""
     import shlex

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import _proc
 from ._errors import SpawnFailed
-from ._launch import ATTEMPT_ENV, EXPERIMENT_ID_ENV
+from ._launch import ATTEMPT_ENV, EXPERIMENT_ID_ENV, python_entry
 from ._paths import runner_log_path
 from ._records import ExperimentRecord
 from ._runner import exit_file_path
@@ -25,9 +25,6 @@ from .states import Status
 
 # A running row without a runner pid is being launched; after this long it is lost.
 LAUNCH_GRACE_S = 30.0
-RUNNER_BOOT = (
-    "import sys; sys.path.insert(0, sys.argv.pop(1)); from nbexp._runner import main; main()"
-)
 
 
 class LocalExecutor:
@@ -46,16 +43,13 @@ class LocalExecutor:
             os.O_WRONLY | os.O_CREAT | os.O_APPEND,
             0o600,
         )
-        package_parent = str(Path(__file__).resolve().parent.parent)
         try:
             runner = subprocess.Popen(
                 [
                     sys.executable,
                     "-I",  # isolated and without site: only nbexp and the standard library,
                     "-S",  # which keeps each runner's resident memory small
-                    "-c",
-                    RUNNER_BOOT,
-                    package_parent,
+                    *python_entry("nbexp._runner"),
                     str(self.home),
                     str(experiment_id),
                     str(attempt),
@@ -89,13 +83,8 @@ class LocalExecutor:
 
         if queue_watcher_running(str(self.home)):
             return
-        boot = (
-            "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-            "from nbexp._scheduling import main; main()"
-        )
-        package_parent = str(Path(__file__).resolve().parent.parent)
         watcher = subprocess.Popen(
-            [sys.executable, "-c", boot, package_parent, "--watch", str(self.home)],
+            [sys.executable, *python_entry("nbexp._scheduling"), "--watch", str(self.home)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -17,7 +17,13 @@ import sys
 import time
 
 from . import _proc
-from ._launch import child_environment, describe_os_error, effective_argv, find_executable
+from ._launch import (
+    child_environment,
+    describe_os_error,
+    effective_argv,
+    find_executable,
+    python_entry,
+)
 from ._store import Store
 from .states import Status, outcome_reason, outcome_status
 
@@ -368,16 +374,11 @@ class Runner:
                 ).fetchone()
             if queued is None:
                 return
-            package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-            boot = (
-                "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-                "from nbexp._scheduling import main; main()"
-            )
             devnull = os.open(os.devnull, os.O_RDWR)
             try:
                 os.posix_spawn(
                     sys.executable,
-                    [sys.executable, "-c", boot, package_parent, self.home],
+                    [sys.executable, *python_entry("nbexp._scheduling"), self.home],
                     dict(os.environ),
                     file_actions=[(os.POSIX_SPAWN_DUP2, devnull, fd) for fd in (0, 1, 2)],
                     setsid=True,
