@@ -44,7 +44,7 @@ from ._scheduling import (
     request_of,
 )
 from ._slurm_executor import slurm_options
-from ._store import Store
+from ._store import Store, new_attempt_fields
 from ._validate import (
     check_env,
     check_executor,
@@ -614,22 +614,7 @@ class ExperimentManager:
         attempt = previous_attempt + 1
         path = log_path(self.home, experiment_id, attempt)
         ensure_private_dir(path.parent)
-        fields: dict[str, Any] = dict(
-            attempt=attempt,
-            started=time.time(),
-            ended=None,
-            pid=None,
-            pid_start=None,
-            exit_code=None,
-            signal=None,
-            error=None,
-            log_path=str(path),
-            stop_requested=None,
-            stop_grace=None,
-            runner_pid=None,
-            runner_start=None,
-            assigned_gpus=gpus,
-        )
+        fields = new_attempt_fields(attempt, str(path), started=time.time(), assigned_gpus=gpus)
         if not self.store.transition(
             experiment_id, from_statuses, Status.RUNNING, reason, conn, **fields
         ):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import SpawnFailed, UsageError
 from ._launch import ATTEMPT_ENV, EXPERIMENT_ID_ENV, effective_argv
 from ._paths import ensure_private_dir, log_path
+from ._store import new_attempt_fields
 from .states import Action, Status, sources
 
 if TYPE_CHECKING:
@@ -65,19 +66,7 @@ def submit(
         from_statuses,
         Status.QUEUED,
         f"{reason}: submitting to Slurm",
-        attempt=attempt,
-        log_path=str(path),
-        started=None,
-        ended=None,
-        pid=None,
-        exit_code=None,
-        signal=None,
-        error=None,
-        job_id=None,
-        stop_requested=None,
-        stop_grace=None,
-        queued_at=time.time(),
-        assigned_gpus=None,
+        **new_attempt_fields(attempt, str(path), queued_at=time.time()),
     )
     if not claimed:
         raise manager._refusal(manager.store.get(record.id), Action.START)

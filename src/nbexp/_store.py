@@ -127,6 +127,30 @@ def _busy_timeout() -> float:
         return DEFAULT_BUSY_TIMEOUT_S
 
 
+def new_attempt_fields(attempt: int, log_path: str, **values: Any) -> dict[str, Any]:
+    """Columns for a new attempt: every field the previous attempt left behind reset, then
+    `values` (started, assigned_gpus, queued_at …) set. One list, for every executor."""
+    fields: dict[str, Any] = dict(
+        attempt=attempt,
+        log_path=log_path,
+        started=None,
+        ended=None,
+        pid=None,
+        pid_start=None,
+        runner_pid=None,
+        runner_start=None,
+        exit_code=None,
+        signal=None,
+        error=None,
+        stop_requested=None,
+        stop_grace=None,
+        job_id=None,
+        assigned_gpus=None,
+    )
+    fields.update(values)
+    return fields
+
+
 class Store:
     """Access to one nbexp database. Safe to share between threads (one connection each)."""
 
