@@ -709,8 +709,9 @@ class ExperimentManager:
 
         if tail is not None and tail < 0:
             raise UsageError(f"tail must be >= 0 lines, not {tail}")
-        path = self.readable_log_path(experiment_id, attempt)
-        tty = (self._fresh_record(experiment_id).options or {}).get("tty") or {}
+        record = self._fresh_record(experiment_id)
+        path = self._readable_log_path(record, attempt)
+        tty = (record.options or {}).get("tty") or {}
         return render_file(path, tail=tail, rows=int(tty.get("rows", 40)))
 
     def log_changes(self, experiment_id: int, since: int = 0) -> tuple[int, dict[int, str]]:
@@ -734,7 +735,9 @@ class ExperimentManager:
         return self._watches.get(record.id, record.attempt, record.log_path, rows)
 
     def log_path(self, experiment_id: int, attempt: int | None = None) -> str:
-        record = self._fresh_record(experiment_id)
+        return self._log_path(self._fresh_record(experiment_id), attempt)
+
+    def _log_path(self, record: ExperimentRecord, attempt: int | None) -> str:
         if attempt is None or attempt == record.attempt:
             if record.log_path is None:
                 raise UsageError(f"experiment {record.id} has not run yet: it has no log")
@@ -748,10 +751,12 @@ class ExperimentManager:
     def readable_log_path(self, experiment_id: int, attempt: int | None = None) -> str:
         """Where the attempt's output can be read now: its log file, or, when that file was
         deleted while the experiment runs, the still-open file through /proc (until it ends)."""
-        path = self.log_path(experiment_id, attempt)
+        return self._readable_log_path(self._fresh_record(experiment_id), attempt)
+
+    def _readable_log_path(self, record: ExperimentRecord, attempt: int | None) -> str:
+        path = self._log_path(record, attempt)
         if os.path.exists(path):
             return path
-        record = self._fresh_record(experiment_id)
         current = attempt is None or attempt == record.attempt
         if current and record.status is Status.RUNNING and record.executor == "local":
             return self._local.deleted_log(record, path) or path
