@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nbexp import ExperimentManager, Status
-from nbexp._dashboard import Dashboard, json_size
+from nbexp._ui.dashboard import Dashboard, json_size
 
 OUT = Path(__file__).parent / "out"
 PY = sys.executable

@@ -23,7 +23,7 @@ from bench_terminal import make_plain_log, make_tqdm_log
 
 MEASURE = """
 import json, sys, time, tracemalloc
-from nbexp._follow import LogFollower
+from nbexp._io.logs import LogFollower
 
 def status_kib(field):
     # VmHWM is the peak RSS of this process since exec; ru_maxrss would include the memory

@@ -19,7 +19,7 @@ sys.path.insert(0, str(REPO))  # for tests.fake_pynvml
 sys.path.insert(0, str(REPO / "src"))
 
 from nbexp import gpu  # noqa: E402
-from nbexp._store import Store  # noqa: E402
+from nbexp._io.store import Store  # noqa: E402
 from nbexp.states import Status  # noqa: E402
 
 GOAL_MS = 5.0  # one round for 8 GPUs must fit easily inside the monitor's 1 s tick

@@ -17,9 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from nbexp._scheduler import GpuState, Request, Resources, plan
-from nbexp._scheduling import read_queue
-from nbexp._store import Store
+from nbexp._core.scheduler import GpuState, Request, Resources, plan
+from nbexp._io.store import Store
 from nbexp.states import Action, Status, sources
 
 
@@ -86,7 +85,7 @@ def whole_step(queued: int, gpus: int, rounds: int) -> tuple[float, float]:
             assert launched == []
             start = time.perf_counter()
             with store.read() as conn:
-                read_queue(conn)
+                store.read_queue(conn)
             reads.append(time.perf_counter() - start)
         return statistics.median(steps), statistics.median(reads)
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))  # for tests.slurm.cluster
 
 from tests.slurm.cluster import SlurmCluster  # noqa: E402
 
-from nbexp._slurm import SlurmClient, write_batch_script  # noqa: E402
+from nbexp._exec.slurm_client import SlurmClient, write_batch_script  # noqa: E402
 
 TIGHT_POLL_SECONDS = 0.01
 # Jobs end by themselves: a cancelled one would sit COMPLETING for KillWait and skew the next.

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from nbexp import ExperimentManager, _proc
+from nbexp import ExperimentManager
+from nbexp._io import proc as _proc
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -32,7 +33,7 @@ def processes_of_home(home: Path) -> set[int]:
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if b"nbexp._runner" in b" ".join(argv[:3]) and str(home).encode() in argv:
+        if b"nbexp._exec.runner" in b" ".join(argv) and str(home).encode() in argv:
             pids.add(int(entry))
     pids.discard(os.getpid())
     return {p for p in pids if _proc.is_alive(p)}

@@ -103,7 +103,7 @@ def test_wait_command(home: Path) -> None:
         (["run", "--min-gpu-memory", "-1", "--", "true"], 2, "(--min-gpu-memory) must be MB >= 0"),
         (["logs", "1", "-n", "-5"], 2, "needs a number of lines >= 0, not '-5'"),
         (["show", "99999999999999999999999"], 1, "no experiment with id 99999999999999999999999"),
-        (["run", "--priority", "99999999999999999999999", "--", "true"], 2, "out of range"),
+        (["run", "--priority", "99999999999999999999999", "--", "true"], 2, "below 2**63"),
     ],
 )
 def test_bad_input_is_one_line(home: Path, args: list[str], code: int, message: str) -> None:

@@ -3,6 +3,7 @@ to log range requests, and the checks on actions coming from the page."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -13,9 +14,9 @@ from typing import Any
 import pytest
 
 from nbexp import ExperimentManager, Status
-from nbexp._card import experiment_card
-from nbexp._dashboard import MAX_RANGE, Dashboard, json_size, static_asset
-from nbexp._monitor import GpuSource
+from nbexp._service.gpus import GpuOwnership
+from nbexp._ui.card import ExperimentCard
+from nbexp._ui.dashboard import MAX_RANGE, Dashboard, json_size, static_asset
 from nbexp.gpu import GpuMonitor, NvmlBackend, NvmlSession
 
 from . import fake_pynvml
@@ -78,9 +79,9 @@ def test_bad_arguments_say_what_to_use(manager: ExperimentManager, home: Path) -
         Dashboard(manager=manager, interval=0, live=False)
 
 
-def test_home_makes_its_own_manager(home: Path) -> None:
+def test_home_makes_its_own_service(home: Path) -> None:
     dash = Dashboard(home=str(home), live=False)
-    assert dash.manager.home == home
+    assert dash.service.home == home
     assert dash.home == str(home)
     dash.close()
 
@@ -188,7 +189,7 @@ def test_someone_elses_gpu_process_is_sent_only_when_it_changes(
     gpus = fake_pynvml.install(monkeypatch, [FakeGpu(processes=[(999_999, 9 * GIB)])])
     dash, sent = dashboard(manager)
     probe = GpuMonitor(backend=NvmlBackend(NvmlSession()))
-    dash._monitor.gpu_source = GpuSource(probe=probe, owner=lambda pid: "alice")
+    dash._monitor.gpus = GpuOwnership(manager.home, monitor=probe, owner=lambda pid: "alice")
     snapshot = ask(dash, sent, {"type": "hello"})
     stranger = {"pid": 999_999, "user": "alice", "mem": 9216}
     assert snapshot["gpu_foreign"] == {"0": [stranger]}
@@ -214,7 +215,7 @@ def test_log_ranges_are_served_and_capped(manager: ExperimentManager) -> None:
     exp.wait(timeout=30)
     dash, sent = dashboard(manager)
     dash.selected = exp.id
-    wait_for(lambda: dash._log_key == (exp.id, 1))
+    wait_for(lambda: any("log" in message for message in sent))  # the opened log was pushed
     reply = ask(
         dash,
         sent,
@@ -342,7 +343,7 @@ def test_card_follows_an_experiment_until_it_ends(manager: ExperimentManager) ->
         "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.3)\n"
     )
     exp = manager.run([PY, "-c", script], name="card")
-    card = experiment_card(exp, live=False)
+    card = ExperimentCard(manager.service, exp.id, stop_grace=1.0, live=False)
     assert card.kind == "card"
     assert card.row["id"] == exp.id and card.row["name"] == "card"
     monitor = card._monitor
@@ -375,7 +376,7 @@ def test_no_pushes_while_no_view_is_drawn(manager: ExperimentManager) -> None:
 
 def test_a_pending_card_notices_a_start_from_elsewhere(manager: ExperimentManager) -> None:
     exp = manager.create([PY, "-c", "import time; time.sleep(30)"], name="later")
-    card = experiment_card(exp, live=False)
+    card = ExperimentCard(manager.service, exp.id, stop_grace=1.0, live=False)
     assert card.row["status"] == "pending"
     manager.start(exp.id)
     card._monitor.tick()
@@ -389,7 +390,7 @@ def test_a_new_view_never_starts_from_an_old_snapshot(manager: ExperimentManager
     old = dash.refresh()
     exp = manager.create([PY, "-c", "pass"], name="made later")
     # The monitor's last snapshot is an hour old (its thread stopped when views went away).
-    dash._monitor.latest = type(old)(at=old.at - 3600, rows=old.rows, gpus=old.gpus)
+    dash._monitor.latest = dataclasses.replace(old, at=old.at - 3600)
     snapshot = ask(dash, sent, {"type": "hello"})
     assert [r["id"] for r in snapshot["rows"]] == [exp.id]
     dash.close()

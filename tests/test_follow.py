@@ -1,5 +1,6 @@
-"""Tests for nbexp._follow: following real files appended by real subprocesses, truncation,
-deletion, bounded memory with on-demand re-reads, and `follow_to_terminal` on a pty."""
+"""Tests for nbexp._io.logs and nbexp._ui.follow: following real files appended by real
+subprocesses, truncation, deletion, bounded memory with on-demand re-reads, and
+`follow_to_terminal` on a pty."""
 
 from __future__ import annotations
 
@@ -15,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from nbexp import _follow
-from nbexp._follow import (
+from nbexp._io import logs as _follow
+from nbexp._io.logs import (
     DELETED_NOTE,
     REPLACED_NOTE,
     TRUNCATED_NOTE,
     LogFollower,
-    follow_to_terminal,
     render_file,
 )
+from nbexp._ui.follow import follow_to_terminal
 from nbexp.terminal import Screen, render
 
 WRITER = """

@@ -15,8 +15,17 @@ import pynvml
 import pytest
 
 from nbexp import gpu
-from nbexp._errors import GpuUnavailable, UsageError
-from nbexp._store import Store
+from nbexp._cli_tables import _bar, format_gpu_table
+from nbexp._core.errors import GpuUnavailable, UsageError
+from nbexp._io import gpus as gpu_readings
+from nbexp._io.proc import pid_owner
+from nbexp._io.store import Store
+from nbexp._service.gpus import (
+    GpuOwnership,
+    experiment_pids,
+    foreign_processes,
+    resolve_gpu_ids,
+)
 from nbexp.states import Status
 from tests import fake_pynvml
 from tests.fake_pynvml import GIB, RESERVED, FakeGpu
@@ -97,7 +106,7 @@ def test_a_failing_field_is_none_and_the_rest_still_reads(two_gpus: fake_pynvml.
     assert first.power_limit == 700.0 and first.utilization_gpu == 45
     assert first.problem is None
     assert report.gpus[1].fan_speed is None  # NOT_SUPPORTED on a fanless GPU
-    assert "N/A" in gpu.format_gpu_table(report)
+    assert "N/A" in format_gpu_table(report)
 
 
 def test_process_list_falls_back_to_v2_then_says_unknown(two_gpus: fake_pynvml._State) -> None:
@@ -128,7 +137,7 @@ def test_a_lost_gpu_is_reported_with_a_reason_and_the_others_still_read(
     assert lost.index == 0 and "lost" in (lost.problem or "")
     assert lost.memory_used is None and lost.processes is None
     assert healthy.problem is None and healthy.memory_total == 140 * GIB
-    assert "⚠" in gpu.format_gpu_table(report)
+    assert "⚠" in format_gpu_table(report)
 
 
 def test_a_gpu_lost_in_the_middle_of_a_reading_stops_there(
@@ -173,7 +182,7 @@ def test_a_failed_init_gives_no_gpus_and_an_actionable_reason(
     fake_pynvml.install(monkeypatch).init_error = code
     report = gpu.NvmlSession().read()
     assert report.gpus == () and words in (report.reason or "")
-    assert words in gpu.format_gpu_table(report)
+    assert words in format_gpu_table(report)
 
 
 def test_a_failed_init_is_retried_only_after_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -230,7 +239,7 @@ def test_probe_uses_the_process_wide_session(
     two_gpus: fake_pynvml._State, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(gpu.SIMULATED_GPUS_ENV, raising=False)
-    monkeypatch.setattr(gpu, "_SESSION", gpu.NvmlSession())
+    monkeypatch.setattr(gpu_readings, "_SESSION", gpu.NvmlSession())
     gpu.probe()
     gpu.probe()
     assert len(gpu.probe().gpus) == 2 and two_gpus.calls["nvmlInit"] == 1
@@ -270,7 +279,7 @@ def test_simulated_gpus_from_a_count_are_labelled(monkeypatch: pytest.MonkeyPatc
     assert report.simulated and len(report.gpus) == 3
     assert all(g.simulated and "(simulated)" in (g.name or "") for g in report.gpus)
     assert len({g.uuid for g in report.gpus}) == 3
-    assert gpu.format_gpu_table(report).startswith("SIMULATED GPUs")
+    assert format_gpu_table(report).startswith("SIMULATED GPUs")
 
 
 def test_simulated_gpus_from_a_json_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -339,7 +348,9 @@ def test_simulated_gpus_show_experiments_nbexp_assigned(tmp_path: Path) -> None:
     assert [p.pid for p in busy.processes or ()] == [os.getpid()]
     assert ((busy.processes or ())[0].used_memory or 0) > 10 * GIB
     assert (busy.memory_used or 0) > 10 * GIB and (busy.utilization_gpu or 0) >= 70
-    holders = gpu.gpu_holders(report, store.list([Status.RUNNING]), owner=lambda pid: None)
+    holders = GpuOwnership(tmp_path, owner=lambda pid: None).holders(
+        report, store.list([Status.RUNNING])
+    )
     assert holders == {1: [f"#{experiment_id} train"]}
 
 
@@ -381,8 +392,8 @@ def _report(*names: str) -> gpu.GpuReport:
 
 def test_resolve_gpu_ids_accepts_indices_digits_and_uuids() -> None:
     report = _report("NVIDIA H200", "NVIDIA H200", "NVIDIA H200")
-    assert gpu.resolve_gpu_ids([2, "0", "GPU-1abc1"], report) == [2, 0, 1]
-    assert gpu.resolve_gpu_ids(["gpu-2"], report.gpus) == [2]  # a unique prefix
+    assert resolve_gpu_ids([2, "0", "GPU-1abc1"], report) == [2, 0, 1]
+    assert resolve_gpu_ids(["gpu-2"], report.gpus) == [2]  # a unique prefix
 
 
 def test_resolve_gpu_ids_names_what_the_machine_has() -> None:
@@ -392,32 +403,32 @@ def test_resolve_gpu_ids_names_what_the_machine_has() -> None:
         match=r"GPU 7 does not exist; this machine has GPUs 0, 1 "
         r"\(2× NVIDIA H200\)",
     ):
-        gpu.resolve_gpu_ids([7], report)
+        resolve_gpu_ids([7], report)
     with pytest.raises(GpuUnavailable, match="GPU-ffff does not exist"):
-        gpu.resolve_gpu_ids(["GPU-ffff"], report)
+        resolve_gpu_ids(["GPU-ffff"], report)
     with pytest.raises(UsageError, match="several"):
-        gpu.resolve_gpu_ids(["GPU-"], report)
+        resolve_gpu_ids(["GPU-"], report)
     with pytest.raises(UsageError, match="twice"):
-        gpu.resolve_gpu_ids([0, "GPU-0abc0"], report)
+        resolve_gpu_ids([0, "GPU-0abc0"], report)
 
 
 def test_resolve_gpu_ids_without_gpus_gives_the_reason() -> None:
     report = gpu.GpuReport((), reason="no NVIDIA GPU found")
     with pytest.raises(GpuUnavailable, match=r"no GPUs \(no NVIDIA GPU found\)"):
-        gpu.resolve_gpu_ids([0], report)
+        resolve_gpu_ids([0], report)
 
 
 def test_resolve_gpu_ids_refuses_a_lost_gpu(two_gpus: fake_pynvml._State) -> None:
     two_gpus.gpus[1].lost = True
     with pytest.raises(GpuUnavailable, match="GPU 1 cannot be used: the GPU is lost"):
-        gpu.resolve_gpu_ids([1], gpu.NvmlSession().read())
+        resolve_gpu_ids([1], gpu.NvmlSession().read())
 
 
 def test_foreign_processes_leaves_out_ours(two_gpus: fake_pynvml._State) -> None:
     two_gpus.gpus[1].processes = [(100, GIB), (200, 2 * GIB)]
     report = gpu.NvmlSession().read()
-    assert gpu.foreign_processes(report, {4242, 100}) == {1: [gpu.GpuProcess(200, 2 * GIB)]}
-    assert gpu.foreign_processes(report, {4242, 100, 200}) == {}
+    assert foreign_processes(report, {4242, 100}) == {1: [gpu.GpuProcess(200, 2 * GIB)]}
+    assert foreign_processes(report, {4242, 100, 200}) == {}
 
 
 def test_gpu_holders_names_experiments_and_strangers(
@@ -426,19 +437,20 @@ def test_gpu_holders_names_experiments_and_strangers(
     store = Store(tmp_path)
     experiment_id = store.insert(name="train", command=["x"], cwd=str(tmp_path))
     store.transition(
-        experiment_id, {Status.PENDING}, Status.RUNNING, "start", pid=4242, assigned_gpus=[0]
+        experiment_id,
+        {Status.PENDING},
+        Status.RUNNING,
+        "start",
+        pid=os.getpid(),  # a live process, so that its GPU process counts as ours
+        assigned_gpus=[0],
     )
-    report = gpu.NvmlSession().read()
+    two_gpus.gpus[0].processes = [(os.getpid(), GIB)]
     two_gpus.gpus[1].processes = [(555, GIB)]
     report = gpu.NvmlSession().read()
-    holders = gpu.gpu_holders(
-        report,
-        store.list([Status.RUNNING]),
-        our_pids={4242},
-        owner=lambda pid: "alice" if pid == 555 else None,
-    )
+    ownership = GpuOwnership(tmp_path, owner=lambda pid: "alice" if pid == 555 else None)
+    holders = ownership.holders(report, store.list([Status.RUNNING]))
     assert holders == {0: [f"#{experiment_id} train"], 1: ["pid 555 (alice)"]}
-    table = gpu.format_gpu_table(report, holders)
+    table = format_gpu_table(report, holders)
     assert "#1 train" in table and "pid 555 (alice)" in table
 
 
@@ -448,7 +460,7 @@ def test_experiment_pids_include_the_process_tree(tmp_path: Path) -> None:
         store = Store(tmp_path)
         experiment_id = store.insert(name="x", command=["x"], cwd=str(tmp_path))
         store.update(experiment_id, pid=os.getpid())
-        pids = gpu.experiment_pids(store.list())
+        pids = experiment_pids(store.list())
         assert {os.getpid(), child.pid} <= pids
     finally:
         child.kill()
@@ -456,21 +468,21 @@ def test_experiment_pids_include_the_process_tree(tmp_path: Path) -> None:
 
 
 def test_pid_owner() -> None:
-    assert gpu.pid_owner(os.getpid()) == getpass.getuser()
-    assert gpu.pid_owner(2**22 + 12345) is None  # beyond pid_max: never a live process
+    assert pid_owner(os.getpid()) == getpass.getuser()
+    assert pid_owner(2**22 + 12345) is None  # beyond pid_max: never a live process
 
 
 # -- table -------------------------------------------------------------------------------------
 
 
 def test_bar_fills_in_eighths() -> None:
-    assert gpu._bar(0.45) == "[████▌     ]"
-    assert gpu._bar(0.0) == "[          ]" and gpu._bar(1.0) == "[██████████]"
-    assert gpu._bar(None) == "[          ]" and gpu._bar(1.7) == "[██████████]"
+    assert _bar(0.45) == "[████▌     ]"
+    assert _bar(0.0) == "[          ]" and _bar(1.0) == "[██████████]"
+    assert _bar(None) == "[          ]" and _bar(1.7) == "[██████████]"
 
 
 def test_table_shows_meters_temperature_power_and_pids(two_gpus: fake_pynvml._State) -> None:
-    table = gpu.format_gpu_table(gpu.NvmlSession().read())
+    table = format_gpu_table(gpu.NvmlSession().read())
     header, first, second, driver = table.splitlines()
     assert header.startswith("GPU  NAME") and "HELD BY" in header
     assert "[█▍        ]  14%" in first and "20.0/140.0 GiB" in first  # 20 of 140 GiB
@@ -481,9 +493,9 @@ def test_table_shows_meters_temperature_power_and_pids(two_gpus: fake_pynvml._St
 
 def test_table_colours_only_when_asked(two_gpus: fake_pynvml._State) -> None:
     report = gpu.NvmlSession().read()
-    assert "\x1b[" in gpu.format_gpu_table(report, color=True)
+    assert "\x1b[" in format_gpu_table(report, color=True)
 
 
 def test_table_without_gpus_is_one_clear_line() -> None:
-    table = gpu.format_gpu_table(gpu.GpuReport((), reason="no NVIDIA GPU found"))
+    table = format_gpu_table(gpu.GpuReport((), reason="no NVIDIA GPU found"))
     assert table == "No GPUs: no NVIDIA GPU found"

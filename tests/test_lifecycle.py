@@ -192,7 +192,7 @@ def test_runner_reports_spawn_failure_itself(manager: ExperimentManager, tmp_pat
     script.write_text("#!/bin/sh\necho hi\n")
     script.chmod(0o755)
     exp = manager.create([str(script)])
-    manager._check_startable = lambda record: None  # type: ignore[method-assign]
+    manager.service.local.problem = lambda record, attempt: None  # type: ignore[method-assign]
     script.unlink()
     manager.start(exp.id)
     assert exp.wait(timeout=10).status is Status.ERROR
@@ -248,14 +248,14 @@ def test_nan_grace_and_negative_tail_are_refused(manager: ExperimentManager) -> 
     ):
         manager.stop(running.id, grace=float("nan"))
     assert running.status is Status.RUNNING
-    with pytest.raises(UsageError, match="tail must be >= 0 lines, not -2"):
+    with pytest.raises(UsageError, match="tail must be a whole number >= 0, not -2"):
         manager.logs(running.id, tail=-2)
     manager.stop(running.id, grace=1)
 
 
 def test_names_are_one_line_of_printable_text(manager: ExperimentManager) -> None:
     for bad in ("two\nlines", "tab\there", "\x1b[31mred"):
-        with pytest.raises(UsageError, match="a name must be one line of printable text"):
+        with pytest.raises(UsageError, match="name must be one line of printable text"):
             manager.create(["true"], name=bad)
     assert manager.create(["true"], name="lr 3e-4 · β=0.9").name == "lr 3e-4 · β=0.9"
 
@@ -285,7 +285,7 @@ def _which(program: str) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    from nbexp import _proc
+    from nbexp._io import proc as _proc
 
     return _proc.is_alive(pid)
 
@@ -317,7 +317,7 @@ def test_python_api_input_checks(manager: ExperimentManager) -> None:
     running = manager.run(["sleep", "30"])
     with pytest.raises(UsageError, match="finite"):
         manager.stop(running.id, grace=float("inf"))
-    with pytest.raises(UsageError, match="timeout must be >= 0"):
+    with pytest.raises(UsageError, match="timeout must be a finite number of seconds >= 0"):
         manager.wait(running.id, timeout=float("nan"))
     manager.stop(running.id, grace=1)
 

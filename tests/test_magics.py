@@ -68,7 +68,7 @@ def test_errors_are_one_line(shell, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_unload_stops_the_monitor(shell) -> None:  # type: ignore[no-untyped-def]
     from nbexp import _magics
-    from nbexp._monitor import shared_monitor
+    from nbexp._ui.monitor import shared_monitor
 
     manager = _magics._get_manager()
     monitor = shared_monitor(manager)

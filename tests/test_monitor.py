@@ -9,21 +9,16 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from nbexp import ExperimentManager
-from nbexp._monitor import (
-    GpuSource,
-    Monitor,
-    Snapshot,
-    _ProgressCache,
-    diff_rows,
-    last_screen_line,
-    shared_monitor,
-)
-from nbexp.gpu import GpuMonitor, NvmlBackend, NvmlSession, pid_owner
+from nbexp._io.logs import TailCache
+from nbexp._io.proc import pid_owner
+from nbexp._service.gpus import GpuOwnership
+from nbexp._service.watches import LogWatches
+from nbexp._ui.monitor import Monitor, Snapshot, diff_rows, shared_monitor
+from nbexp.gpu import GpuMonitor, GpuReport, NvmlBackend, NvmlSession
 
 from . import fake_pynvml
 from .conftest import wait_for
@@ -32,16 +27,21 @@ from .fake_pynvml import GIB, FakeGpu
 PY = sys.executable
 
 
-class FakeGpus:
+class NoGpus:
+    """A GPU backend that reads nothing, and says so."""
+
     def __init__(self) -> None:
         self.samples = 0
 
-    def sample(self, running: Any = ()) -> dict[str, Any]:
+    def read(self) -> GpuReport:
         self.samples += 1
-        return {"available": False, "simulated": False, "reason": "fake", "gpus": []}
+        return GpuReport((), reason="fake")
 
-    def history(self, indices: list[int], limit: int) -> list[list[list[Any]]]:
-        return [[] for _ in indices]
+
+def monitor_of(manager: ExperimentManager, interval: float = 1.0) -> Monitor:
+    """A monitor of the manager's home whose GPU probe reads nothing."""
+    probe = GpuOwnership(manager.home, monitor=GpuMonitor(backend=NoGpus()))
+    return Monitor(manager.service, interval, gpus=probe)
 
 
 def test_diff_rows_reports_changed_new_and_removed() -> None:
@@ -53,24 +53,29 @@ def test_diff_rows_reports_changed_new_and_removed() -> None:
     assert diff_rows(after, dict(after)) == ([], [])
 
 
-def test_last_screen_line_follows_carriage_returns_and_drops_colours() -> None:
-    data = b"epoch 1\n\x1b[32m 10%|#  | 1/10\r 20%|## | 2/10\x1b[0m\r"
-    assert last_screen_line(data) == "20%|## | 2/10"
-    assert last_screen_line(b"done\n\n") == "done"
-    assert last_screen_line(b"") == ""
+def test_tail_follows_carriage_returns_and_drops_colours(tmp_path: Path) -> None:
+    log = tmp_path / "out.log"
+    log.write_bytes(b"epoch 1\n\x1b[32m 10%|#  | 1/10\r 20%|## | 2/10\x1b[0m\r")
+    assert LogWatches().tail(str(log), 1) == [" 20%|## | 2/10"]
+    log.write_bytes(b"done\n\n")
+    assert LogWatches().tail(str(log), 5) == ["done"]
+    assert LogWatches().tail(str(tmp_path / "missing.log"), 5) == []
 
 
-def test_progress_is_reread_only_when_the_log_grows(tmp_path: Path) -> None:
+def test_tails_are_reread_only_when_the_log_grows(tmp_path: Path) -> None:
     log = tmp_path / "out.log"
     log.write_bytes(b"start\n 10%|#         | 10/100 [00:01<00:09, 9.9it/s]")
-    cache = _ProgressCache()
-    first = cache.get(str(log))
-    assert first is not None and first["n"] == 10 and first["total"] == 100
-    assert cache.get(str(log)) is first  # unchanged file: the cached object
+    cache = TailCache()
+    first = cache.lines(str(log))
+    assert cache.lines(str(log)) is first  # unchanged file: the cached object
+    watches = LogWatches()
+    progress = watches.progress_json(str(log))
+    assert progress is not None and progress["n"] == 10 and progress["total"] == 100
     with open(log, "ab") as f:
         f.write(b"\r 55%|#####     | 55/100 [00:05<00:04, 9.9it/s]")
-    assert cache.get(str(log))["n"] == 55  # type: ignore[index]
-    assert cache.get(str(tmp_path / "missing.log")) is None
+    assert cache.lines(str(log)) is not first
+    assert watches.progress_json(str(log))["n"] == 55  # type: ignore[index]
+    assert watches.progress_json(str(tmp_path / "missing.log")) is None
 
 
 def test_snapshot_rows_carry_status_actions_and_progress(manager: ExperimentManager) -> None:
@@ -78,7 +83,7 @@ def test_snapshot_rows_carry_status_actions_and_progress(manager: ExperimentMana
     done = manager.run([PY, "-c", script], name="bar")
     pending = manager.create([PY, "-c", "pass"], name="later")
     done.wait(timeout=30)
-    monitor = Monitor(manager, gpu_source=FakeGpus())
+    monitor = monitor_of(manager)
     snap = monitor.snapshot()
     row = snap.rows[done.id]
     assert row["status"] == "completed"
@@ -88,7 +93,7 @@ def test_snapshot_rows_carry_status_actions_and_progress(manager: ExperimentMana
     assert snap.rows[pending.id]["actions"] == ["start", "force start", "remove"]
     assert snap.rows[pending.id]["progress"] is None
     assert snap.log_paths[done.id].endswith(".log")
-    assert snap.gpus["reason"] == "fake"
+    assert snap.gpu_info["reason"] == "fake"
 
 
 def test_a_new_manager_sees_what_still_runs(manager: ExperimentManager, home: Path) -> None:
@@ -96,7 +101,7 @@ def test_a_new_manager_sees_what_still_runs(manager: ExperimentManager, home: Pa
     exp = manager.run([PY, "-c", "import time; time.sleep(30)"], name="survivor")
     wait_for(lambda: manager.get(exp.id).pid)
     fresh = ExperimentManager(home=home)
-    snap = Monitor(fresh, gpu_source=FakeGpus()).snapshot()
+    snap = monitor_of(fresh).snapshot()
     assert snap.rows[exp.id]["status"] == "running"
     assert snap.rows[exp.id]["pid"] == manager.get(exp.id).pid
     manager.stop(exp.id, grace=1)
@@ -105,7 +110,7 @@ def test_a_new_manager_sees_what_still_runs(manager: ExperimentManager, home: Pa
 def test_thread_ticks_subscribers_and_stops_when_nobody_listens(
     manager: ExperimentManager,
 ) -> None:
-    monitor = Monitor(manager, interval=0.05, gpu_source=FakeGpus())
+    monitor = monitor_of(manager, 0.05)
     got: list[Snapshot] = []
     monitor.subscribe(got.append)
     wait_for(lambda: len(got) >= 3, timeout=10)
@@ -118,7 +123,7 @@ def test_thread_ticks_subscribers_and_stops_when_nobody_listens(
 
 
 def test_a_failing_subscriber_does_not_starve_the_others(manager: ExperimentManager) -> None:
-    monitor = Monitor(manager, gpu_source=FakeGpus())
+    monitor = monitor_of(manager)
     got: list[Snapshot] = []
 
     def broken(snap: Snapshot) -> None:
@@ -131,18 +136,18 @@ def test_a_failing_subscriber_does_not_starve_the_others(manager: ExperimentMana
 
 
 def test_housekeeping_errors_are_reported_not_raised(manager: ExperimentManager) -> None:
-    monitor = Monitor(manager, gpu_source=FakeGpus())
+    monitor = monitor_of(manager)
 
     def locked() -> None:
         raise RuntimeError("database is locked")
 
-    manager.tick = locked  # type: ignore[method-assign]
+    manager.service.tick = locked  # type: ignore[method-assign]
     snap = monitor.tick()
     assert snap.errors == ["housekeeping failed: database is locked"]
 
 
 def test_wake_ticks_before_the_interval_ends(manager: ExperimentManager) -> None:
-    monitor = Monitor(manager, interval=30, gpu_source=FakeGpus())
+    monitor = monitor_of(manager, 30)
     ticked = threading.Event()
     seen: list[float] = []
 
@@ -159,31 +164,33 @@ def test_wake_ticks_before_the_interval_ends(manager: ExperimentManager) -> None
 
 
 def test_views_of_one_home_share_a_monitor(manager: ExperimentManager, home: Path) -> None:
-    assert shared_monitor(manager, 1.0) is shared_monitor(manager, 1.0)
-    assert shared_monitor(ExperimentManager(home=home), 1.0) is shared_monitor(manager, 1.0)
-    assert shared_monitor(manager, 1.0) is not shared_monitor(manager, 0.5)
+    service = manager.service
+    assert shared_monitor(service, 1.0) is shared_monitor(service, 1.0)
+    other = ExperimentManager(home=home).service
+    assert shared_monitor(other, 1.0) is shared_monitor(service, 1.0)
+    assert shared_monitor(service, 1.0) is not shared_monitor(service, 0.5)
     with pytest.raises(ValueError, match="interval"):
-        Monitor(manager, interval=0)
+        Monitor(service, interval=0)
 
 
 def test_monitor_reads_simulated_gpus(
     manager: ExperimentManager, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NBEXP_SIMULATED_GPUS", "2")
-    monitor = Monitor(manager)
+    monitor = Monitor(ExperimentManager(home=manager.home).service)  # a probe made after setenv
     snap = monitor.snapshot()
-    assert snap.gpus["simulated"] is True
-    assert [g["index"] for g in snap.gpus["gpus"]] == [0, 1]
-    gpu = snap.gpus["gpus"][0]
-    assert gpu["mem_total"] > 1000  # MiB, not bytes
-    assert 0 <= gpu["util"] <= 100
-    assert monitor.gpu_source.history([0, 1], 10)[0]  # the probe keeps readings
+    assert snap.gpu_info["simulated"] is True
+    assert [g["index"] for g in snap.gpu_info["gpus"]] == [0, 1]
+    assert snap.gpu_info["gpus"][0]["mem_total"] > 1000  # MiB, not bytes  # type: ignore[operator]
+    memory, util, _, _ = snap.gpu[0]
+    assert memory is not None and memory > 100 and util is not None and 0 <= util <= 100
+    assert monitor.gpu_history([0, 1], 10)[0]  # the probe keeps readings
 
 
 def test_resubscribing_while_the_thread_winds_down_keeps_it_ticking(
     manager: ExperimentManager,
 ) -> None:
-    monitor = Monitor(manager, interval=0.05, gpu_source=FakeGpus())
+    monitor = monitor_of(manager, 0.05)
     first: list[Snapshot] = []
     second: list[Snapshot] = []
     for _ in range(20):
@@ -218,13 +225,14 @@ def test_gpu_info_names_someone_elses_processes_but_not_ours(
             return pid_owner(pid)
 
         probe = GpuMonitor(backend=NvmlBackend(NvmlSession()))  # a session of its own: fresh
-        monitor = Monitor(manager, gpu_source=GpuSource(probe=probe, owner=owner))
+        gpus = GpuOwnership(manager.home, monitor=probe, owner=owner)
+        monitor = Monitor(manager.service, gpus=gpus)
         first = monitor.snapshot()
         second = monitor.snapshot()
-        gpu0, gpu1 = second.gpus["gpus"]
-        assert gpu0["foreign"] == [{"pid": stranger.pid, "user": getpass.getuser(), "mem": 9216}]
-        assert gpu1["foreign"] == []  # only our experiment on it
-        assert first.gpus == second.gpus
+        assert second.gpu_foreign == {
+            "0": [{"pid": stranger.pid, "user": getpass.getuser(), "mem": 9216}]
+        }  # GPU 1 holds only our experiment
+        assert first.gpu_foreign == second.gpu_foreign
         assert asked == [stranger.pid], "the owner is looked up once per process, not per tick"
     finally:
         stranger.kill()

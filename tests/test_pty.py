@@ -69,7 +69,7 @@ def test_tty_mode_stop_and_exit_code(manager: ExperimentManager) -> None:
 
 def test_tty_spawn_failure(manager: ExperimentManager, tmp_path: Path) -> None:
     exp = manager.create(["no-such-program-xyz"], tty=True)
-    manager._check_startable = lambda record: None  # type: ignore[method-assign]
+    manager.service.local.problem = lambda record, attempt: None  # type: ignore[method-assign]
     manager.start(exp.id)
     assert exp.wait(timeout=10).status is Status.ERROR
     assert exp.error == "failed to start: command not found: no-such-program-xyz"

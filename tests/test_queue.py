@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from nbexp import ExperimentManager, GpuConflict, GpuUnavailable, Status, UsageError
-from nbexp._store import Store
+from nbexp._io.store import Store
 
 from .conftest import cli, python_command, wait_for
 
@@ -26,7 +26,7 @@ def two_simulated_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_conflict_names_the_holder_then_queue_and_force(manager: ExperimentManager) -> None:
     first = manager.run(["sleep", "30"], gpus=[0], name="holder")
     assert first.status is Status.RUNNING and first.gpus == [0]
-    with pytest.raises(GpuConflict, match=r"GPU 0 \(experiment 1 'holder'\).*queue=True"):
+    with pytest.raises(GpuConflict, match=r"GPU 0 \(#1 holder\).*queue=True"):
         manager.run(["sleep", "30"], gpus=[0])
     assert len(manager.records()) == 1  # a refused run() leaves nothing behind
     refused = manager.create(["sleep", "30"], gpus=[0])
@@ -38,7 +38,7 @@ def test_conflict_names_the_holder_then_queue_and_force(manager: ExperimentManag
     forced = manager.start(refused.id, force=True)
     assert forced.status is Status.RUNNING and forced.gpus == [0]
     reasons = [h.reason or "" for h in forced.history()]
-    assert any("force start (ignoring busy GPU 0 (experiment 1 'holder'))" in r for r in reasons)
+    assert any("force start (ignoring busy GPU 0 (#1 holder))" in r for r in reasons)
 
 
 def test_missing_gpu_lists_the_available_ones(manager: ExperimentManager) -> None:
@@ -154,7 +154,7 @@ def test_gpu_freed_outside_nbexp_starts_the_queue(home: Path) -> None:
     Store(home).set_setting("gpu_busy_memory_mb", "100000")
     wait_for(lambda: Store(home).get(waiting.id).status is Status.COMPLETED, timeout=30)
     # The watcher leaves once the queue is empty.
-    from nbexp._scheduling import queue_watcher_running
+    from nbexp._service.scheduling import queue_watcher_running
 
     wait_for(lambda: not queue_watcher_running(str(home)), timeout=15)
 

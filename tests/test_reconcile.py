@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from nbexp import ExperimentManager, Status, _proc
-from nbexp._store import Store
+from nbexp import ExperimentManager, Status
+from nbexp._io import proc as _proc
+from nbexp._io.store import Store
 from nbexp.states import Action, sources
 
 from .conftest import cli, wait_for

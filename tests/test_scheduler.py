@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nbexp._scheduler import (
+from nbexp._core.scheduler import (
     Blocked,
     Fail,
     GpuState,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from nbexp import ExperimentManager, Status, StoreError
-from nbexp._store import SCHEMA_VERSION, Store
+from nbexp._io.store import SCHEMA_VERSION, Store
 from nbexp.states import Action, sources
 
 from .conftest import cli

@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from nbexp import ExperimentManager, Status, _proc
+from nbexp import ExperimentManager, Status
+from nbexp._io import proc as _proc
 
 from .conftest import EXAMPLES, NBEXP_CLI, wait_for
 

@@ -11,8 +11,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._dashboard import Dashboard
-    from ._errors import (
+    from ._core.errors import (
         GpuConflict,
         GpuUnavailable,
         InvalidTransition,
@@ -23,25 +22,26 @@ if TYPE_CHECKING:
         UsageError,
         WaitTimeout,
     )
+    from ._core.states import Status
     from ._manager import Experiment, ExperimentManager
-    from .states import Status
+    from ._ui.dashboard import Dashboard
 
 # Public names and the private module each lives in. Imported on first use, so that the runner
 # (one per experiment, whose memory counts) and the CLI load only what they need.
 _EXPORTS = {
-    "Dashboard": "._dashboard",
+    "Dashboard": "._ui.dashboard",
     "Experiment": "._manager",
     "ExperimentManager": "._manager",
-    "Status": ".states",
-    "GpuConflict": "._errors",
-    "GpuUnavailable": "._errors",
-    "InvalidTransition": "._errors",
-    "NbexpError": "._errors",
-    "NotFound": "._errors",
-    "SpawnFailed": "._errors",
-    "StoreError": "._errors",
-    "UsageError": "._errors",
-    "WaitTimeout": "._errors",
+    "Status": "._core.states",
+    "GpuConflict": "._core.errors",
+    "GpuUnavailable": "._core.errors",
+    "InvalidTransition": "._core.errors",
+    "NbexpError": "._core.errors",
+    "NotFound": "._core.errors",
+    "SpawnFailed": "._core.errors",
+    "StoreError": "._core.errors",
+    "UsageError": "._core.errors",
+    "WaitTimeout": "._core.errors",
 }
 
 __all__ = [

@@ -10,12 +10,16 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from ._errors import NbexpError, UsageError
-from ._records import ExperimentRecord
-from .states import Status
+from ._cli_tables import format_gpu_table, format_gpus, format_runtime, pid_column, table
+from ._core.errors import NbexpError, UsageError, WaitTimeout
+from ._core.options import LAUNCH_OPTIONS
+from ._core.records import ExperimentRecord
+from ._core.states import Status
+from ._core.validate import parse_status
+from ._manager import ExperimentManager
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -28,52 +32,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _add_launch_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-n", "--name", help="a name to recognise it by (default: the script's name)")
-    p.add_argument("--cwd", help="working directory (default: the current one)")
-    p.add_argument("-g", "--gpus", help="GPUs: a list like 0,1 (or UUIDs), or a count like 2")
-    p.add_argument(
-        "-e",
-        "--env",
-        action="append",
-        default=[],
-        metavar="K=V",
-        help="set an environment variable for the command (repeatable)",
-    )
-    p.add_argument("--uv", action="store_true", help="run the command through `uv run` in its cwd")
-    p.add_argument("--shell", action="store_true", help="run the command through /bin/sh -c")
-    p.add_argument(
-        "--tty",
-        nargs="?",
-        const="120x40",
-        metavar="COLSxROWS",
-        help="run on a pseudo-terminal (default size 120x40) for colours and live bars",
-    )
-    p.add_argument("--priority", type=int, default=0, help="higher starts first from the queue")
-    p.add_argument(
-        "--after",
-        type=int,
-        action="append",
-        default=[],
-        metavar="ID",
-        help="start only after experiment ID completed (repeatable)",
-    )
-    p.add_argument(
-        "--share-gpus",
-        action="store_true",
-        help="may share its GPUs with other experiments that allow it",
-    )
-    p.add_argument(
-        "--min-gpu-memory",
-        type=int,
-        metavar="MB",
-        help="only GPUs with at least this much free memory",
-    )
-    p.add_argument("--executor", choices=["local", "slurm"], help="where it runs (default local)")
-    p.add_argument("--partition", help="Slurm partition")
-    p.add_argument("--time", help="Slurm time limit, e.g. 2:00:00")
-    p.add_argument("--cpus", type=int, help="Slurm CPUs per task")
-    p.add_argument("--mem", help="Slurm memory, e.g. 16G")
+def add_launch_options(p: argparse.ArgumentParser) -> None:
+    """Every launch option's flags, from the one table in `_core.options`."""
+    for option in LAUNCH_OPTIONS:
+        p.add_argument(*option.flags, dest=option.name, help=option.help, **option.cli)
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- the command and its arguments")
 
 
@@ -90,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     p = sub.add_parser("run", help="start an experiment: nbexp run [options] -- CMD ARGS…")
-    _add_launch_options(p)
+    add_launch_options(p)
     p.add_argument("--queue", action="store_true", help="queue it when its GPUs are busy")
     p.add_argument("--force", action="store_true", help="start even if its GPUs look busy")
     p.add_argument(
@@ -98,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("create", help="create a pending experiment: nbexp create [options] -- CMD…")
-    _add_launch_options(p)
+    add_launch_options(p)
 
     p = sub.add_parser("list", aliases=["ls"], help="list experiments")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -145,12 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        from ._manager import ExperimentManager
-
         manager = ExperimentManager(home=args.home)
         if args.verb not in ("gpus",):
             manager.tick()  # no daemon: every CLI call reconciles and advances the queue
-        handler = _HANDLERS[args.verb]
+        handler = HANDLERS[args.verb]
         return handler(manager, args)
     except UsageError as e:
         print(f"nbexp: error: {e}", file=sys.stderr)
@@ -169,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _command(args: argparse.Namespace) -> list[str]:
+def command_words(args: argparse.Namespace) -> list[str]:
+    """The command after `--`, as given."""
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
@@ -178,84 +139,12 @@ def _command(args: argparse.Namespace) -> list[str]:
     return command
 
 
-def _parse_gpus(text: str | None) -> int | list[int | str] | None:
-    """`2` = any two free GPUs; `0,1` (or `3,`) = these GPUs; `0` = GPU 0; UUIDs allowed."""
-    if text is None or not text.strip():
-        return None
-    text = text.strip()
-    if text.isdigit():
-        return [0] if int(text) == 0 else int(text)
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts:
-        raise UsageError(f"bad --gpus value {text!r}: use 0,1 (these GPUs) or 2 (any two)")
-    return [int(p) if p.isdigit() else p for p in parts]
+def launch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The launch options the command line gave, as ExperimentManager.create() takes them."""
+    return {option.name: option.from_cli(getattr(args, option.name)) for option in LAUNCH_OPTIONS}
 
 
-def _parse_tty(text: str | None) -> bool | tuple[int, int]:
-    if text is None:
-        return False
-    columns, sep, rows = text.lower().partition("x")
-    if not (sep and columns.isdigit() and rows.isdigit()):
-        raise UsageError(f"bad --tty size {text!r}: use COLUMNSxROWS, e.g. 120x40")
-    return int(columns), int(rows)
-
-
-def _parse_env(pairs: list[str]) -> dict[str, str]:
-    env = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"bad --env {pair!r}: use KEY=VALUE")
-        env[key] = value
-    return env
-
-
-def _launch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return dict(
-        name=args.name,
-        cwd=args.cwd,
-        env=_parse_env(args.env),
-        gpus=_parse_gpus(args.gpus),
-        uv=args.uv,
-        shell=args.shell,
-        priority=args.priority,
-        after=args.after,
-        tty=_parse_tty(args.tty),
-        share_gpus=args.share_gpus,
-        min_gpu_memory_mb=args.min_gpu_memory,
-        executor=args.executor,
-        partition=args.partition,
-        time=args.time,
-        cpus=args.cpus,
-        mem=args.mem,
-    )
-
-
-def _format_runtime(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def _format_gpus(record: ExperimentRecord) -> str:
-    gpus = record.assigned_gpus if record.assigned_gpus is not None else record.gpus
-    if gpus is None:
-        return "-"
-    if isinstance(gpus, int):
-        return f"any {gpus}"
-    return ",".join(str(g) for g in gpus)
-
-
-def _pid_column(record: ExperimentRecord) -> str:
-    if record.executor == "slurm":
-        return f"slurm:{record.job_id}" if record.job_id else "slurm"
-    return str(record.pid or "-") if record.status is Status.RUNNING else "-"
-
-
-def _exit_column(record: ExperimentRecord, manager: Any = None) -> str:
+def _exit_column(record: ExperimentRecord, manager: ExperimentManager | None = None) -> str:
     if record.status is Status.QUEUED and manager is not None:
         # Why it waits, as the last scheduling decision said (e.g. "needs 2 free GPUs").
         history = manager.history(record.id)
@@ -267,22 +156,11 @@ def _exit_column(record: ExperimentRecord, manager: Any = None) -> str:
     return "-"
 
 
-def _table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
-    ]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    for row in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    return "\n".join(lines)
-
-
-def _extra_json(manager: Any, record: ExperimentRecord) -> dict[str, Any]:
+def _extra_json(manager: ExperimentManager, record: ExperimentRecord) -> dict[str, Any]:
     data = record.to_json()
-    progress = getattr(manager, "progress", None)
-    if progress is not None and record.log_path:
+    if record.log_path:
         try:
-            p = progress(record.id)
+            p = manager.progress(record.id)
             data["progress"] = p.to_json() if p is not None else None
         except NbexpError:
             data["progress"] = None
@@ -292,36 +170,35 @@ def _extra_json(manager: Any, record: ExperimentRecord) -> dict[str, Any]:
 # -- verbs ------------------------------------------------------------------------------------
 
 
-def _run(manager: Any, args: argparse.Namespace) -> int:
-    exp = manager.run(_command(args), queue=args.queue, force=args.force, **_launch_kwargs(args))
+def _run(manager: ExperimentManager, args: argparse.Namespace) -> int:
+    exp = manager.run(
+        command_words(args), queue=args.queue, force=args.force, **launch_kwargs(args)
+    )
     print(exp.id, flush=True)
     if not args.wait:
         return 0
     return _wait_exit_code(manager, exp.id, None)
 
 
-def _create(manager: Any, args: argparse.Namespace) -> int:
-    exp = manager.create(_command(args), **_launch_kwargs(args))
+def _create(manager: ExperimentManager, args: argparse.Namespace) -> int:
+    exp = manager.create(command_words(args), **launch_kwargs(args))
     print(exp.id)
     return 0
 
 
-def _list(manager: Any, args: argparse.Namespace) -> int:
+def _list(manager: ExperimentManager, args: argparse.Namespace) -> int:
     statuses = None
     if args.status:
-        from ._validate import parse_status as _parse_status
-
-        statuses = [_parse_status(s) for s in args.status]
+        statuses = [parse_status(s) for s in args.status]
     records = manager.records(statuses)
     if args.json:
         print(json.dumps([_extra_json(manager, r) for r in records], indent=2))
         return 0
-    progress = getattr(manager, "progress", None)
     rows = []
     for r in records:
         progress_text = "-"
-        if progress is not None and r.status is Status.RUNNING:
-            p = progress(r.id)
+        if r.status is Status.RUNNING:
+            p = manager.progress(r.id)
             if p is not None:
                 progress_text = p.short()
         rows.append(
@@ -329,16 +206,16 @@ def _list(manager: Any, args: argparse.Namespace) -> int:
                 str(r.id),
                 r.name[:30],
                 r.status.value,
-                _pid_column(r),
-                _format_runtime(r.runtime),
+                pid_column(r),
+                format_runtime(r.runtime),
                 progress_text,
                 _exit_column(r, manager)[:48],
-                _format_gpus(r),
+                format_gpus(r),
             ]
         )
     headers = ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "EXIT", "GPUS"]
     if rows:
-        print(_table(rows, headers))
+        print(table(rows, headers))
     elif statuses:  # there may be others: "no experiments yet" would mislead
         print(f"no {' or '.join(s.value for s in statuses)} experiments")
     else:
@@ -346,7 +223,7 @@ def _list(manager: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(manager: Any, args: argparse.Namespace) -> int:
+def _show(manager: ExperimentManager, args: argparse.Namespace) -> int:
     record = manager.get(args.id).record
     data = _extra_json(manager, record)
     data["history"] = [
@@ -389,7 +266,7 @@ def _show(manager: Any, args: argparse.Namespace) -> int:
         if data.get(key):
             print(f"{key:10} {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(data[key]))}")
     if record.runtime is not None:
-        print(f"{'runtime':10} {_format_runtime(record.runtime)}")
+        print(f"{'runtime':10} {format_runtime(record.runtime)}")
     if data.get("progress"):
         progress = manager.progress(record.id)
         if progress is not None:
@@ -405,25 +282,25 @@ def _show(manager: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _start(manager: Any, args: argparse.Namespace) -> int:
+def _start(manager: ExperimentManager, args: argparse.Namespace) -> int:
     exp = manager.start(args.id, force=args.force, queue=args.queue)
     print(f"{exp.id} {exp.status.value}")
     return 0
 
 
-def _stop(manager: Any, args: argparse.Namespace) -> int:
+def _stop(manager: ExperimentManager, args: argparse.Namespace) -> int:
     exp = manager.stop(args.id, grace=args.grace)
     print(f"{exp.id} {exp.status.value}")
     return 0
 
 
-def _restart(manager: Any, args: argparse.Namespace) -> int:
+def _restart(manager: ExperimentManager, args: argparse.Namespace) -> int:
     exp = manager.restart(args.id, force=args.force, queue=args.queue)
     print(f"{exp.id} {exp.status.value} (attempt {exp.attempt})")
     return 0
 
 
-def _logs(manager: Any, args: argparse.Namespace) -> int:
+def _logs(manager: ExperimentManager, args: argparse.Namespace) -> int:
     stored = manager.log_path(args.id, args.attempt)
     path = manager.readable_log_path(args.id, args.attempt)
     record = manager.get(args.id).record
@@ -439,7 +316,7 @@ def _logs(manager: Any, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.follow:
-        from ._follow import follow_to_terminal
+        from ._ui.follow import follow_to_terminal
 
         def finished() -> bool:
             return bool(manager.get(args.id).status.is_terminal or args.attempt)
@@ -452,9 +329,7 @@ def _logs(manager: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_exit_code(manager: Any, experiment_id: int, timeout: float | None) -> int:
-    from ._errors import WaitTimeout
-
+def _wait_exit_code(manager: ExperimentManager, experiment_id: int, timeout: float | None) -> int:
     try:
         exp = manager.wait(experiment_id, timeout=timeout)
     except WaitTimeout as e:
@@ -481,27 +356,25 @@ def _wait_exit_code(manager: Any, experiment_id: int, timeout: float | None) -> 
     return EXIT_REFUSED
 
 
-def _wait(manager: Any, args: argparse.Namespace) -> int:
+def _wait(manager: ExperimentManager, args: argparse.Namespace) -> int:
     return _wait_exit_code(manager, args.id, args.timeout)
 
 
-def _rm(manager: Any, args: argparse.Namespace) -> int:
+def _rm(manager: ExperimentManager, args: argparse.Namespace) -> int:
     manager.remove(args.id, delete_logs=not args.keep_logs)
     return 0
 
 
-def _gpus(manager: Any, args: argparse.Namespace) -> int:
+def _gpus(manager: ExperimentManager, args: argparse.Namespace) -> int:
     report = manager.gpus()
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
         return 0
-    from .gpu import format_gpu_table
-
     print(format_gpu_table(report, manager.gpu_holders(report), color=sys.stdout.isatty()))
     return 0
 
 
-_HANDLERS = {
+HANDLERS: dict[str, Callable[[ExperimentManager, argparse.Namespace], int]] = {
     "run": _run,
     "create": _create,
     "list": _list,

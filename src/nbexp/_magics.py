@@ -16,23 +16,21 @@ import time
 from contextlib import redirect_stdout
 from typing import Any
 
-from ._errors import NbexpError, UsageError
+from ._cli import HANDLERS, build_parser, command_words, launch_kwargs
+from ._core.errors import NbexpError, UsageError
+from ._manager import ExperimentManager
 
-_manager: Any = None
+_manager: ExperimentManager | None = None
 
 
-def _get_manager() -> Any:
+def _get_manager() -> ExperimentManager:
     global _manager
     if _manager is None:
-        from ._manager import ExperimentManager
-
         _manager = ExperimentManager()
     return _manager
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ._cli import build_parser
-
     parser = build_parser()
     parser.prog = "%exp"
     return parser
@@ -89,10 +87,8 @@ def _dispatch(line: str, cell: str | None) -> Any:
         return _run_cell(manager, line, cell)
     args = _parse(line)
     if args.verb in ("run",):
-        from ._cli import _command, _launch_kwargs
-
         exp = manager.run(
-            _command(args), queue=args.queue, force=args.force, **_launch_kwargs(args)
+            command_words(args), queue=args.queue, force=args.force, **launch_kwargs(args)
         )
         return exp.wait() if args.wait else exp
     if args.verb in ("logs",) and not args.follow:
@@ -105,10 +101,8 @@ def _dispatch(line: str, cell: str | None) -> Any:
         return manager.stop(args.id, grace=args.grace)
     if args.verb == "restart":
         return manager.restart(args.id, force=args.force, queue=args.queue)
-    from ._cli import _HANDLERS
-
     manager.tick()
-    _HANDLERS[args.verb](manager, args)
+    HANDLERS[args.verb](manager, args)
     return None
 
 
@@ -122,11 +116,9 @@ def _run_cell(manager: Any, line: str, cell: str) -> Any:
     if " -- " in f" {rest} ":
         raise UsageError("%%exp run takes options only; the cell body is the script")
     args = _parse(f"run {rest} -- {shlex.quote(sys.executable)} {shlex.quote(path)}")
-    from ._cli import _command, _launch_kwargs
-
-    kwargs = _launch_kwargs(args)
+    kwargs = launch_kwargs(args)
     kwargs["name"] = kwargs["name"] or "cell"
-    return manager.run(_command(args), queue=args.queue, force=args.force, **kwargs)
+    return manager.run(command_words(args), queue=args.queue, force=args.force, **kwargs)
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -138,9 +130,9 @@ def unload_ipython_extension(ipython: Any) -> None:
     global _manager
     if _manager is not None:
         try:
-            from ._monitor import shared_monitor
+            from ._ui.monitor import stop_shared_monitors
 
-            shared_monitor(_manager).stop()
+            stop_shared_monitors(str(_manager.home))
         except Exception:
             pass
     _manager = None

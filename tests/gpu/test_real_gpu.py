@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from nbexp import ExperimentManager, NbexpError, Status, _proc, gpu
+from nbexp import ExperimentManager, NbexpError, Status, gpu
+from nbexp._cli_tables import format_gpu_table
+from nbexp._io import proc as _proc
+from nbexp._service.gpus import experiment_pids
 
 pytestmark = pytest.mark.gpu
 
@@ -98,7 +101,7 @@ def test_readings_match_nvidia_smi() -> None:
         draw_reference = _number(row[7]) or 0
         assert _close(snapshot.power_draw, row[7], max(40.0, 0.25 * draw_reference))
         assert _close(snapshot.power_limit, row[8], 1.0), (snapshot.power_limit, row[8])
-    assert "NVIDIA driver" in gpu.format_gpu_table(report)
+    assert "NVIDIA driver" in format_gpu_table(report)
 
 
 def test_monitor_samples_real_gpus_into_history() -> None:
@@ -129,14 +132,14 @@ def test_an_experiment_on_gpu_0_is_seen_holding_it(tmp_path: Path) -> None:
     try:
         _wait_for_line(manager, experiment.id, "allocated 1 GiB")
         records = manager.records([Status.RUNNING])
-        ours = gpu.experiment_pids(records)
+        ours = experiment_pids(records)
         report = gpu.NvmlBackend().read()
         gpu0 = report.gpus[0]
         assert experiment.pid in ours
 
         grown = (gpu0.memory_used or 0) - (before.memory_used or 0)
         assert grown >= 900 * MIB, f"GPU 0 memory grew by only {grown / MIB:.0f} MiB"
-        holders = gpu.gpu_holders(report, records, our_pids=ours)
+        holders = manager.gpu_holders(report)
         assert f"#{experiment.id} alloc" in holders[0]
 
         seen = [p for p in gpu0.processes or () if p.pid in ours]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from nbexp._slurm import SlurmClient
+from nbexp._exec.slurm_client import SlurmClient
 from tests.slurm.cluster import MAX_SOCKET_PATH, ClusterError, SlurmCluster, missing_programs
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from nbexp._errors import NbexpError, SpawnFailed, UsageError
-from nbexp._slurm import (
+from nbexp._core.errors import NbexpError, SpawnFailed, UsageError
+from nbexp._exec.slurm_client import (
     JobInfo,
     SlurmClient,
     SlurmCommandMissing,

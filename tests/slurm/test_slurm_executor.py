@@ -129,15 +129,15 @@ def test_cli(home: Path, slurm_env: SlurmCluster) -> None:
     listing = cli(home, "list").stdout.splitlines()[1]
     assert f"slurm:{shown['job_id']}" in listing
     bad = cli(home, "run", "--partition", "debug", "--", "true")
-    assert bad.returncode == 2 and "only apply to Slurm experiments" in bad.stderr
+    assert bad.returncode == 2 and "only applies to Slurm experiments" in bad.stderr
     assert "(--executor slurm)" in bad.stderr
 
 
 def test_dashboard_rows_show_executor_and_job(slurm_manager: ExperimentManager) -> None:
-    from nbexp._monitor import Monitor
+    from nbexp._ui.monitor import Monitor
 
     exp = slurm_manager.run(["sleep", "30"])
-    snapshot = Monitor(slurm_manager, 1.0).tick()
+    snapshot = Monitor(slurm_manager.service, 1.0).tick()
     row = snapshot.rows[exp.id]
     assert row["executor"] == "slurm" and row["job_id"] == exp.record.job_id
     slurm_manager.stop(exp.id, grace=1)

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from _lab import run_cell
 
-from nbexp import ExperimentManager, Status, _proc
+from nbexp import ExperimentManager, Status
+from nbexp._io import proc as _proc
 
 pytestmark = pytest.mark.ui
 

@@ -1,26 +1,26 @@
 """A compact live card for one experiment, shown as the result of a cell.
 
-It shares the dashboard's front-end module (drawn with kind="card") and the manager's monitor
+It shares the dashboard's front-end module (drawn with kind="card") and the home's monitor
 thread; it stops listening once the experiment has ended and its last state is shown.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from typing import TYPE_CHECKING, Any
+import time
+from typing import Any
 
 import anywidget
 import traitlets
 
-from ._dashboard import current_row, handle_action, static_asset
-from ._monitor import DEFAULT_INTERVAL_S, Monitor, Snapshot, shared_monitor
-
-if TYPE_CHECKING:
-    from ._manager import Experiment, ExperimentManager
+from .._core.errors import NbexpError
+from .._service.core import Service
+from . import protocol
+from .actions import current_row, handle_action
+from .dashboard import static_asset
+from .monitor import DEFAULT_INTERVAL_S, Monitor, Snapshot, shared_monitor
 
 TAIL_LINES = 4  # lines of output under the card
-TAIL_BYTES = 4096  # read from the end of the log for them
 
 
 class ExperimentCard(anywidget.AnyWidget):
@@ -40,28 +40,28 @@ class ExperimentCard(anywidget.AnyWidget):
 
     def __init__(
         self,
-        manager: ExperimentManager,
+        service: Service,
         experiment_id: int,
         *,
+        stop_grace: float,
         interval: float = DEFAULT_INTERVAL_S,
         live: bool = True,
     ) -> None:
-        import time
-
-        self.manager = manager
+        self.service = service
+        self.stop_grace = stop_grace
         self.experiment_id = int(experiment_id)
         self._lock = threading.Lock()
-        row = current_row(manager, self.experiment_id) or {}
-        super().__init__(row=row, tail=_tail(self._log_path()), now=time.time())
+        row: Any = current_row(service, self.experiment_id) or {}
+        super().__init__(row=row, tail=self._tail(self._log_path()), now=time.time())
         self.on_msg(self._on_message)
-        self._monitor: Monitor = shared_monitor(manager, interval)
+        self._monitor: Monitor = shared_monitor(service, interval)
         if not _finished(row):
             self._monitor.subscribe(self._on_snapshot, start=live)
 
     def _on_snapshot(self, snap: Snapshot) -> None:
         with self._lock:
-            row = snap.rows.get(self.experiment_id, {})
-            tail = _tail(snap.log_paths.get(self.experiment_id))
+            row: Any = snap.rows.get(self.experiment_id, {})
+            tail = self._tail(snap.log_paths.get(self.experiment_id))
             if row != self.row or tail != self.tail:
                 with self.hold_sync():  # one message for the three traits
                     self.now = snap.at
@@ -73,24 +73,28 @@ class ExperimentCard(anywidget.AnyWidget):
     def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
         if not isinstance(content, dict) or content.get("type") != "action":
             req = content.get("req") if isinstance(content, dict) else None
-            self.send({"type": "error", "req": req, "message": "a card only takes actions"})
+            self.send(protocol.error(req, "a card only takes actions"))
             return
-        reply = handle_action(self.manager, content, lambda i: current_row(self.manager, i))
+        reply = handle_action(
+            self.service, content, self.stop_grace, lambda i: current_row(self.service, i)
+        )
         self.send(reply)
-        if reply.get("type") != "error":
-            row = reply.get("row") or {}
+        if reply["type"] == "action_done":
+            row: Any = reply["row"] or {}
             with self._lock:
                 self.row = row
             if not _finished(row):
                 self._monitor.subscribe(self._on_snapshot)
 
     def _log_path(self) -> str | None:
-        from ._errors import NbexpError
-
         try:
-            return self.manager.store.get(self.experiment_id).log_path
+            return self.service.store.get(self.experiment_id).log_path
         except NbexpError:
             return None
+
+    def _tail(self, path: str | None) -> list[str]:
+        """The last lines of the experiment's current log, as a terminal shows them."""
+        return self.service.watches.tail(path, TAIL_LINES)
 
     def close(self) -> None:
         monitor = getattr(self, "_monitor", None)  # absent when __init__ failed half-way
@@ -99,29 +103,7 @@ class ExperimentCard(anywidget.AnyWidget):
         super().close()
 
 
-def _finished(row: dict[str, Any]) -> bool:
+def _finished(row: Any) -> bool:
     """Ended or removed: nothing will change unless someone restarts it (a pending one may
     be started from anywhere, so its card keeps listening)."""
     return not row or row.get("status") in ("completed", "error", "interrupted")
-
-
-def _tail(path: str | None) -> list[str]:
-    """The last lines of the experiment's current log, as a terminal shows them."""
-    if not path:
-        return []
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            f.seek(max(0, size - TAIL_BYTES))
-            data = f.read()
-    except OSError:
-        return []
-    from .terminal import render
-
-    lines = [line[:200] for line in render(data) if line.strip()]
-    return lines[-TAIL_LINES:]
-
-
-def experiment_card(experiment: Experiment, *, live: bool = True) -> ExperimentCard:
-    """The live card for an experiment (what `Experiment` shows as a cell result)."""
-    return ExperimentCard(experiment._manager, experiment.id, live=live)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import signal
 from collections.abc import Iterable
 
 TYPE_CHECKING = False  # no `typing` at run time: the runner imports this module
@@ -166,8 +165,17 @@ def become_subreaper() -> bool:
         return False
 
 
-def signal_name(number: int) -> str:
+def pid_owner(pid: int) -> str | None:
+    """The user name owning `pid`, or None when it is gone or hidden (another pid namespace)."""
+    import pwd
+
     try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
+        with open(f"/proc/{pid}/status", "rb") as f:
+            uid_line = next(line for line in f if line.startswith(b"Uid:"))
+        uid = int(uid_line.split()[1])  # the real uid, as ps shows
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)  # a uid without a name (containers): the number still says who

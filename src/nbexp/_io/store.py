@@ -14,17 +14,18 @@ import sqlite3
 import threading
 import time
 
-from ._errors import NotFound, StoreError, UsageError
-from .states import Action, Status, sources
+from .._core.errors import NotFound, StoreError, UsageError
+from .._core.states import Action, Status, sources
 
 # The runner imports this module: keep its imports light (no typing, dataclasses or pathlib
 # at run time), since every running experiment pays for them in memory.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
     from typing import Any
 
-    from ._records import AttemptRecord, ExperimentRecord, HistoryEntry
+    from .._core.records import AttemptRecord, ExperimentRecord, HistoryEntry
+    from .._core.scheduler import QueuedRow
 
 DATABASE_FILENAME = "nbexp.db"
 
@@ -286,21 +287,28 @@ class Store:
         return decode_row(row)
 
     def get(self, experiment_id: int) -> ExperimentRecord:
-        from ._records import record_from_values
+        from .._core.records import record_from_values
 
         return record_from_values(self.get_row(experiment_id))
 
-    def list(self, statuses: Sequence[Status] | None = None) -> builtins.list[ExperimentRecord]:
-        with self.read() as conn:
-            if statuses:
-                marks = ", ".join("?" * len(statuses))
-                rows = conn.execute(
-                    f"SELECT * FROM experiments WHERE status IN ({marks}) ORDER BY id",
-                    [s.value for s in statuses],
-                ).fetchall()
-            else:
-                rows = conn.execute("SELECT * FROM experiments ORDER BY id").fetchall()
-        from ._records import record_from_values
+    def list(
+        self,
+        statuses: Sequence[Status] | None = None,
+        conn: sqlite3.Connection | None = None,
+    ) -> builtins.list[ExperimentRecord]:
+        """Experiments (in these states), oldest first; inside `conn`'s transaction if given."""
+        if conn is None:
+            with self.read() as c:
+                return self.list(statuses, c)
+        if statuses:
+            marks = ", ".join("?" * len(statuses))
+            rows = conn.execute(
+                f"SELECT * FROM experiments WHERE status IN ({marks}) ORDER BY id",
+                [s.value for s in statuses],
+            ).fetchall()
+        else:
+            rows = conn.execute("SELECT * FROM experiments ORDER BY id").fetchall()
+        from .._core.records import record_from_values
 
         return [record_from_values(decode_row(r)) for r in rows]
 
@@ -406,6 +414,66 @@ class Store:
             (experiment_id,),
         )
 
+    def request_stop(
+        self, experiment_id: int, attempt: int, grace: float, *, only_running: bool
+    ) -> None:
+        """Record that a user asked this attempt to stop (the runner and reconcile read it)."""
+        sql = (
+            "UPDATE experiments SET stop_requested = ?, stop_grace = ? WHERE id = ? AND attempt = ?"
+        )
+        if only_running:
+            sql += " AND status = 'running'"
+        with self.write() as conn:
+            conn.execute(sql, (time.time(), grace, experiment_id, attempt))
+
+    # -- the queue ----------------------------------------------------------------------------
+
+    def queue_needs_gpus(self, executor: str = "local") -> bool | None:
+        """None when nothing of `executor` is queued (the common case: one indexed query);
+        else whether any queued experiment asks for GPUs."""
+        with self.read() as conn:
+            row = conn.execute(
+                "SELECT MAX(gpus IS NOT NULL) FROM experiments "
+                "WHERE status = 'queued' AND executor = ?",
+                (executor,),
+            ).fetchone()
+        return None if row[0] is None else bool(row[0])
+
+    def read_queue(self, conn: sqlite3.Connection) -> dict[int, QueuedRow]:
+        """The local queue, in one indexed query, keyed by id (inside the caller's transaction)."""
+        from .._core.scheduler import QueuedRow
+
+        rows = conn.execute(
+            "SELECT id, attempt, gpus, options, priority, queued_at, created, after "
+            "FROM experiments WHERE status = 'queued' AND executor = 'local'"
+        ).fetchall()
+        return {
+            r[0]: QueuedRow(
+                id=r[0],
+                attempt=r[1],
+                gpus=_fast_json(r[2], []),
+                options=_fast_json(r[3], {}) or {},
+                priority=r[4],
+                queued_at=r[5] if r[5] is not None else r[6],
+                after=tuple(_fast_json(r[7], []) or ()),
+            )
+            for r in rows
+        }
+
+    def dependency_statuses(
+        self, conn: sqlite3.Connection, ids: Iterable[int]
+    ) -> dict[int, Status | None]:
+        """Each id's status, None for one that no longer exists."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        marks = ", ".join("?" * len(wanted))
+        rows = conn.execute(
+            f"SELECT id, status FROM experiments WHERE id IN ({marks})", wanted
+        ).fetchall()
+        found: dict[int, Status | None] = {r["id"]: Status(r["status"]) for r in rows}
+        return {i: found.get(i) for i in wanted}
+
     def delete(self, experiment_id: int, allowed_from: frozenset[Status]) -> bool:
         with self.write() as conn:
             marks = ", ".join("?" * len(allowed_from))
@@ -420,7 +488,7 @@ class Store:
             return True
 
     def history(self, experiment_id: int) -> builtins.list[HistoryEntry]:
-        from ._records import HistoryEntry
+        from .._core.records import HistoryEntry
 
         with self.read() as conn:
             rows = conn.execute(
@@ -439,7 +507,7 @@ class Store:
         ]
 
     def attempts(self, experiment_id: int) -> builtins.list[AttemptRecord]:
-        from ._records import AttemptRecord
+        from .._core.records import AttemptRecord
 
         with self.read() as conn:
             rows = conn.execute(
@@ -461,11 +529,6 @@ class Store:
             for r in rows
         ]
 
-    def setting(self, key: str, default: str | None = None) -> str | None:
-        with self.read() as conn:
-            row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return row["value"] if row else default
-
     def settings(self) -> dict[str, str]:
         with self.read() as conn:
             return {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM settings")}
@@ -480,15 +543,6 @@ class Store:
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (key, value),
                 )
-
-    def add_note(self, experiment_id: int, reason: str, conn: sqlite3.Connection) -> None:
-        """A history entry that records an event without a status change (e.g. force start)."""
-        status = Status(
-            conn.execute(
-                "SELECT status FROM experiments WHERE id = ?", (experiment_id,)
-            ).fetchone()["status"]
-        )
-        _add_history(conn, experiment_id, status, status, reason)
 
 
 def _encode(column: str, value: Any) -> Any:
@@ -515,17 +569,16 @@ def _add_history(
     )
 
 
+def _fast_json(text: str | None, empty: Any) -> Any:
+    # Most rows hold '[]' / '{}' / NULL: skip the parser for those (1,000 rows per step).
+    if text is None:
+        return None
+    if text in ("[]", "{}"):
+        return empty
+    return json.loads(text)
+
+
 def _split_sql(script: str) -> list[str]:
     """Statements of a migration script (none of ours contain ';' inside literals)."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
-
-def __getattr__(name: str) -> Any:
-    # The record classes live in _records (dataclasses cost the runner memory); keep the old
-    # import path working for everyone else.
-    if name in ("ExperimentRecord", "HistoryEntry", "AttemptRecord"):
-        from . import _records
-
-        return getattr(_records, name)
-    raise AttributeError(name)

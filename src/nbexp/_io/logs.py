@@ -1,23 +1,22 @@
-"""Follow a growing log file through the terminal renderer.
+"""Reading log files through the terminal renderer: the one follower, the one tail reader.
 
-`LogFollower` tails the file from a byte offset in bounded chunks and keeps versioned line
-changes for the dashboard; `follow_to_terminal` is `nbexp logs -f`, redrawing live lines in place.
+`LogFollower` tails a file from a byte offset in bounded chunks and keeps versioned line changes
+(for live views); `TailCache` gives the rendered last lines of many logs, re-read only when a file
+changed (for progress readings and cards); `render_file` renders a whole file in bounded memory.
 """
 
 from __future__ import annotations
 
 import os
-import time
+import threading
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple, TextIO, overload
+from typing import Literal, NamedTuple, overload
 
-from .progress import parse_progress
-from .terminal import Screen, ScreenState, Span, Style
+from ..terminal import Screen, ScreenState, Span, render
 
-__all__ = ["FollowUpdate", "LogFollower", "follow_to_terminal", "render_file"]
+__all__ = ["FollowUpdate", "LogFollower", "TailCache", "render_file"]
 
 TRUNCATED_NOTE = "[nbexp: log truncated, restarting]"
 DELETED_NOTE = "[nbexp: log file deleted; showing what was read]"
@@ -310,194 +309,50 @@ def render_file(
     return list(kept) if tail is None or tail > 0 else []
 
 
-# ------------------------------------------------------------------- nbexp logs -f
+# Enough of a log's end to hold its last progress bar and a few lines of output, however fast it
+# prints: reading it costs the same per running experiment however long the log grows.
+TAIL_BYTES = 16 * 1024
+# Rendered lines kept per log: enough for its progress bar and a card's last lines. Logs of
+# ended experiments stay cached (they never change), so each entry must stay small.
+TAIL_LINES = 20
+TAIL_LINE_CHARS = 4096
 
 
-def follow_to_terminal(
-    path: str | os.PathLike[str],
-    out: TextIO,
-    *,
-    is_finished: Callable[[], bool],
-    poll_interval: float = 0.2,
-    tail: int | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    """Print a log as it grows. On a terminal, lines that may still change (progress bars)
-    are redrawn in place; elsewhere only settled lines are printed, then the final state.
+class TailCache:
+    """The last `TAIL_LINES` rendered lines of log files (from their last `TAIL_BYTES`), each file
+    re-read only when its size or mtime changed: a stat is much cheaper than a read and a render."""
 
-    `tail` starts with the last `tail` lines instead of the whole log. Returns once
-    `is_finished()` is true and everything written before that was printed.
-    """
-    # A small read budget per poll and a deep line window let settled lines be printed
-    # before they leave memory (older ones would have to be re-rendered from the file).
-    follower = LogFollower(path, chunk_size=256 << 10, poll_budget=256 << 10, max_lines=50_000)
-    view: _View = _TerminalView(out) if _isatty(out) else _PlainView(out)
-    try:
-        if tail is not None:
-            while not follower.poll().caught_up:
-                pass
-            view.next_line = max(follower.screen.first_line, follower.line_count - tail, 0)
-        while True:
-            finished = is_finished()  # ask first, so output written before it is not missed
-            while not follower.poll().caught_up:
-                view.show(follower, final=False)
-            view.show(follower, final=finished)
-            if finished:
-                return
-            sleep(poll_interval)
-    finally:
-        view.close()
+    def __init__(self, tail_bytes: int = TAIL_BYTES) -> None:
+        self.tail_bytes = tail_bytes
+        self._seen: dict[str, tuple[int, int, list[str]]] = {}
+        self._lock = threading.Lock()  # the monitor thread and a user's thread both read
 
+    def lines(self, path: str | None) -> list[str]:
+        """The last lines a terminal would show (without colours); [] for a missing file."""
+        if not path:
+            return []
+        try:
+            info = os.stat(path)
+        except OSError:
+            return []
+        key = (info.st_size, info.st_mtime_ns)
+        with self._lock:
+            cached = self._seen.get(path)
+        if cached is not None and cached[:2] == key:
+            return cached[2]
+        try:
+            with open(path, "rb") as log:
+                log.seek(max(0, info.st_size - self.tail_bytes))
+                data = log.read(self.tail_bytes)
+        except OSError:
+            return []
+        rendered = [line[:TAIL_LINE_CHARS] for line in render(data)[-TAIL_LINES:]]
+        with self._lock:
+            self._seen[path] = (*key, rendered)
+        return rendered
 
-class _View:
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.next_line = 0  # first line not yet printed for good
-
-    def show(self, follower: LogFollower, final: bool) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-    def _settled(self, follower: LogFollower, upto: int, ansi: bool) -> list[str]:
-        """Lines [next_line, upto), fetched from the file if they already left memory."""
-        screen = follower.screen
-        start, held = self.next_line, screen.first_line
-        texts = follower.lines(start, min(upto, held)) if start < held else []
-        for number in range(max(start, held), upto):
-            texts.append(_to_ansi(*screen.styled_line(number)) if ansi else screen.line(number))
-        self.next_line = max(self.next_line, upto)
-        return texts
-
-
-class _PlainView(_View):
-    """Not a terminal: each line is printed once, when it has settled (or at the end)."""
-
-    def show(self, follower: LogFollower, final: bool) -> None:
-        screen = follower.screen
-        upto = screen.line_count if final else _settled_upto(screen, self.next_line)
-        if upto > self.next_line:
-            self.out.write("".join(text + "\n" for text in self._settled(follower, upto, False)))
-            self.out.flush()
-
-
-class _TerminalView(_View):
-    """A terminal: settled lines are printed once; the live ones below are redrawn in place."""
-
-    def __init__(self, out: TextIO) -> None:
-        super().__init__(out)
-        self.drawn: list[str] = []  # what the live region shows now, one row each
-
-    def show(self, follower: LogFollower, final: bool) -> None:
-        screen = follower.screen
-        total = screen.line_count
-        width, height = _terminal_size(self.out)
-        # The live region never outgrows the screen, or cursor-up could not reach its top.
-        live_rows = max(1, min(screen.rows, height - 1))
-        settled = total if final else max(_settled_upto(screen, self.next_line), total - live_rows)
-        live = [
-            _clip(_to_ansi(*screen.styled_line(n)), screen.line(n), width)
-            for n in range(max(settled, self.next_line), total)
-        ]
-        if settled <= self.next_line and live == self.drawn:
-            return  # nothing to redraw: never write a line per poll
-        parts: list[str] = []
-        if self.drawn:
-            # Back to the first live row drawn last time (the cursor sits on the last one).
-            if len(self.drawn) > 1:
-                parts.append(f"\x1b[{len(self.drawn) - 1}A")
-            parts.append("\r")
-        if settled > self.next_line:
-            parts.extend(text + "\x1b[K\n" for text in self._settled(follower, settled, True))
-        parts.append("\x1b[K\n".join(live))
-        parts.append("\x1b[K\x1b[J" if live else "\x1b[J")
-        self.out.write("".join(parts))
-        self.out.flush()
-        self.drawn = live
-
-    def close(self) -> None:
-        if self.drawn:
-            self.out.write("\n")  # leave the cursor below the live lines
-            self.out.flush()
-            self.drawn = []
-
-
-# Only lines holding one of these are worth asking the progress parser about.
-_BAR_HINTS = ("%", "━", "/s", "/step", "ETA")
-
-
-def _settled_upto(screen: Screen, start: int) -> int:
-    """Lines [start, result) can be printed for good.
-
-    `settled_count` learns how far back the stream moves the cursor only once it does; a
-    live display that has not redrawn yet (rich before its first refresh) would be printed
-    too early. So a line that looks like a progress bar is held back, with everything after
-    it, until it leaves the screen for good.
-    """
-    upto = min(screen.settled_count, screen.line_count)
-    for number in range(max(start, screen.final_count), upto):
-        line = screen.line(number)
-        if any(hint in line for hint in _BAR_HINTS) and parse_progress(line) is not None:
-            return number
-    return upto
-
-
-def _isatty(out: TextIO) -> bool:
-    try:
-        return out.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _terminal_size(out: TextIO) -> tuple[int, int]:
-    try:
-        size = os.get_terminal_size(out.fileno())
-    except (AttributeError, ValueError, OSError):
-        return 80, 24
-    return size.columns or 80, size.lines or 24
-
-
-def _clip(ansi: str, plain: str, width: int) -> str:
-    """A live row must not wrap, or cursor-up counts go wrong: cut it to the width."""
-    if len(plain) < width:
-        return ansi
-    return plain[: max(1, width - 2)] + "…"
-
-
-_COLOUR_NAMES = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
-_SGR_COLOURS = {name: index for index, name in enumerate(_COLOUR_NAMES)}
-
-
-def _sgr(style: Style) -> str:
-    codes: list[str] = []
-    for flag, code in (
-        (style.bold, "1"), (style.dim, "2"), (style.italic, "3"), (style.underline, "4"),
-        (style.inverse, "7"), (style.strike, "9"),
-    ):  # fmt: skip
-        if flag:
-            codes.append(code)
-    for colour, base in ((style.fg, 30), (style.bg, 40)):
-        if colour is None:
-            continue
-        if colour.startswith("#"):
-            r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-            codes.append(f"{base + 8};2;{r};{g};{b}")
-        elif colour.startswith("bright_"):
-            codes.append(str(base + 60 + _SGR_COLOURS.get(colour[7:], 7)))
-        else:
-            codes.append(str(base + _SGR_COLOURS.get(colour, 7)))
-    return f"\x1b[{';'.join(codes)}m" if codes else ""
-
-
-def _to_ansi(text: str, spans: list[Span]) -> str:
-    """Re-apply colours for the user's terminal."""
-    if not spans:
-        return text
-    parts, position = [], 0
-    for start, end, style in spans:
-        parts.append(text[position:start])
-        parts.append(_sgr(style) + text[start:end] + "\x1b[0m")
-        position = end
-    parts.append(text[position:])
-    return "".join(parts)
+    def forget_except(self, paths: set[str]) -> None:
+        """Drop the cache of every file not in `paths` (ended or removed experiments)."""
+        with self._lock:
+            for path in [p for p in self._seen if p not in paths]:
+                del self._seen[path]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._errors import StoreError
+from .._core.errors import StoreError
 
 HOME_ENV = "NBEXP_HOME"
 
@@ -48,9 +48,3 @@ def ensure_private_dir(path: Path) -> None:
         path = path.parent
     for folder in reversed(missing):
         folder.mkdir(mode=0o700, exist_ok=True)
-
-
-def create_private_file(path: Path) -> None:
-    """Create `path` empty with mode 0600 unless it exists."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.close(fd)

@@ -2,15 +2,19 @@
 
 FIFO within a priority (higher first). A later experiment may start when an earlier one is
 still blocked if its own resources are free (backfill), so one big request never idles a
-machine; `_scheduling` feeds this from the store and the GPU probe inside one transaction.
+machine; `_service.scheduling` feeds this from the store and the GPU probe inside one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .states import Status
+
+if TYPE_CHECKING:
+    from .records import ExperimentRecord
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,64 @@ class Request:
     priority: int = 0
     queued_at: float = 0.0
     after: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueuedRow:
+    """What a scheduling step needs of one queued experiment (read without the full record)."""
+
+    id: int
+    attempt: int
+    gpus: Any  # the request: None, a count, or a list of indices / UUIDs
+    options: dict[str, Any]
+    priority: int
+    queued_at: float
+    after: tuple[int, ...]
+
+    def request(self, gpu_indices: Sequence[int] | None) -> Request:
+        """The scheduler's view; `gpu_indices`: its explicit GPUs resolved to indices."""
+        return _request(
+            self.id, self.gpus, self.options, self.priority, self.queued_at, self.after, gpu_indices
+        )
+
+
+def request_of(record: ExperimentRecord, gpu_indices: Sequence[int] | None = None) -> Request:
+    """The scheduler's view of a record; `gpu_indices`: its explicit GPUs resolved to indices."""
+    return _request(
+        record.id,
+        record.gpus,
+        record.options or {},
+        record.priority,
+        record.queued_at or record.created,
+        tuple(record.after),
+        gpu_indices,
+    )
+
+
+def _request(
+    experiment_id: int,
+    gpus_wanted: Any,
+    options: dict[str, Any],
+    priority: int,
+    queued_at: float,
+    after: tuple[int, ...],
+    gpu_indices: Sequence[int] | None,
+) -> Request:
+    gpus: int | tuple[int, ...] | None
+    if isinstance(gpus_wanted, list):
+        gpus = tuple(gpu_indices if gpu_indices is not None else (int(g) for g in gpus_wanted))
+    else:
+        gpus = gpus_wanted
+    min_free = options.get("min_free_memory_mb")
+    return Request(
+        id=experiment_id,
+        gpus=gpus,
+        share=bool(options.get("share_gpus")),
+        min_free_memory=int(min_free) * 1024**2 if min_free else None,
+        priority=priority,
+        queued_at=queued_at,
+        after=after,
+    )
 
 
 @dataclass(frozen=True)
@@ -137,21 +199,27 @@ def _take(resources: Resources, request: Request, gpus: tuple[int, ...]) -> Reso
     return Resources(updated, cpu, resources.max_parallel_cpu)
 
 
-def dependency_problem(
-    request: Request, statuses: Mapping[int, Status | None]
-) -> tuple[bool, str | None]:
-    """(ready, failure reason): ready once every dependency completed."""
+@dataclass(frozen=True)
+class Dependencies:
+    """Where a request's dependencies stand: all completed (ready), one can never complete
+    (`broken` says which and why), or some are still to come (`waiting_for`)."""
+
+    ready: bool
+    broken: str | None = None  # e.g. "experiment 3 (a dependency) ended error"
+    waiting_for: int | None = None
+
+
+def dependency_state(request: Request, statuses: Mapping[int, Status | None]) -> Dependencies:
     for dependency in request.after:
         status = statuses.get(dependency)
         if status is None:
-            return False, f"not started: experiment {dependency} (a dependency) was removed"
+            return Dependencies(False, f"experiment {dependency} (a dependency) was removed")
         if status in (Status.ERROR, Status.INTERRUPTED):
-            return (
-                False,
-                f"not started: experiment {dependency} (a dependency) ended {status.value}",
+            return Dependencies(
+                False, f"experiment {dependency} (a dependency) ended {status.value}"
             )
-    ready = all(statuses.get(d) is Status.COMPLETED for d in request.after)
-    return ready, None
+    waiting = [d for d in request.after if statuses.get(d) is not Status.COMPLETED]
+    return Dependencies(not waiting, None, waiting[0] if waiting else None)
 
 
 def plan(
@@ -163,15 +231,13 @@ def plan(
     decisions: list[Decision] = []
     order = sorted(queued, key=lambda r: (-r.priority, r.queued_at, r.id))
     for request in order:
-        ready, failure = dependency_problem(request, dependency_statuses)
-        if failure is not None:
-            decisions.append(Fail(request.id, failure))
+        dependencies = dependency_state(request, dependency_statuses)
+        if dependencies.broken is not None:
+            decisions.append(Fail(request.id, f"not started: {dependencies.broken}"))
             continue
-        if not ready:
-            waiting = [
-                d for d in request.after if dependency_statuses.get(d) is not Status.COMPLETED
-            ]
-            decisions.append(Blocked(request.id, f"waiting for experiment {waiting[0]}"))
+        if not dependencies.ready:
+            reason = f"waiting for experiment {dependencies.waiting_for}"
+            decisions.append(Blocked(request.id, reason))
             continue
         gpus, why = allocate(request, resources)
         if gpus is None:

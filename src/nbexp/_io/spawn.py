@@ -1,78 +1,39 @@
-"""What exactly gets executed for an experiment: argv, environment and working directory.
-
-Shared by the manager (to check a command before launching) and the runner (to launch it).
+"""Starting programs: whether a command looks startable, why an exec failed (in words), where
+an executable is, and the boot line that runs one of nbexp's own modules in a new interpreter.
 """
 
 from __future__ import annotations
 
 import os
 
-from ._errors import UsageError
-
 # The runner imports this module: only os at run time.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    import subprocess
+    from collections.abc import Mapping
 
-EXPERIMENT_ID_ENV = "NBEXP_EXPERIMENT_ID"
-ATTEMPT_ENV = "NBEXP_ATTEMPT"
+# Detached children this process started (runners, queue watchers): polled now and then so a
+# long-lived kernel keeps no zombies.
+_children: list[subprocess.Popen[bytes]] = []
+
+
+def track_child(child: subprocess.Popen[bytes]) -> None:
+    _children.append(child)
+    reap_children()
+
+
+def reap_children() -> None:
+    """Collect the detached children that have exited."""
+    _children[:] = [c for c in _children if c.poll() is None]
 
 
 def python_entry(module: str) -> list[str]:
     """Arguments after the interpreter that run `module`'s main() with the remaining argv,
     wherever nbexp is importable from (an editable checkout, a wheel), site or not."""
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # this file is PARENT/nbexp/_io/spawn.py
+    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     boot = f"import sys; sys.path.insert(0, sys.argv.pop(1)); from {module} import main; main()"
     return ["-c", boot, package_parent]
-
-
-def normalize_command(command: str | Sequence[str], shell: bool) -> list[str]:
-    """An argv list from what the user gave; a shell only when asked for."""
-    import shlex
-
-    if isinstance(command, str):
-        if shell:
-            argv = [command] if command.strip() else []
-        else:
-            try:
-                argv = shlex.split(command)
-            except ValueError as e:
-                raise UsageError(f"cannot parse the command {command!r}: {e}") from None
-    else:
-        argv = [str(part) for part in command]
-    if not argv or not argv[0]:
-        raise UsageError("no command given: pass the program to run, e.g. 'python train.py'")
-    return argv
-
-
-def effective_argv(command: list[str], *, shell: bool, uv: bool) -> list[str]:
-    """The argv the runner executes: through /bin/sh -c or `uv run` when asked."""
-    argv = ["/bin/sh", "-c", " ".join(command)] if shell else list(command)
-    if uv:
-        argv = ["uv", "run", "--", *argv]
-    return argv
-
-
-def child_environment(
-    overrides: Mapping[str, str],
-    *,
-    home: str | os.PathLike[str],
-    experiment_id: int,
-    attempt: int,
-    gpus: Sequence[int | str] | None,
-    base: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
-    env.update(overrides)
-    env["PYTHONUNBUFFERED"] = "1"
-    env[EXPERIMENT_ID_ENV] = str(experiment_id)
-    env[ATTEMPT_ENV] = str(attempt)
-    env["NBEXP_HOME"] = str(home)
-    if gpus is not None:
-        # CUDA's own default order is "fastest first"; PCI order matches NVML and nvidia-smi.
-        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
-        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
-    return env
 
 
 def spawn_problem(argv: list[str], cwd: str, env: Mapping[str, str]) -> str | None:

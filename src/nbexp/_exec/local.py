@@ -11,17 +11,18 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
-from . import _proc
-from ._errors import SpawnFailed
-from ._launch import ATTEMPT_ENV, EXPERIMENT_ID_ENV, python_entry
-from ._paths import runner_log_path
-from ._records import ExperimentRecord
-from ._runner import exit_file_path
-from ._store import Store
-from .states import Status
+from .._core.errors import SpawnFailed
+from .._core.launch import ATTEMPT_ENV, EXPERIMENT_ID_ENV, child_environment, effective_argv
+from .._core.records import ExperimentRecord
+from .._core.states import Status
+from .._io import proc as _proc
+from .._io.paths import runner_log_path
+from .._io.spawn import python_entry, reap_children, spawn_problem, track_child
+from .base import ExecContext
+from .runner import exit_file_path
 
 # A running row without a runner pid is being launched; after this long it is lost.
 LAUNCH_GRACE_S = 30.0
@@ -30,14 +31,24 @@ LAUNCH_GRACE_S = 30.0
 class LocalExecutor:
     """Process control for one nbexp home (the store says what should be; this makes it so)."""
 
-    def __init__(self, home: Path, store: Store) -> None:
-        self.home = home
-        self.store = store
-        # Runners (and queue watchers) this process started: polled so no zombies pile up.
-        self.runners: list[subprocess.Popen[bytes]] = []
+    name: ClassVar[str] = "local"
+    claim_status: ClassVar[Status] = Status.RUNNING
 
-    def spawn_runner(self, experiment_id: int, attempt: int) -> None:
+    def __init__(self, context: ExecContext) -> None:
+        self.home = context.home
+        self.store = context.store
+
+    def problem(self, record: ExperimentRecord, attempt: int) -> str | None:
+        """Why the command cannot start here (not found, bad cwd, permissions), or None."""
+        argv = effective_argv(record.command, shell=record.shell, uv=record.uv)
+        env = child_environment(
+            record.env, home=self.home, experiment_id=record.id, attempt=attempt, gpus=None
+        )
+        return spawn_problem(argv, record.cwd, env)
+
+    def launch(self, record: ExperimentRecord, attempt: int, log_path: str) -> None:
         """Start the detached runner of an attempt already claimed as running."""
+        experiment_id = record.id
         runner_log = os.open(
             runner_log_path(self.home, experiment_id, attempt),
             os.O_WRONLY | os.O_CREAT | os.O_APPEND,
@@ -49,7 +60,7 @@ class LocalExecutor:
                     sys.executable,
                     "-I",  # isolated and without site: only nbexp and the standard library,
                     "-S",  # which keeps each runner's resident memory small
-                    *python_entry("nbexp._runner"),
+                    *python_entry("nbexp._exec.runner"),
                     str(self.home),
                     str(experiment_id),
                     str(attempt),
@@ -67,31 +78,10 @@ class LocalExecutor:
             raise SpawnFailed(f"experiment {experiment_id}: {why}") from None
         finally:
             os.close(runner_log)
-        self.runners.append(runner)
+        track_child(runner)
         self.store.update(
             experiment_id, runner_pid=runner.pid, runner_start=_proc.identity(runner.pid)
         )
-        self.reap()
-
-    def reap(self) -> None:
-        """Collect runners that have exited so a long-lived kernel keeps no zombies."""
-        self.runners = [r for r in self.runners if r.poll() is None]
-
-    def ensure_queue_watcher(self) -> None:
-        """Start this home's queue watcher unless one runs (see _scheduling.watch_queue)."""
-        from ._scheduling import queue_watcher_running
-
-        if queue_watcher_running(str(self.home)):
-            return
-        watcher = subprocess.Popen(
-            [sys.executable, *python_entry("nbexp._scheduling"), "--watch", str(self.home)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-        )
-        self.runners.append(watcher)  # reaped like runners
 
     def stop(self, record: ExperimentRecord, grace: float) -> None:
         """Ask the runner to stop the tree; if the runner is gone, stop the tree here."""
@@ -144,7 +134,7 @@ class LocalExecutor:
         while self._tree_without_runner(record) and time.monotonic() < deadline:
             time.sleep(0.02)  # SIGKILL is delivered asynchronously
 
-    def deleted_log(self, record: ExperimentRecord, path: str) -> str | None:
+    def readable_log(self, record: ExperimentRecord, path: str) -> str | None:
         """A /proc path through which a running attempt's deleted log file can still be read
         (its command or runner holds it open), or None."""
         target = f"{path} (deleted)"
@@ -166,8 +156,14 @@ class LocalExecutor:
                     continue
         return None
 
-    def reconcile(self, record: ExperimentRecord) -> None:
-        """Mark a running attempt whose runner and command are gone as ended (or lost)."""
+    def reconcile(self, active: Sequence[ExperimentRecord]) -> None:
+        """Mark running attempts whose runner and command are gone as ended (or lost)."""
+        reap_children()  # runners this process started and that have exited: no zombies
+        for record in active:
+            if record.executor == self.name and record.status is Status.RUNNING:
+                self._reconcile_one(record)
+
+    def _reconcile_one(self, record: ExperimentRecord) -> None:
         if _proc.is_alive(record.runner_pid, record.runner_start):
             return
         if record.runner_pid is None and time.time() - (record.started or 0) < LAUNCH_GRACE_S:

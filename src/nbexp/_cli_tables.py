@@ -1,0 +1,147 @@
+"""Text tables for the terminal: `nbexp gpus` (memory and utilisation bars, who holds each GPU)
+and the helpers `nbexp ls` / `show` format cells with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ._core.records import ExperimentRecord
+from ._core.states import Status
+from ._io.gpus import SIMULATED_GPUS_ENV, GpuReport, GpuSnapshot
+
+_GIB = 1024**3
+
+
+def format_runtime(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def format_gpus(record: ExperimentRecord) -> str:
+    gpus = record.assigned_gpus if record.assigned_gpus is not None else record.gpus
+    if gpus is None:
+        return "-"
+    if isinstance(gpus, int):
+        return f"any {gpus}"
+    return ",".join(str(g) for g in gpus)
+
+
+def pid_column(record: ExperimentRecord) -> str:
+    if record.executor == "slurm":
+        return f"slurm:{record.job_id}" if record.job_id else "slurm"
+    return str(record.pid or "-") if record.status is Status.RUNNING else "-"
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+_BAR_WIDTH = 10
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+_RESET, _DIM, _BOLD = "\x1b[0m", "\x1b[2m", "\x1b[1m"
+_GREEN, _YELLOW, _RED = "\x1b[32m", "\x1b[33m", "\x1b[31m"
+
+
+def _bar(fraction: float | None, width: int = _BAR_WIDTH) -> str:
+    """`[████▌     ]` filled to `fraction` in eighths of a cell; blank when unknown."""
+    if fraction is None:
+        return "[" + " " * width + "]"
+    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
+    full, rest = divmod(eighths, 8)
+    cells = "█" * full + (_EIGHTHS[rest] if rest else "")
+    return "[" + cells.ljust(width) + "]"
+
+
+def _level_color(fraction: float | None) -> str:
+    if fraction is None:
+        return _DIM
+    return _RED if fraction >= 0.9 else _YELLOW if fraction >= 0.6 else _GREEN
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{_RESET}" if color else text
+
+
+def _percent(fraction: float | None) -> str:
+    return "N/A" if fraction is None else f"{round(fraction * 100)}%"
+
+
+def _gib(value: int | None) -> str:
+    return "N/A" if value is None else f"{value / _GIB:.1f}"
+
+
+def _memory_cell(gpu: GpuSnapshot, color: bool) -> str:
+    fraction = gpu.memory_fraction
+    bar = _paint(_bar(fraction), _level_color(fraction), color)
+    amount = f"{_gib(gpu.memory_used)}/{_gib(gpu.memory_total)} GiB"
+    return f"{bar} {_percent(fraction):>4} {amount:>17}"
+
+
+def _util_cell(gpu: GpuSnapshot, color: bool) -> str:
+    util = gpu.utilization_gpu
+    fraction = None if util is None else util / 100
+    return f"{_paint(_bar(fraction), _level_color(fraction), color)} {_percent(fraction):>4}"
+
+
+def _power_cell(gpu: GpuSnapshot) -> str:
+    draw = "N/A" if gpu.power_draw is None else f"{gpu.power_draw:.0f}"
+    limit = "N/A" if gpu.power_limit is None else f"{gpu.power_limit:.0f}"
+    return f"{draw}/{limit} W"
+
+
+def _default_holders(gpu: GpuSnapshot) -> list[str]:
+    if gpu.processes is None:
+        return ["? (processes unreadable)"]
+    return [f"pid {p.pid}" for p in gpu.processes]
+
+
+def _gpu_row(gpu: GpuSnapshot, holders: list[str], name_width: int, color: bool) -> str:
+    name = (gpu.name or "N/A").ljust(name_width)
+    if gpu.problem:
+        return f"{gpu.index:>3}  {name}  " + _paint(f"⚠ {gpu.problem}", _RED, color)
+    temp = "N/A" if gpu.temperature is None else f"{gpu.temperature}°C"
+    fan = "" if gpu.fan_speed is None else f" fan {gpu.fan_speed}%"
+    held = ", ".join(holders) if holders else _paint("free", _DIM, color)
+    return (
+        f"{gpu.index:>3}  {name}  {_memory_cell(gpu, color)}  {_util_cell(gpu, color)}  "
+        f"{temp:>5}{fan}  {_power_cell(gpu):>11}  {held}"
+    )
+
+
+def format_gpu_table(
+    report: GpuReport, holders: Mapping[int, list[str]] | None = None, *, color: bool = False
+) -> str:
+    """The `nbexp gpus` table: memory and utilisation bars, temperature, power, holders.
+
+    `holders` maps a GPU index to who holds it ("#3 train", "pid 1234 (alice)"); without it the
+    pids NVML reports are shown.
+    """
+    lines: list[str] = []
+    if report.simulated:
+        label = f"SIMULATED GPUs ({SIMULATED_GPUS_ENV} is set): not real hardware"
+        lines.append(_paint(label, _BOLD + _YELLOW, color))
+    if not report.gpus:
+        lines.append(_paint(f"No GPUs: {report.reason or 'none found'}", _YELLOW, color))
+        return "\n".join(lines)
+    name_width = max(4, *(len(g.name or "N/A") for g in report.gpus))
+    header = (
+        f"GPU  {'NAME'.ljust(name_width)}  {'MEMORY'.ljust(_BAR_WIDTH + 25)}  "
+        f"{'UTIL'.ljust(_BAR_WIDTH + 7)}  {'TEMP':>5}  {'POWER':>11}  HELD BY"
+    )
+    lines.append(_paint(header, _BOLD, color))
+    for gpu in report.gpus:
+        held = holders.get(gpu.index, []) if holders is not None else _default_holders(gpu)
+        lines.append(_gpu_row(gpu, held, name_width, color))
+    if report.driver_version and not report.simulated:
+        lines.append(_paint(f"NVIDIA driver {report.driver_version}", _DIM, color))
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""What exactly gets executed for an experiment: its argv and its environment (pure).
+
+Shared by the service (to check a command before launching) and the runner (to launch it).
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import UsageError
+
+# The runner imports this module: only os at run time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+EXPERIMENT_ID_ENV = "NBEXP_EXPERIMENT_ID"
+ATTEMPT_ENV = "NBEXP_ATTEMPT"
+DEFAULT_TTY_SIZE = (120, 40)  # columns, rows: what `tty=True` and a bare `--tty` mean
+
+
+def normalize_command(command: str | Sequence[str], shell: bool) -> list[str]:
+    """An argv list from what the user gave; a shell only when asked for."""
+    import shlex
+
+    if isinstance(command, str):
+        if shell:
+            argv = [command] if command.strip() else []
+        else:
+            try:
+                argv = shlex.split(command)
+            except ValueError as e:
+                raise UsageError(f"cannot parse the command {command!r}: {e}") from None
+    else:
+        argv = [str(part) for part in command]
+    if not argv or not argv[0]:
+        raise UsageError("no command given: pass the program to run, e.g. 'python train.py'")
+    return argv
+
+
+def effective_argv(command: list[str], *, shell: bool, uv: bool) -> list[str]:
+    """The argv the runner executes: through /bin/sh -c or `uv run` when asked."""
+    argv = ["/bin/sh", "-c", " ".join(command)] if shell else list(command)
+    if uv:
+        argv = ["uv", "run", "--", *argv]
+    return argv
+
+
+def child_environment(
+    overrides: Mapping[str, str],
+    *,
+    home: str | os.PathLike[str],
+    experiment_id: int,
+    attempt: int,
+    gpus: Sequence[int | str] | None,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env.update(overrides)
+    env["PYTHONUNBUFFERED"] = "1"
+    env[EXPERIMENT_ID_ENV] = str(experiment_id)
+    env[ATTEMPT_ENV] = str(attempt)
+    env["NBEXP_HOME"] = str(home)
+    if gpus is not None:
+        # CUDA's own default order is "fastest first"; PCI order matches NVML and nvidia-smi.
+        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
+    return env

@@ -1,0 +1,53 @@
+"""The one claim path: how an experiment gets a new attempt, for every executor and every caller
+(start, force start, restart, a scheduling step).
+
+A claim is a compare-and-set from the states the action allows into the executor's claim state
+(running for local runs, queued for Slurm) that resets the previous attempt's fields, written with
+its history row inside the caller's transaction. The executor is only called after the commit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from .._core.errors import InvalidTransition
+from .._core.records import ExperimentRecord
+from .._core.states import Action, Status, allowed_actions
+from .._io.paths import ensure_private_dir, log_path
+from .._io.store import Store, new_attempt_fields
+
+
+def refusal(record: ExperimentRecord, action: Action) -> InvalidTransition:
+    """The error for an action the record's state does not allow, naming what is allowed."""
+    return InvalidTransition(
+        record.id, action.value, record.status.value, allowed_actions(record.status)
+    )
+
+
+def claim(
+    store: Store,
+    home: Path,
+    conn: sqlite3.Connection,
+    record_id: int,
+    previous_attempt: int,
+    *,
+    from_statuses: frozenset[Status],
+    to_status: Status,
+    reason: str,
+    gpus: list[int] | None = None,
+) -> tuple[int, str]:
+    """Claim attempt `previous_attempt + 1` inside `conn`'s transaction; (attempt, log path).
+
+    Raises InvalidTransition when someone else changed the state first.
+    """
+    attempt = previous_attempt + 1
+    path = log_path(home, record_id, attempt)
+    ensure_private_dir(path.parent)
+    now = time.time()
+    stamps = {"started": now} if to_status is Status.RUNNING else {"queued_at": now}
+    fields = new_attempt_fields(attempt, str(path), assigned_gpus=gpus, **stamps)
+    if not store.transition(record_id, from_statuses, to_status, reason, conn, **fields):
+        raise refusal(store.get(record_id), Action.START)
+    return attempt, str(path)

@@ -1,0 +1,207 @@
+"""The service object of one nbexp home: it owns the store, the executors, the GPU probe, the
+scheduling steps and the log watches, and answers every question the public face and the views
+ask. It never formats for a screen; the CLI, magics, manager and widgets do that.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .._core.errors import InvalidTransition, UsageError, WaitTimeout
+from .._core.records import ExperimentRecord, HistoryEntry
+from .._core.states import Status
+from .._core.validate import check_count, check_seconds, parse_experiment_id
+from .._exec.base import ExecContext, Executor
+from .._exec.local import LocalExecutor
+from .._exec.slurm import SlurmExecutor
+from .._io.gpus import GpuReport
+from .._io.logs import render_file
+from .._io.paths import log_path, resolve_home
+from .._io.store import Store
+from .gpus import (
+    SETTING_GPU_BUSY_MEMORY_MB,
+    SETTING_MAX_PARALLEL_CPU,
+    GpuOwnership,
+)
+from .lifecycle import Lifecycle
+from .scheduling import Scheduling
+from .watches import LogWatches, WatchedLog
+
+SETTINGS = (SETTING_MAX_PARALLEL_CPU, SETTING_GPU_BUSY_MEMORY_MB)
+
+
+class Service:
+    """Everything nbexp does for one home, in one process."""
+
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        watch_queue: bool = True,
+        gpus: GpuOwnership | None = None,
+    ) -> None:
+        self.home: Path = resolve_home(home)
+        self.store = Store(self.home)
+        context = ExecContext(self.home, self.store)
+        self.local = LocalExecutor(context)
+        self.slurm = SlurmExecutor(context)
+        self.executors: dict[str, Executor] = {"local": self.local, "slurm": self.slurm}
+        self.gpus = gpus if gpus is not None else GpuOwnership(self.home)
+        self.scheduling = Scheduling(
+            self.home, self.store, self.gpus, self.local, watch_queue=watch_queue
+        )
+        self.lifecycle = Lifecycle(
+            self.home, self.store, self.executors, self.gpus, self.scheduling, self.fresh_record
+        )
+        self.watches = LogWatches()
+
+    # -- records ------------------------------------------------------------------------------
+
+    def fresh_record(self, experiment_id: Any) -> ExperimentRecord:
+        """The experiment's record after reconciling it with reality (NotFound for none)."""
+        record = self.store.get(parse_experiment_id(experiment_id))
+        if record.status.is_active:
+            self.executors[record.executor].reconcile([record])
+            record = self.store.get(record.id)
+        return record
+
+    def records(self, statuses: Sequence[Status] | None = None) -> list[ExperimentRecord]:
+        """Snapshots of every experiment (in these states) after reconciling, oldest first."""
+        self.reconcile()
+        return self.store.list(statuses)
+
+    def history(self, experiment_id: Any) -> list[HistoryEntry]:
+        return self.store.history(parse_experiment_id(experiment_id))
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    def reconcile(self) -> None:
+        """Bring every active experiment up to date (ended, lost, started on Slurm)."""
+        active = self.store.list([Status.RUNNING, Status.QUEUED])
+        for executor in self.executors.values():
+            executor.reconcile(active)
+
+    def tick(self) -> None:
+        """One housekeeping step, as a monitor tick or a CLI call does: reconcile, then start
+        queued experiments whose resources are free."""
+        self.reconcile()
+        self.scheduling.step()
+
+    # -- logs ---------------------------------------------------------------------------------
+
+    def log_path(self, record: ExperimentRecord, attempt: int | None = None) -> str:
+        """The attempt's log file (default: the current attempt)."""
+        if attempt is None or attempt == record.attempt:
+            if record.log_path is None:
+                raise UsageError(f"experiment {record.id} has not run yet: it has no log")
+            return record.log_path
+        if isinstance(attempt, bool) or not isinstance(attempt, int):
+            raise UsageError(f"attempt must be an attempt number, not {attempt!r}")
+        if not 1 <= attempt <= record.attempt:
+            raise UsageError(
+                f"experiment {record.id} has attempts 1..{record.attempt}, not {attempt}"
+            )
+        return str(log_path(self.home, record.id, attempt))
+
+    def readable_log_path(self, record: ExperimentRecord, attempt: int | None = None) -> str:
+        """Where the attempt's output can be read now: its log file or, when that file was
+        deleted while the experiment runs, the still-open file through /proc."""
+        path = self.log_path(record, attempt)
+        if os.path.exists(path):
+            return path
+        current = attempt is None or attempt == record.attempt
+        if current and record.status is Status.RUNNING:
+            return self.executors[record.executor].readable_log(record, path) or path
+        return path
+
+    def logs(self, experiment_id: Any, *, tail: Any = None, attempt: Any = None) -> list[str]:
+        """The lines a terminal would show for the attempt's output (default: the latest)."""
+        tail = check_count(tail, "tail")
+        record = self.fresh_record(experiment_id)
+        path = self.readable_log_path(record, attempt)
+        return render_file(path, tail=tail, rows=tty_rows(record))
+
+    def watched(self, experiment_id: Any) -> WatchedLog:
+        """The incremental follower of the experiment's current log."""
+        record = self.fresh_record(experiment_id)
+        if record.log_path is None:
+            raise UsageError(f"experiment {record.id} has not run yet: it has no log")
+        return self.watches.get(record.id, record.attempt, record.log_path, tty_rows(record))
+
+    def progress(self, experiment_id: Any) -> Any:
+        """The experiment's latest progress reading (nbexp.progress.Progress) or None."""
+        record = self.fresh_record(experiment_id)
+        return self.watches.progress(record.log_path)
+
+    # -- GPUs ---------------------------------------------------------------------------------
+
+    def gpu_memory(self, experiment_id: Any = None) -> dict[int, Any]:
+        running = self.store.list([Status.RUNNING])
+        usage = self.gpus.experiment_memory(self.gpus.sample(), running)
+        if experiment_id is None:
+            return usage
+        record = self.fresh_record(experiment_id)  # NotFound for an unknown id
+        return usage.get(record.id, {})
+
+    def gpu_holders(self, report: GpuReport | None = None) -> dict[int, list[str]]:
+        report = report if report is not None else self.gpus.sample()
+        return self.gpus.holders(report, self.store.list([Status.RUNNING]))
+
+    # -- settings -----------------------------------------------------------------------------
+
+    def configure(self, values: dict[str, Any]) -> dict[str, str]:
+        """Set (or, with None, reset) scheduling settings shared by every process of the home."""
+        for key, value in values.items():
+            if key not in SETTINGS:
+                raise UsageError(f"unknown setting {key!r}: use one of {', '.join(SETTINGS)}")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                raise UsageError(f"{key} must be a non-negative integer or None, not {value!r}")
+            self.store.set_setting(key, None if value is None else str(value))
+        return self.store.settings()
+
+    # -- waiting ------------------------------------------------------------------------------
+
+    def wait(
+        self, experiment_id: Any, *, timeout: Any = None, poll_interval: float = 0.05
+    ) -> ExperimentRecord:
+        """Block until the experiment has ended; its final record."""
+        timeout = check_seconds(timeout, "timeout")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last_step = 0.0
+        while True:
+            record = self.fresh_record(experiment_id)
+            if record.status.is_terminal:
+                return record
+            if record.status is Status.PENDING:
+                raise InvalidTransition(record.id, "wait for", "pending", ["start"])
+            if record.status is Status.QUEUED and time.monotonic() - last_step >= 1.0:
+                self.scheduling.step()  # whoever waits keeps the queue moving (no daemon)
+                last_step = time.monotonic()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise WaitTimeout(
+                    f"experiment {record.id} is still {record.status.value} after {timeout:g} s"
+                )
+            time.sleep(poll_interval)
+
+    def wait_until_ended(self, experiment_id: int, *, timeout: float) -> None:
+        """Wait up to `timeout` seconds for the end; a slow end is not an error here."""
+        try:
+            self.wait(experiment_id, timeout=timeout)
+        except (WaitTimeout, InvalidTransition):
+            pass
+
+    def discard_pending(self, experiment_id: int) -> None:
+        """Remove an experiment that is still pending (a run() that never started it)."""
+        self.store.delete(experiment_id, frozenset({Status.PENDING}))
+
+
+def tty_rows(record: ExperimentRecord) -> int:
+    """The terminal height the experiment's output was written for (its pty's, or 40)."""
+    tty = (record.options or {}).get("tty") or {}
+    return int(tty.get("rows", 40))

@@ -1,0 +1,252 @@
+"""The user's verbs on experiments: create, start (or queue), restart, stop, remove.
+
+Every state change goes through the store's compare-and-set over the one transition table, every
+new attempt through `claims.claim`; executors are called only after the change is committed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .._core.errors import GpuConflict, SpawnFailed, UsageError
+from .._core.records import ExperimentRecord
+from .._core.scheduler import allocate, dependency_state, request_of
+from .._core.states import Action, Status, is_allowed, sources
+from .._core.validate import LaunchRequest
+from .._exec.base import Executor
+from .._io.gpus import GpuReport
+from .._io.paths import log_path
+from .._io.store import Store
+from .claims import claim, refusal
+from .gpus import GpuOwnership, require_gpu_count
+from .scheduling import Scheduling, explicit_gpus
+
+
+class Lifecycle:
+    """Create, start, restart, stop and remove the experiments of one home."""
+
+    def __init__(
+        self,
+        home: Path,
+        store: Store,
+        executors: Mapping[str, Executor],
+        gpus: GpuOwnership,
+        scheduling: Scheduling,
+        fresh_record: Callable[[int], ExperimentRecord],
+    ) -> None:
+        self.home = home
+        self.store = store
+        self.executors = executors
+        self.gpus = gpus
+        self.scheduling = scheduling
+        self.fresh_record = fresh_record  # a record read after reconciling it
+
+    # -- creating -----------------------------------------------------------------------------
+
+    def create(self, request: LaunchRequest) -> int:
+        """A new pending experiment; its id."""
+        workdir = os.path.abspath(request.cwd) if request.cwd is not None else os.getcwd()
+        if not os.path.isdir(workdir):
+            raise UsageError(f"working directory does not exist: {workdir}")
+        for dependency in request.after:
+            self.store.get(dependency)  # NotFound names the missing id
+        return self.store.insert(
+            name=request.name,
+            command=request.argv,
+            shell=request.shell,
+            cwd=workdir,
+            env=request.env,
+            gpus=request.gpus,
+            uv=request.uv,
+            priority=request.priority,
+            after=request.after,
+            options=request.options,
+            executor=request.executor,
+        )
+
+    # -- starting -----------------------------------------------------------------------------
+
+    def start(self, experiment_id: int, *, force: bool, queue: bool) -> None:
+        """Start a pending experiment now if its resources are free (force: regardless; also a
+        queued one), else queue it (queue=True or a dependency) or refuse with GpuConflict."""
+        record = self.fresh_record(experiment_id)
+        action = Action.FORCE_START if force else Action.START
+        if not is_allowed(action, record.status):
+            raise refusal(record, action)
+        self._launch(record, sources(action), "force start" if force else "start", force, queue)
+
+    def restart(self, experiment_id: int, *, force: bool, queue: bool) -> None:
+        """A new attempt of an ended experiment; earlier attempts keep their logs."""
+        record = self.fresh_record(experiment_id)
+        if not is_allowed(Action.RESTART, record.status):
+            raise refusal(record, Action.RESTART)
+        self._launch(record, sources(Action.RESTART), "restart", force, queue)
+
+    def _launch(
+        self,
+        record: ExperimentRecord,
+        from_statuses: frozenset[Status],
+        reason: str,
+        force: bool,
+        queue: bool,
+    ) -> None:
+        executor = self.executors[record.executor]
+        problem = executor.problem(record, record.attempt + 1)
+        if problem is not None:
+            self._refuse_unstartable(record, problem)
+        if executor.claim_status is Status.QUEUED:
+            # The engine queues and schedules by itself (Slurm): claim, then hand it over.
+            with self.store.write() as conn:
+                attempt, path = claim(
+                    self.store,
+                    self.home,
+                    conn,
+                    record.id,
+                    record.attempt,
+                    from_statuses=from_statuses,
+                    to_status=Status.QUEUED,
+                    reason=f"{reason}: submitting to {executor.name}",
+                )
+            executor.launch(self.store.get(record.id), attempt, path)
+            return
+        self._start_or_queue(record, executor, from_statuses, reason, force=force, queue=queue)
+
+    def _refuse_unstartable(self, record: ExperimentRecord, problem: str) -> None:
+        """Record a command that cannot possibly start as an error, and say why."""
+        reason = f"failed to start: {problem}"
+        self.store.transition(
+            record.id,
+            frozenset(Status) - {Status.RUNNING},
+            Status.ERROR,
+            reason,
+            error=reason,
+            ended=time.time(),
+        )
+        raise SpawnFailed(f"experiment {record.id} {reason}")
+
+    def _start_or_queue(
+        self,
+        record: ExperimentRecord,
+        executor: Executor,
+        from_statuses: frozenset[Status],
+        reason: str,
+        *,
+        force: bool,
+        queue: bool,
+    ) -> None:
+        report = self.gpus.sample() if record.gpus is not None else None
+        explicit = explicit_gpus(record.gpus, report, force=force)
+        if isinstance(record.gpus, int) and report is not None and not force:
+            require_gpu_count(record.gpus, report, record.id)  # else a queue waits forever
+        launched: tuple[int, str] | None = None
+        queued = False
+        with self.store.write() as conn:
+            running = self.store.list([Status.RUNNING], conn)
+            resources = self.gpus.resources(report, running, self.store.settings())
+            if force:
+                chosen = explicit if explicit is not None else self._any_gpus(record, report)
+                busy = [
+                    resources.gpus[i].describe()
+                    for i in chosen or []
+                    if i in resources.gpus and resources.gpus[i].busy
+                ]
+                note = f" (ignoring busy {'; '.join(busy)})" if busy else ""
+                launched = claim(
+                    self.store,
+                    self.home,
+                    conn,
+                    record.id,
+                    record.attempt,
+                    from_statuses=from_statuses,
+                    to_status=Status.RUNNING,
+                    reason=reason + note,
+                    gpus=chosen,
+                )
+            else:
+                request = request_of(record, explicit)
+                statuses = self.store.dependency_statuses(conn, request.after)
+                dependencies = dependency_state(request, statuses)
+                gpus, why = allocate(request, resources)
+                if dependencies.broken is not None:
+                    raise UsageError(f"cannot start experiment {record.id}: {dependencies.broken}")
+                if dependencies.ready and gpus is not None:
+                    launched = claim(
+                        self.store,
+                        self.home,
+                        conn,
+                        record.id,
+                        record.attempt,
+                        from_statuses=from_statuses,
+                        to_status=Status.RUNNING,
+                        reason=reason,
+                        gpus=list(gpus) if record.gpus is not None else None,
+                    )
+                elif queue or record.after:
+                    waiting = why if dependencies.ready else None
+                    self._queue(conn, record, from_statuses, waiting or "waiting for a dependency")
+                    queued = True
+                else:
+                    raise GpuConflict(
+                        f"cannot start experiment {record.id}: {why}; pass queue=True "
+                        "(--queue) to wait for them, or force=True (--force) to start anyway"
+                    )
+        if launched is not None:
+            attempt, path = launched
+            executor.launch(self.store.get(record.id), attempt, path)
+        elif queued:
+            self.scheduling.ensure_watcher()
+
+    def _queue(
+        self, conn: Any, record: ExperimentRecord, from_statuses: frozenset[Status], why: str
+    ) -> None:
+        allowed = from_statuses if record.status is not Status.PENDING else sources(Action.QUEUE)
+        if not self.store.transition(
+            record.id, allowed, Status.QUEUED, f"queued: {why}", conn, queued_at=time.time()
+        ):
+            raise refusal(self.store.get(record.id), Action.START)
+
+    def _any_gpus(self, record: ExperimentRecord, report: GpuReport | None) -> list[int] | None:
+        """For a forced start of `gpus=N`: the N least-used GPUs, free or not."""
+        if not isinstance(record.gpus, int) or report is None:
+            return None
+        require_gpu_count(record.gpus, report, record.id)  # raises, naming what exists
+        running = self.store.list([Status.RUNNING])
+        resources = self.gpus.resources(report, running, self.store.settings())
+        ranked = sorted(resources.gpus.values(), key=lambda g: (g.busy, len(g.held_by), g.index))
+        return sorted(g.index for g in ranked[: record.gpus])
+
+    # -- stopping and removing ----------------------------------------------------------------
+
+    def stop(self, experiment_id: int, grace: float) -> ExperimentRecord:
+        """Stop a running experiment's tree, or take a queued one out of the queue; the record
+        as it was when the stop was asked (the caller may wait for the end)."""
+        record = self.fresh_record(experiment_id)
+        executor = self.executors[record.executor]
+        if record.status is Status.QUEUED and executor.claim_status is Status.RUNNING:
+            if self.store.transition(
+                record.id, sources(Action.DEQUEUE), Status.PENDING, "stopped while queued"
+            ):
+                return record
+            record = self.fresh_record(experiment_id)
+        stoppable = is_allowed(Action.STOP, record.status)
+        if not stoppable:
+            raise refusal(record, Action.STOP)
+        only_running = executor.claim_status is Status.RUNNING
+        self.store.request_stop(record.id, record.attempt, grace, only_running=only_running)
+        executor.stop(record, grace)
+        return record
+
+    def remove(self, experiment_id: int, *, delete_logs: bool) -> None:
+        """Forget an experiment (refused while it runs); its logs go too unless kept."""
+        record = self.fresh_record(experiment_id)
+        if not self.store.delete(record.id, sources(Action.REMOVE)):
+            raise refusal(self.fresh_record(experiment_id), Action.REMOVE)
+        if delete_logs:
+            folder = log_path(self.home, record.id, 1).parent
+            if folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,289 @@
+"""The wire format between the kernel and js/widget.js, declared once.
+
+Every message either way is one of the TypedDicts below; js/widget.js declares the same shapes as
+JSDoc `@typedef`s (checked by `// @ts-check`), and docs/dashboard.md lists them. Builders for the
+row and GPU parts live here too, so no other module writes these dicts by hand.
+
+Kernel → browser: `SnapshotMessage` (everything, in reply to hello), `TickMessage` (what changed),
+`LogLinesMessage` (a requested range), `ActionDoneMessage`, `ErrorMessage`.
+Browser → kernel: `HelloMessage`, `ByeMessage`, `ActionRequest`, `LogRangeRequest`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal, TypedDict
+
+from .._core.records import ExperimentRecord
+from .._core.states import Status, allowed_actions
+from .._io.gpus import GpuReport, GpuSample, GpuSnapshot
+
+# -- parts ------------------------------------------------------------------------------------
+
+
+class ProgressJson(TypedDict):
+    """nbexp.progress.Progress.to_json(): a bar's reading; absent values are null."""
+
+    kind: str  # "tqdm", "rich" or "keras"
+    description: str | None
+    n: float | None
+    total: float | None
+    percent: float | None
+    elapsed: float | None  # seconds
+    remaining: float | None  # seconds: the ETA
+    rate: float | None  # units per second
+    unit: str | None
+    metrics: dict[str, float]
+
+
+class RowJson(TypedDict):
+    """One experiment in the table. Only what changes when the experiment does: the browser
+    ticks the runtime itself from `started`/`ended`."""
+
+    id: int
+    name: str
+    status: str
+    gpus: Any  # assigned indices once started, else the request (a count, a list, or null)
+    assigned: list[int] | None  # GPUs held now (running only)
+    pid: int | None
+    executor: str
+    job_id: str | None
+    started: float | None
+    ended: float | None
+    exit_code: int | None
+    reason: str | None
+    attempt: int
+    actions: list[str]  # what the state allows, e.g. ["stop"]
+    progress: ProgressJson | None
+
+
+class GpuProcessJson(TypedDict):
+    pid: int
+    user: str | None
+    mem: float | None  # MiB
+
+
+class GpuInfoEntry(TypedDict):
+    """What rarely changes about one GPU."""
+
+    index: int
+    uuid: str | None
+    name: str | None
+    mem_total: float | None  # MiB
+    power_limit: float | None  # W
+    pids: list[int]
+    problem: str | None
+
+
+class GpuInfo(TypedDict):
+    available: bool
+    simulated: bool
+    reason: str | None  # why there are no GPUs
+    gpus: list[GpuInfoEntry]
+
+
+# One reading of one GPU: [memory used MiB, utilisation %, temperature °C, power W].
+GpuReading = list[float | int | None]
+
+
+class LogPart(TypedDict, total=False):
+    """Lines of the selected experiment's log. With `reset`, the browser drops what it had and
+    `lines` is a list starting at line `start`; otherwise `lines` maps line numbers (as strings)
+    to new contents and `stale` is a range of lines to drop and fetch again if shown."""
+
+    reset: bool
+    id: int
+    attempt: int
+    total: int
+    start: int
+    lines: Any  # list[LineJson] (reset) or dict[str, LineJson] (delta)
+    stale: list[int]  # [from, to)
+    note: str  # why there is no log to show
+
+
+# A log line: plain text, or [text, [[start, end, css], ...]] when it has colours.
+LineJson = str | list[Any]
+
+# -- kernel → browser -------------------------------------------------------------------------
+
+
+class TickMessage(TypedDict, total=False):
+    type: Literal["tick"]
+    now: float  # the kernel's clock (seconds since the epoch)
+    rows: list[RowJson]  # new or changed rows
+    removed: list[int]
+    gpu_info: GpuInfo
+    gpu: list[GpuReading]
+    gpu_foreign: dict[str, list[GpuProcessJson]]  # GPU index -> someone else's processes
+    log: LogPart
+    problems: list[str]  # what went wrong this tick, in words
+
+
+class SnapshotMessage(TypedDict, total=False):
+    type: Literal["snapshot"]
+    now: float
+    rows: list[RowJson]
+    gpu_info: GpuInfo
+    gpu: list[GpuReading]
+    gpu_foreign: dict[str, list[GpuProcessJson]]
+    gpu_history: list[list[GpuReading]]  # per GPU, oldest first
+    log: LogPart
+
+
+class LogLinesMessage(TypedDict):
+    type: Literal["log_lines"]
+    req: int | None
+    id: int
+    attempt: int
+    start: int
+    total: int
+    lines: list[LineJson]
+
+
+class ActionDoneMessage(TypedDict):
+    type: Literal["action_done"]
+    req: int | None
+    id: int
+    action: str
+    message: str
+    row: RowJson | None  # None once removed
+
+
+class ErrorMessage(TypedDict):
+    type: Literal["error"]
+    req: int | None
+    message: str
+
+
+# -- browser → kernel -------------------------------------------------------------------------
+
+
+class HelloMessage(TypedDict):
+    type: Literal["hello"]  # a view was drawn: send it everything
+
+
+class ByeMessage(TypedDict):
+    type: Literal["bye"]  # a view was removed
+
+
+class ActionRequest(TypedDict):
+    type: Literal["action"]
+    req: int
+    id: int
+    action: str  # one of states.USER_ACTIONS
+
+
+class LogRangeRequest(TypedDict):
+    type: Literal["log_range"]
+    req: int
+    id: int
+    attempt: int
+    start: int
+    end: int
+
+
+def error(req: Any, message: str) -> ErrorMessage:
+    return {"type": "error", "req": req if isinstance(req, int) else None, "message": message}
+
+
+# -- builders ---------------------------------------------------------------------------------
+
+
+def row_json(record: ExperimentRecord, progress: ProgressJson | dict[str, Any] | None) -> RowJson:
+    gpus = record.assigned_gpus if record.assigned_gpus is not None else record.gpus
+    return {
+        "id": record.id,
+        "name": record.name,
+        "status": record.status.value,
+        "gpus": gpus,
+        "assigned": record.assigned_gpus if record.status is Status.RUNNING else None,
+        "pid": record.pid,
+        "executor": record.executor,
+        "job_id": record.job_id,
+        "started": record.started,
+        "ended": record.ended,
+        "exit_code": record.exit_code,
+        "reason": record.error,
+        "attempt": record.attempt,
+        "actions": allowed_actions(record.status),
+        "progress": progress,  # type: ignore[typeddict-item]
+    }
+
+
+_MIB = 1024**2
+
+
+def number(value: Any, scale: float = 1.0) -> float | int | None:
+    """A reading for the wire: scaled, integral when it is, one decimal otherwise."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        scaled = float(value) / scale
+    except (TypeError, ValueError):
+        return None
+    return int(scaled) if scaled.is_integer() else round(scaled, 1)
+
+
+def gpu_info(report: GpuReport | None, reason: str | None = None) -> GpuInfo:
+    gpus = list(report.gpus) if report is not None else []
+    return {
+        "available": bool(gpus),
+        "simulated": bool(report.simulated) if report is not None else False,
+        "reason": reason if report is None else report.reason,
+        "gpus": [_info_entry(g) for g in gpus],
+    }
+
+
+def _info_entry(gpu: GpuSnapshot) -> GpuInfoEntry:
+    return {
+        "index": gpu.index,
+        "uuid": gpu.uuid,
+        "name": gpu.name,
+        "mem_total": number(gpu.memory_total, _MIB),
+        "power_limit": number(gpu.power_limit),
+        "pids": [p.pid for p in gpu.processes or ()],
+        "problem": gpu.problem,
+    }
+
+
+def gpu_readings(report: GpuReport | None) -> list[GpuReading]:
+    return [
+        [
+            number(g.memory_used, _MIB),
+            number(g.utilization_gpu),
+            number(g.temperature),
+            number(g.power_draw),
+        ]
+        for g in (report.gpus if report is not None else ())
+    ]
+
+
+def sample_reading(sample: GpuSample) -> GpuReading:
+    """One history sample as the reading the browser plots."""
+    return [
+        number(sample.memory_used, _MIB),
+        number(sample.utilization_gpu),
+        number(sample.temperature),
+        number(sample.power_draw),
+    ]
+
+
+def process_json(pid: int, user: str | None, used_memory: int | None) -> GpuProcessJson:
+    return {"pid": pid, "user": user, "mem": number(used_memory, _MIB)}
+
+
+def line_json(line: Any) -> LineJson:
+    """A log line on the wire: plain text, or [text, [[start, end, css], ...]] with colours."""
+    if isinstance(line, str):
+        return line
+    text, spans = line
+    styled = []
+    for start, end, style in spans:
+        css = style.css() if hasattr(style, "css") else str(style)
+        if css:
+            styled.append([int(start), int(end), css])
+    return [text, styled] if styled else text
+
+
+def lines_json(lines: Iterable[Any]) -> list[LineJson]:
+    return [line_json(line) for line in lines]
