@@ -45,7 +45,6 @@ class Progress:
             "percent": self.percent,
             "elapsed": self.elapsed,
             "remaining": self.remaining,
-            "eta": self.remaining,
             "rate": self.rate,
             "unit": self.unit,
             "metrics": dict(self.metrics),

@@ -15,7 +15,7 @@ from typing import Any
 
 from .._core.errors import GpuConflict, SpawnFailed, UsageError
 from .._core.records import ExperimentRecord
-from .._core.scheduler import allocate, dependency_state, request_of
+from .._core.scheduler import Resources, allocate, dependency_state, request_of
 from .._core.states import Action, Status, is_allowed, sources
 from .._core.validate import LaunchRequest
 from .._exec.base import Executor
@@ -143,20 +143,22 @@ class Lifecycle:
         explicit = explicit_gpus(record.gpus, report, force=force)
         if isinstance(record.gpus, int) and report is not None and not force:
             require_gpu_count(record.gpus, report, record.id)  # else a queue waits forever
-        launched: tuple[int, str] | None = None
-        queued = False
         with self.store.write() as conn:
             running = self.store.list([Status.RUNNING], conn)
             resources = self.gpus.resources(report, running, self.store.settings())
+            why_queued: str | None = None
             if force:
-                chosen = explicit if explicit is not None else self._any_gpus(record, report)
+                gpus = explicit if explicit is not None else self._any_gpus(record, report)
                 busy = [
-                    resources.gpus[i].describe()
-                    for i in chosen or []
-                    if i in resources.gpus and resources.gpus[i].busy
+                    g.describe() for i, g in resources.gpus.items() if i in (gpus or []) and g.busy
                 ]
-                note = f" (ignoring busy {'; '.join(busy)})" if busy else ""
-                launched = claim(
+                reason += f" (ignoring busy {'; '.join(busy)})" if busy else ""
+            else:
+                gpus, why_queued = self._allocate(conn, record, explicit, resources, queue)
+            if why_queued is not None:
+                self._queue(conn, record, from_statuses, why_queued)
+            else:
+                attempt, path = claim(
                     self.store,
                     self.home,
                     conn,
@@ -164,42 +166,39 @@ class Lifecycle:
                     record.attempt,
                     from_statuses=from_statuses,
                     to_status=Status.RUNNING,
-                    reason=reason + note,
-                    gpus=chosen,
+                    reason=reason,
+                    gpus=gpus,
                 )
-            else:
-                request = request_of(record, explicit)
-                statuses = self.store.dependency_statuses(conn, request.after)
-                dependencies = dependency_state(request, statuses)
-                gpus, why = allocate(request, resources)
-                if dependencies.broken is not None:
-                    raise UsageError(f"cannot start experiment {record.id}: {dependencies.broken}")
-                if dependencies.ready and gpus is not None:
-                    launched = claim(
-                        self.store,
-                        self.home,
-                        conn,
-                        record.id,
-                        record.attempt,
-                        from_statuses=from_statuses,
-                        to_status=Status.RUNNING,
-                        reason=reason,
-                        gpus=list(gpus) if record.gpus is not None else None,
-                    )
-                elif queue or record.after:
-                    waiting = why if dependencies.ready else None
-                    self._queue(conn, record, from_statuses, waiting or "waiting for a dependency")
-                    queued = True
-                else:
-                    raise GpuConflict(
-                        f"cannot start experiment {record.id}: {why}; pass queue=True "
-                        "(--queue) to wait for them, or force=True (--force) to start anyway"
-                    )
-        if launched is not None:
-            attempt, path = launched
-            executor.launch(self.store.get(record.id), attempt, path)
-        elif queued:
+        if why_queued is not None:
             self.scheduling.ensure_watcher()
+        else:
+            executor.launch(self.store.get(record.id), attempt, path)
+
+    def _allocate(
+        self,
+        conn: Any,
+        record: ExperimentRecord,
+        explicit: list[int] | None,
+        resources: Resources,
+        queue: bool,
+    ) -> tuple[list[int] | None, str | None]:
+        """(GPUs to start on now, None) or (None, why it queues); GpuConflict or UsageError
+        when it can do neither."""
+        request = request_of(record, explicit)
+        dependencies = dependency_state(
+            request, self.store.dependency_statuses(conn, request.after)
+        )
+        if dependencies.broken is not None:
+            raise UsageError(f"cannot start experiment {record.id}: {dependencies.broken}")
+        gpus, why = allocate(request, resources)
+        if dependencies.ready and gpus is not None:
+            return (list(gpus) if record.gpus is not None else None), None
+        if queue or record.after:
+            return None, (why if dependencies.ready else None) or "waiting for a dependency"
+        raise GpuConflict(
+            f"cannot start experiment {record.id}: {why}; pass queue=True "
+            "(--queue) to wait for them, or force=True (--force) to start anyway"
+        )
 
     def _queue(
         self, conn: Any, record: ExperimentRecord, from_statuses: frozenset[Status], why: str
