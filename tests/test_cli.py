@@ -9,10 +9,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from nbexp import ExperimentManager, Status
+from nbexp._core.records import ExperimentRecord
 
 from .conftest import NBEXP_CLI, cli, wait_for
 
@@ -104,6 +106,13 @@ def test_wait_command(home: Path) -> None:
         (["logs", "1", "-n", "-5"], 2, "needs a number of lines >= 0, not '-5'"),
         (["show", "99999999999999999999999"], 1, "no experiment with id 99999999999999999999999"),
         (["run", "--priority", "99999999999999999999999", "--", "true"], 2, "below 2**63"),
+        # Non-ASCII digits pass str.isdigit() but not int(): once a traceback (#9).
+        (["run", "--gpus", "²", "--", "true"], 2, "bad --gpus value '²'"),
+        (["run", "--queue", "--gpus", "²", "--", "true"], 2, "bad --gpus value '²'"),
+        (["create", "--gpus", "²", "--", "true"], 2, "bad --gpus value '²'"),
+        (["run", "--tty", "²x2", "--", "true"], 2, "bad --tty size '²x2'"),
+        (["create", "--tty", "2x²", "--", "true"], 2, "bad --tty size '2x²'"),
+        (["run", "--time", "1:00", "--", "true"], 2, "time only applies to Slurm"),
     ],
 )
 def test_bad_input_is_one_line(home: Path, args: list[str], code: int, message: str) -> None:
@@ -155,7 +164,7 @@ def test_list_when_empty(home: Path) -> None:
 
 def test_logs_whose_file_was_deleted_say_so(home: Path) -> None:
     cli(home, "run", "--wait", "--", "echo", "hello")
-    (home / "logs" / "1" / "attempt-1.log").unlink()
+    Path(ExperimentManager(home=home).get(1).log_path).unlink()
     for args in (["logs", "1"], ["logs", "-f", "1"]):
         result = cli(home, *args, timeout=20)
         assert result.returncode == 1, result
@@ -201,3 +210,56 @@ def test_logs_of_a_running_experiment_whose_log_was_deleted(home: Path) -> None:
     ExperimentManager(home=home).stop(exp.id, grace=1)
     gone = cli(home, "logs", str(exp.id))
     assert gone.returncode == 1 and "is gone (deleted or moved)" in gone.stderr
+
+
+def _odd_record(experiment_id: int, status: object) -> ExperimentRecord:
+    """A record as a corrupt row may come back: fields of the wrong type or missing."""
+    return ExperimentRecord(
+        id=experiment_id,
+        name=None,  # type: ignore[arg-type]
+        command=None,  # type: ignore[arg-type]
+        shell=False,
+        cwd=None,  # type: ignore[arg-type]
+        env=None,  # type: ignore[arg-type]
+        gpus={"odd": 1},
+        status=status,  # type: ignore[arg-type]
+        created="garbage",  # type: ignore[arg-type]
+        started="x",  # type: ignore[arg-type]
+        ended=b"\xff",  # type: ignore[arg-type]
+        pid="?",  # type: ignore[arg-type]
+        exit_code="??",  # type: ignore[arg-type]
+        signal=None,
+        error=f"corrupt row {experiment_id}",
+        attempt=None,  # type: ignore[arg-type]
+        log_path=None,
+        options=None,  # type: ignore[arg-type]
+        after=None,  # type: ignore[arg-type]
+        assigned_gpus="zz",  # type: ignore[arg-type]
+        executor=None,  # type: ignore[arg-type]
+    )
+
+
+def test_list_and_show_survive_records_with_odd_fields(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nbexp import _cli
+
+    odd = [_odd_record(3, Status.ERROR), _odd_record(4, Status.RUNNING), _odd_record(5, "bogus")]
+    by_id = {r.id: r for r in odd}
+    monkeypatch.setattr(ExperimentManager, "records", lambda self, status=None: odd)
+    monkeypatch.setattr(
+        ExperimentManager, "get", lambda self, i: SimpleNamespace(id=i, record=by_id[i])
+    )
+    monkeypatch.setattr(ExperimentManager, "history", lambda self, i: [])
+    assert _cli.main(["ls"]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [row.split()[0] for row in rows] == ["3", "4", "5"]
+    assert "corrupt row 3" in rows[0]
+    assert _cli.main(["ls", "--json"]) == 0
+    assert [e["id"] for e in json.loads(capsys.readouterr().out)] == [3, 4, 5]
+    for experiment_id in (3, 4, 5):
+        assert _cli.main(["show", str(experiment_id)]) == 0
+        shown = capsys.readouterr()
+        assert f"corrupt row {experiment_id}" in shown.out and shown.err == ""
+        assert _cli.main(["show", str(experiment_id), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["id"] == experiment_id

@@ -101,3 +101,92 @@ def test_follow_a_finished_experiment_and_tail(manager: ExperimentManager) -> No
     result = cli(manager.home, "logs", "-f", "--tail", "3", str(exp.id))
     assert result.stdout == "7\n8\n9\n"
     assert Path(exp.log_path).exists()
+
+
+def test_follow_the_running_attempt_by_number_follows_it(manager: ExperimentManager) -> None:
+    # #19: `--attempt N`, N being the running attempt, returned at once.
+    code = "import time\nfor i in range(15):\n    print(i, flush=True); time.sleep(0.1)"
+    exp = manager.run([sys.executable, "-c", code])
+    wait_for(lambda: exp.logs(), timeout=30)
+    result = cli(manager.home, "logs", "-f", "--attempt", "1", str(exp.id), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert exp.status is Status.COMPLETED
+    assert result.stdout.splitlines() == [str(i) for i in range(15)]
+
+
+def test_follow_an_earlier_attempt_returns_once_printed(manager: ExperimentManager) -> None:
+    exp = manager.run([sys.executable, "-c", "print('first')"]).wait(timeout=20)
+    manager.restart(exp.id)
+    result = cli(manager.home, "logs", "-f", "--attempt", "1", str(exp.id), timeout=20)
+    assert result.returncode == 0 and result.stdout == "first\n"
+
+
+# -- colour: on a terminal, none in a pipe, --color always|never|auto, NO_COLOR (#22) ---------
+
+RED_THEN_PLAIN = "print('\\x1b[31mred\\x1b[0m plain')"
+SGR_RED = "\x1b[31mred"
+
+
+def on_a_terminal(home: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """What `nbexp ARGS` writes to a terminal (a pty), until it exits."""
+    main, secondary = pty.openpty()
+    environment = dict(env if env is not None else os.environ, NBEXP_HOME=str(home))
+    environment.update(COLUMNS="120", LINES="40")
+    process = subprocess.Popen(
+        [*NBEXP_CLI, *args], stdin=secondary, stdout=secondary, stderr=secondary,
+        env=environment, close_fds=True,
+    )  # fmt: skip
+    os.close(secondary)
+    output = b""
+    try:
+        while True:
+            ready, _, _ = select.select([main], [], [], 30)
+            if not ready:
+                break
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        process.kill()
+        process.wait()
+        os.close(main)
+    return output.decode()
+
+
+def test_logs_are_coloured_on_a_terminal_and_plain_in_a_pipe(manager: ExperimentManager) -> None:
+    exp = manager.run([sys.executable, "-c", RED_THEN_PLAIN]).wait(timeout=20)
+    assert cli(manager.home, "logs", str(exp.id)).stdout == "red plain\n"
+    for args in (["logs"], ["logs", "-f"], ["logs", "--color", "auto"]):
+        shown = on_a_terminal(manager.home, *args, str(exp.id))
+        assert SGR_RED in shown, (args, shown)
+        assert render(shown.encode()) == ["red plain"]
+
+
+def test_color_always_and_never(manager: ExperimentManager) -> None:
+    exp = manager.run([sys.executable, "-c", RED_THEN_PLAIN]).wait(timeout=20)
+    forced = cli(manager.home, "logs", "--color", "always", str(exp.id))
+    assert forced.returncode == 0 and SGR_RED in forced.stdout
+    assert render(forced.stdout.encode()) == ["red plain"]
+    tail = cli(manager.home, "logs", "--color=always", "-n", "1", str(exp.id)).stdout
+    assert SGR_RED in tail
+    assert cli(manager.home, "logs", "--color", "never", str(exp.id)).stdout == "red plain\n"
+    for args in (["logs", "--color", "never"], ["logs", "-f", "--color", "never"]):
+        shown = on_a_terminal(manager.home, *args, str(exp.id))
+        assert "\x1b[31m" not in shown and "red plain" in shown, (args, shown)
+    bad = cli(manager.home, "logs", "--color", "sometimes", str(exp.id))
+    assert bad.returncode == 2 and "invalid choice: 'sometimes'" in bad.stderr
+
+
+def test_no_color_is_honoured(manager: ExperimentManager) -> None:
+    exp = manager.run([sys.executable, "-c", RED_THEN_PLAIN]).wait(timeout=20)
+    env = dict(os.environ, NO_COLOR="1")
+    for args in (["logs"], ["logs", "-f"]):
+        shown = on_a_terminal(manager.home, *args, str(exp.id), env=env)
+        assert "\x1b[31m" not in shown and "red plain" in shown, (args, shown)
+    # An explicit --color always wins over NO_COLOR.
+    forced = cli(manager.home, "logs", "--color", "always", str(exp.id), env=env)
+    assert SGR_RED in forced.stdout

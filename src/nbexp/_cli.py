@@ -1,28 +1,59 @@
 """The `nbexp` command: the same store and actions as the Python API, from a terminal.
 
-Refusals print one line on stderr and exit 1; usage errors exit 2; never a traceback.
+Refusals print one line on stderr and exit 1; usage errors exit 2; never a traceback. The
+magics (`_magics.py`) run the same parser and handlers under the name `%exp`.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from contextlib import suppress
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any, NoReturn, TextIO, cast
 
-from ._cli_tables import format_gpu_table, format_gpus, format_runtime, pid_column, table
+from ._cli_tables import (
+    COLOR_CHOICES,
+    ColourlessTerminal,
+    cell,
+    format_gpu_table,
+    format_gpus,
+    format_runtime,
+    isatty,
+    json_text,
+    pid_column,
+    record_json,
+    status_text,
+    table,
+    wants_color,
+    write_styled_log,
+)
 from ._core.errors import NbexpError, UsageError, WaitTimeout
 from ._core.options import LAUNCH_OPTIONS
 from ._core.records import ExperimentRecord
 from ._core.states import Status
 from ._core.validate import parse_status
 from ._manager import ExperimentManager
+from ._service.core import SETTINGS, tty_rows
+from ._service.gpus import DEFAULT_GPU_BUSY_MEMORY_MB
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
+
+# Every scheduling setting of a home: its default (None: no limit) and what it means.
+SETTING_HELP: dict[str, tuple[int | None, str]] = {
+    "max_parallel_cpu": (None, "CPU-only experiments that may run at once (none: no limit)"),
+    "gpu_busy_memory_mb": (
+        DEFAULT_GPU_BUSY_MEMORY_MB,
+        "a GPU nbexp does not hold counts as busy above this many MB used",
+    ),
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,23 +76,44 @@ def _line_count(text: str) -> int:
     return int(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="nbexp", description="Launch and watch long-running experiments.")
+def build_parser(prog: str = "nbexp", *, magics: bool = False) -> argparse.ArgumentParser:
+    """The command line of `nbexp` (or, with `prog="%exp"` and `magics`, of the magics, which
+    add `dashboard`). Every message and help text names `prog`."""
+    name = prog.replace("%", "%%")  # argparse %-formats help texts
+    parser = _Parser(prog=prog, description="Launch and watch long-running experiments.")
     parser.add_argument("--home", help="the nbexp home folder (default: $NBEXP_HOME or ~/.nbexp)")
+    parser.set_defaults(program=prog)
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    _add_launching_verbs(sub, name)
+    _add_reading_verbs(sub)
+    _add_acting_verbs(sub)
+    p = sub.add_parser("config", help="show or change this home's scheduling settings")
+    p.add_argument("key", nargs="?", metavar="KEY", help="one setting (default: list them all)")
+    p.add_argument("value", nargs="?", metavar="VALUE", help="a whole number, or none to reset")
+    p.add_argument("--unset", action="store_true", help="reset KEY to its default")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    if magics:
+        p = sub.add_parser("dashboard", help="the live dashboard widget for this home")
+        p.add_argument("--interval", type=float, default=1.0, help="seconds between updates")
+    return parser
 
-    p = sub.add_parser("run", help="start an experiment: nbexp run [options] -- CMD ARGS…")
+
+def _add_launching_verbs(sub: Any, name: str) -> None:
+    p = sub.add_parser("run", help=f"start an experiment: {name} run [options] -- CMD ARGS…")
     add_launch_options(p)
     p.add_argument("--queue", action="store_true", help="queue it when its GPUs are busy")
     p.add_argument("--force", action="store_true", help="start even if its GPUs look busy")
     p.add_argument(
         "--wait", action="store_true", help="wait for it to end and exit with its exit code"
     )
-
-    p = sub.add_parser("create", help="create a pending experiment: nbexp create [options] -- CMD…")
+    p = sub.add_parser(
+        "create", help=f"create a pending experiment: {name} create [options] -- CMD…"
+    )
     add_launch_options(p)
 
+
+def _add_reading_verbs(sub: Any) -> None:
     p = sub.add_parser("list", aliases=["ls"], help="list experiments")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("-s", "--status", action="append", help="only this status (repeatable)")
@@ -70,6 +122,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
+    p = sub.add_parser("logs", help="print an experiment's output as a terminal would show it")
+    p.add_argument("id", type=int)
+    p.add_argument("-n", "--tail", type=_line_count, help="only the last N lines")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing while it runs")
+    p.add_argument("--attempt", type=int, help="an earlier attempt (default: the latest)")
+    _add_color_option(p)
+
+    p = sub.add_parser("wait", help="wait until an experiment ends; exit with its exit code")
+    p.add_argument("id", type=int)
+    p.add_argument("--timeout", type=float, help="give up after this many seconds (exit 124)")
+
+    p = sub.add_parser("gpus", help="show the GPUs, their load and who holds them")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_color_option(p)
+
+
+def _add_color_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--color",
+        "--colour",
+        choices=COLOR_CHOICES,
+        default="auto",
+        help="colours: auto (on a terminal, unless NO_COLOR is set), always or never",
+    )
+
+
+def _add_acting_verbs(sub: Any) -> None:
     p = sub.add_parser("start", help="start a pending (or, with --force, a queued) experiment")
     p.add_argument("id", type=int)
     p.add_argument("--force", action="store_true", help="start now, ignoring GPU checks")
@@ -84,34 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="start now, ignoring GPU checks")
     p.add_argument("--queue", action="store_true", help="queue it when its GPUs are busy")
 
-    p = sub.add_parser("logs", help="print an experiment's output as a terminal would show it")
-    p.add_argument("id", type=int)
-    p.add_argument("-n", "--tail", type=_line_count, help="only the last N lines")
-    p.add_argument("-f", "--follow", action="store_true", help="keep printing while it runs")
-    p.add_argument("--attempt", type=int, help="an earlier attempt (default: the latest)")
-
-    p = sub.add_parser("wait", help="wait until an experiment ends; exit with its exit code")
-    p.add_argument("id", type=int)
-    p.add_argument("--timeout", type=float, help="give up after this many seconds (exit 124)")
-
     p = sub.add_parser("rm", aliases=["remove"], help="forget an experiment and its logs")
     p.add_argument("id", type=int)
-    p.add_argument("--keep-logs", action="store_true", help="leave the log files on disk")
-
-    p = sub.add_parser("gpus", help="show the GPUs, their load and who holds them")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    return parser
+    p.add_argument(
+        "--keep-logs",
+        action="store_true",
+        help="leave the log files (and a %%%%exp cell's script) on disk",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        manager = ExperimentManager(home=args.home)
-        if args.verb not in ("gpus",):
-            manager.tick()  # no daemon: every CLI call reconciles and advances the queue
-        handler = HANDLERS[args.verb]
-        return handler(manager, args)
+        return run_verb(ExperimentManager(home=args.home), args)
     except UsageError as e:
         print(f"nbexp: error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -126,6 +191,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def run_verb(manager: ExperimentManager, args: argparse.Namespace) -> int:
+    """Carry out a parsed command line; its exit status."""
+    if args.verb not in ("gpus", "config"):
+        manager.tick()  # no daemon: every CLI call reconciles and advances the queue
+    return HANDLERS[args.verb](manager, args)
+
+
 # -- helpers ----------------------------------------------------------------------------------
 
 
@@ -135,7 +207,7 @@ def command_words(args: argparse.Namespace) -> list[str]:
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        raise UsageError(f"no command given: nbexp {args.verb} [options] -- CMD ARGS…")
+        raise UsageError(f"no command given: {args.program} {args.verb} [options] -- CMD ARGS…")
     return command
 
 
@@ -157,7 +229,7 @@ def _exit_column(record: ExperimentRecord, manager: ExperimentManager | None = N
 
 
 def _extra_json(manager: ExperimentManager, record: ExperimentRecord) -> dict[str, Any]:
-    data = record.to_json()
+    data = record_json(record)
     if record.log_path:
         try:
             p = manager.progress(record.id)
@@ -177,7 +249,7 @@ def _run(manager: ExperimentManager, args: argparse.Namespace) -> int:
     print(exp.id, flush=True)
     if not args.wait:
         return 0
-    return _wait_exit_code(manager, exp.id, None)
+    return _wait_exit_code(manager, exp.id, None, args.program)
 
 
 def _create(manager: ExperimentManager, args: argparse.Namespace) -> int:
@@ -186,41 +258,52 @@ def _create(manager: ExperimentManager, args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_text(manager: ExperimentManager, record: ExperimentRecord) -> str:
+    if record.status is not Status.RUNNING:
+        return "-"
+    try:
+        progress = manager.progress(record.id)
+    except NbexpError:
+        return "?"
+    return progress.short() if progress is not None else "-"
+
+
+def _list_row(manager: ExperimentManager, r: ExperimentRecord) -> list[str]:
+    return [
+        cell(lambda: str(r.id)),
+        cell(lambda: r.name[:30]),
+        status_text(r),
+        cell(lambda: pid_column(r)),
+        cell(lambda: format_runtime(r.runtime)),
+        _progress_text(manager, r),
+        cell(lambda: _exit_column(r, manager)[:48]),
+        cell(lambda: format_gpus(r)),
+    ]
+
+
 def _list(manager: ExperimentManager, args: argparse.Namespace) -> int:
     statuses = None
     if args.status:
         statuses = [parse_status(s) for s in args.status]
     records = manager.records(statuses)
     if args.json:
-        print(json.dumps([_extra_json(manager, r) for r in records], indent=2))
+        print(json_text([_extra_json(manager, r) for r in records]))
         return 0
-    rows = []
-    for r in records:
-        progress_text = "-"
-        if r.status is Status.RUNNING:
-            p = manager.progress(r.id)
-            if p is not None:
-                progress_text = p.short()
-        rows.append(
-            [
-                str(r.id),
-                r.name[:30],
-                r.status.value,
-                pid_column(r),
-                format_runtime(r.runtime),
-                progress_text,
-                _exit_column(r, manager)[:48],
-                format_gpus(r),
-            ]
-        )
+    rows = [_list_row(manager, r) for r in records]
     headers = ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "EXIT", "GPUS"]
     if rows:
         print(table(rows, headers))
     elif statuses:  # there may be others: "no experiments yet" would mislead
         print(f"no {' or '.join(s.value for s in statuses)} experiments")
     else:
-        print("no experiments yet: start one with nbexp run -- CMD")
+        print(f"no experiments yet: start one with {args.program} run -- CMD")
     return 0
+
+
+_SHOWN_KEYS = (
+    "id", "name", "status", "command", "cwd", "pid", "exit_code", "error", "attempt", "gpus",
+    "executor", "job_id", "log_path",
+)  # fmt: skip
 
 
 def _show(manager: ExperimentManager, args: argparse.Namespace) -> int:
@@ -239,47 +322,47 @@ def _show(manager: ExperimentManager, args: argparse.Namespace) -> int:
         used = manager.gpu_memory(record.id)
         data["gpu_memory"] = {str(index): used_bytes for index, used_bytes in used.items()}
     if args.json:
-        print(json.dumps(data, indent=2))
+        print(json_text(data))
         return 0
-    for key in (
-        "id",
-        "name",
-        "status",
-        "command",
-        "cwd",
-        "pid",
-        "exit_code",
-        "error",
-        "attempt",
-        "gpus",
-        "executor",
-        "job_id",
-        "log_path",
-    ):
+    for line in _show_lines(manager, record, data):
+        print(line)
+    return 0
+
+
+def _stamp(at: Any, form: str) -> str:
+    return cell(lambda: time.strftime(form, time.localtime(at)))
+
+
+def _show_lines(
+    manager: ExperimentManager, record: ExperimentRecord, data: dict[str, Any]
+) -> list[str]:
+    lines = []
+    for key in _SHOWN_KEYS:
         value = data.get(key)
         if value is None or value == []:
             continue
-        if key == "command":
-            value = " ".join(value)
-        print(f"{key:10} {value}")
+        if key == "command" and isinstance(value, list):
+            value = " ".join(str(word) for word in value)
+        lines.append(f"{key:10} {value}")
     for key in ("created", "started", "ended"):
         if data.get(key):
-            print(f"{key:10} {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(data[key]))}")
-    if record.runtime is not None:
-        print(f"{'runtime':10} {format_runtime(record.runtime)}")
+            lines.append(f"{key:10} {_stamp(data[key], '%Y-%m-%d %H:%M:%S')}")
+    runtime = cell(lambda: format_runtime(record.runtime))
+    if runtime != "-":
+        lines.append(f"{'runtime':10} {runtime}")
     if data.get("progress"):
-        progress = manager.progress(record.id)
-        if progress is not None:
-            print(f"{'progress':10} {progress.short()}")
+        progress = _progress_text(manager, record)
+        if progress not in ("-", "?"):
+            lines.append(f"{'progress':10} {progress}")
     if data.get("gpu_memory"):
         shown = ", ".join(f"GPU {i}: {b / 2**30:.1f} GiB" for i, b in data["gpu_memory"].items())
-        print(f"{'gpu memory':10} {shown}")
-    print("history:")
+        lines.append(f"{'gpu memory':10} {shown}")
+    lines.append("history:")
     for h in data["history"]:
-        stamp = time.strftime("%H:%M:%S", time.localtime(h["at"]))
+        stamp = _stamp(h["at"], "%H:%M:%S")
         reason = f" ({h['reason']})" if h["reason"] else ""
-        print(f"  {stamp}  {h['from'] or '-'} -> {h['to']}{reason}")
-    return 0
+        lines.append(f"  {stamp}  {h['from'] or '-'} -> {h['to']}{reason}")
+    return lines
 
 
 def _start(manager: ExperimentManager, args: argparse.Namespace) -> int:
@@ -311,35 +394,45 @@ def _logs(manager: ExperimentManager, args: argparse.Namespace) -> int:
         raise NbexpError(f"experiment {record.id}'s log {stored} is gone (deleted or moved)")
     if path != stored:
         print(
-            f"nbexp: {stored} was deleted; reading it through the running process "
+            f"{args.program}: {stored} was deleted; reading it through the running process "
             "(it is lost for good when the experiment ends)",
             file=sys.stderr,
         )
-    if args.follow:
+    color = wants_color(args.color, sys.stdout)
+    on_terminal = isatty(sys.stdout)
+    if args.follow and not (ended and color and not on_terminal):
         from ._ui.follow import follow_to_terminal
 
         def finished() -> bool:
-            return bool(manager.get(args.id).status.is_terminal or args.attempt)
+            now = manager.get(args.id).record
+            # The attempt followed ended, or a restart began a newer one.
+            return now.status.is_terminal or args.attempt not in (None, now.attempt)
 
-        follow_to_terminal(path, sys.stdout, is_finished=finished, tail=args.tail)
+        out = sys.stdout if color or not on_terminal else ColourlessTerminal(sys.stdout)
+        follow_to_terminal(path, cast(TextIO, out), is_finished=finished, tail=args.tail)
         return 0
-    for line in manager.logs(args.id, tail=args.tail, attempt=args.attempt):
-        sys.stdout.write(line + "\n")
+    if color:
+        write_styled_log(path, sys.stdout, tail=args.tail, rows=tty_rows(record))
+    else:
+        for line in manager.logs(args.id, tail=args.tail, attempt=args.attempt):
+            sys.stdout.write(line + "\n")
     sys.stdout.flush()
     return 0
 
 
-def _wait_exit_code(manager: ExperimentManager, experiment_id: int, timeout: float | None) -> int:
+def _wait_exit_code(
+    manager: ExperimentManager, experiment_id: int, timeout: float | None, program: str
+) -> int:
     try:
         exp = manager.wait(experiment_id, timeout=timeout)
     except WaitTimeout as e:
-        print(f"nbexp: {e}", file=sys.stderr)
+        print(f"{program}: {e}", file=sys.stderr)
         return 124
     except KeyboardInterrupt:
         # Only the waiting ends: the experiment is detached and keeps running. Say so.
         print(
-            f"nbexp: stopped waiting; experiment {experiment_id} keeps running "
-            f"(nbexp stop {experiment_id} ends it)",
+            f"{program}: stopped waiting; experiment {experiment_id} keeps running "
+            f"({program} stop {experiment_id} ends it)",
             file=sys.stderr,
         )
         return 130
@@ -351,17 +444,40 @@ def _wait_exit_code(manager: ExperimentManager, experiment_id: int, timeout: flo
     if record.signal is not None:
         return 128 + int(record.signal)
     print(
-        f"nbexp: experiment {record.id} is {record.status.value}: {record.error}", file=sys.stderr
+        f"{program}: experiment {record.id} is {record.status.value}: {record.error}",
+        file=sys.stderr,
     )
     return EXIT_REFUSED
 
 
 def _wait(manager: ExperimentManager, args: argparse.Namespace) -> int:
-    return _wait_exit_code(manager, args.id, args.timeout)
+    return _wait_exit_code(manager, args.id, args.timeout, args.program)
+
+
+def cell_script(home: Path, record: ExperimentRecord) -> Path | None:
+    """The script a `%%exp run` cell wrote for this experiment (`python HOME/scripts/cell-….py`),
+    or None."""
+    command = record.command
+    if not isinstance(command, list) or len(command) != 2 or not isinstance(command[1], str):
+        return None
+    script = Path(command[1])
+    if script.parent != home / "scripts" or not fnmatch(script.name, "cell-*.py"):
+        return None
+    return script
+
+
+def _runs(manager: ExperimentManager, script: Path) -> bool:
+    return any(cell_script(manager.home, other) == script for other in manager.records())
 
 
 def _rm(manager: ExperimentManager, args: argparse.Namespace) -> int:
+    record = manager.get(args.id).record
     manager.remove(args.id, delete_logs=not args.keep_logs)
+    script = cell_script(manager.home, record)
+    # Unless another experiment runs the same script (`nbexp run -- python <it>`).
+    if script is not None and not args.keep_logs and not _runs(manager, script):
+        with suppress(OSError):
+            script.unlink()
     return 0
 
 
@@ -370,7 +486,78 @@ def _gpus(manager: ExperimentManager, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
         return 0
-    print(format_gpu_table(report, manager.gpu_holders(report), color=sys.stdout.isatty()))
+    color = wants_color(args.color, sys.stdout)
+    print(format_gpu_table(report, manager.gpu_holders(report), color=color))
+    return 0
+
+
+# -- config -----------------------------------------------------------------------------------
+
+
+def _setting_name(key: str) -> str:
+    if key in SETTINGS:
+        return key
+    close = difflib.get_close_matches(key, SETTINGS, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UsageError(f"unknown setting {key!r}: use one of {', '.join(SETTINGS)}{hint}")
+
+
+def _setting_value(key: str, text: str) -> int | None:
+    if text.strip().lower() == "none":
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise UsageError(f"{key} must be a whole number >= 0 or none, not {text!r}")
+    return int(text)
+
+
+def _settings(manager: ExperimentManager) -> dict[str, tuple[int | None, int | None, bool]]:
+    """Every setting: (value in effect, default, whether it was set)."""
+    stored = manager.configure()
+    found = {}
+    for key in SETTINGS:
+        default = SETTING_HELP.get(key, (None, ""))[0]
+        text = stored.get(key)
+        value = default
+        if text is not None:
+            with suppress(ValueError):
+                value = int(text)
+        found[key] = (value, default, text is not None)
+    return found
+
+
+def _config_text(value: int | None) -> str:
+    return "none" if value is None else str(value)
+
+
+def _config(manager: ExperimentManager, args: argparse.Namespace) -> int:
+    if args.key is None:
+        if args.unset:
+            raise UsageError(f"--unset needs a KEY: {args.program} config KEY --unset")
+        settings = _settings(manager)
+        if args.json:
+            print(
+                json.dumps(
+                    {k: {"value": v, "default": d, "set": s} for k, (v, d, s) in settings.items()},
+                    indent=2,
+                )
+            )
+            return 0
+        rows = [
+            [key, _config_text(value), _config_text(default), SETTING_HELP.get(key, (0, ""))[1]]
+            for key, (value, default, _) in settings.items()
+        ]
+        print(table(rows, ["KEY", "VALUE", "DEFAULT", "MEANING"]))
+        return 0
+    key = _setting_name(args.key)
+    if args.value is None and not args.unset:
+        print(_config_text(_settings(manager)[key][0]))
+        return 0
+    if args.value is not None and args.unset:
+        raise UsageError(f"give a VALUE or --unset, not both: {args.program} config {key} …")
+    value = None if args.unset else _setting_value(key, args.value)
+    manager.configure(**{key: value})
+    manager.tick()  # a higher limit starts queued experiments now
+    print(f"{key} {_config_text(_settings(manager)[key][0])}")
     return 0
 
 
@@ -388,6 +575,7 @@ HANDLERS: dict[str, Callable[[ExperimentManager, argparse.Namespace], int]] = {
     "rm": _rm,
     "remove": _rm,
     "gpus": _gpus,
+    "config": _config,
 }
 
 

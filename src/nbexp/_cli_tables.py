@@ -1,13 +1,56 @@
-"""Text tables for the terminal: `nbexp gpus` (memory and utilisation bars, who holds each GPU)
-and the helpers `nbexp ls` / `show` format cells with."""
+"""Text for the terminal: the `nbexp gpus` table (memory and utilisation bars, who holds each
+GPU), the cells and JSON of `nbexp ls` / `show` (which survive a corrupt row's odd fields), and
+logs with their colours as ANSI codes (`nbexp logs --color`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import io
+import json
+import os
+import re
+from collections import deque
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from typing import Any, TextIO
 
 from ._core.records import ExperimentRecord
 from ._core.states import Status
 from ._io.gpus import SIMULATED_GPUS_ENV, GpuReport, GpuSnapshot
+from .terminal import Screen, Span, Style
+
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def wants_color(choice: str, out: TextIO) -> bool:
+    """The usual rule: colour on a terminal, none in a pipe or when NO_COLOR is set;
+    `always` / `never` override both."""
+    if choice in ("always", "never"):
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):  # https://no-color.org: set and not empty
+        return False
+    return isatty(out)
+
+
+def isatty(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def cell(make: Callable[[], str], fallback: str = "?") -> str:
+    """One table cell; a corrupt row's odd field shows as `fallback`, never as a traceback."""
+    try:
+        return make()
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError):
+        return fallback
+
+
+def status_text(record: ExperimentRecord) -> str:
+    status = record.status
+    return status.value if isinstance(status, Status) else str(status)
+
 
 _GIB = 1024**3
 
@@ -145,3 +188,121 @@ def format_gpu_table(
     if report.driver_version and not report.simulated:
         lines.append(_paint(f"NVIDIA driver {report.driver_version}", _DIM, color))
     return "\n".join(lines)
+
+
+# -- a rendered line's colours, re-emitted for the user's terminal ------------------------------
+
+_COLOUR_NAMES = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
+_SGR_FLAGS = (
+    ("bold", "1"), ("dim", "2"), ("italic", "3"), ("underline", "4"), ("inverse", "7"),
+    ("strike", "9"),
+)  # fmt: skip
+
+
+def _sgr(style: Style) -> str:
+    codes = [code for flag, code in _SGR_FLAGS if getattr(style, flag)]
+    for colour, base in ((style.fg, 30), (style.bg, 40)):
+        if colour is None:
+            continue
+        if colour.startswith("#"):
+            r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+            codes.append(f"{base + 8};2;{r};{g};{b}")
+        elif colour.startswith("bright_") and colour[7:] in _COLOUR_NAMES:
+            codes.append(str(base + 60 + _COLOUR_NAMES.index(colour[7:])))
+        elif colour in _COLOUR_NAMES:
+            codes.append(str(base + _COLOUR_NAMES.index(colour)))
+    return f"\x1b[{';'.join(codes)}m" if codes else ""
+
+
+def ansi_line(text: str, spans: list[Span]) -> str:
+    """A rendered line (`nbexp.terminal.Screen.styled_line`) with its colours as SGR codes."""
+    if not spans:
+        return text
+    parts, position = [], 0
+    for start, end, style in spans:
+        code = _sgr(style)
+        parts.append(text[position:start])
+        parts.append(code + text[start:end] + "\x1b[0m" if code else text[start:end])
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+# -- records as JSON, logs as coloured text --------------------------------------------------
+
+
+def record_json(record: ExperimentRecord) -> dict[str, Any]:
+    try:
+        return record.to_json()
+    except (TypeError, ValueError, AttributeError):
+        # A corrupt row's fields may have any type: show what there is.
+        data = {f.name: getattr(record, f.name, None) for f in dataclasses.fields(record)}
+        data["status"] = status_text(record)
+        return data
+
+
+def json_text(value: Any) -> str:
+    """JSON of records, whatever odd values a corrupt row holds."""
+
+    def fallback(odd: Any) -> Any:
+        return odd.decode("utf-8", "replace") if isinstance(odd, bytes) else str(odd)
+
+    return json.dumps(value, indent=2, default=fallback)
+
+
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")
+
+
+class ColourlessTerminal(io.TextIOBase):
+    """A terminal without colours (--color never, NO_COLOR): SGR codes are dropped, cursor
+    moves kept, so `logs -f` still redraws bars in place."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        self.out.write(_SGR.sub("", text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.out.fileno()
+
+
+def write_styled_log(
+    path: str | os.PathLike[str], out: TextIO, *, tail: int | None, rows: int
+) -> None:
+    """A log's rendered lines (the last `tail`) with their colours, streamed: memory holds at
+    most a screenful plus one chunk's lines (and `tail` lines)."""
+    kept: deque[str] = deque(maxlen=tail)
+    emit = kept.append if tail is not None else (lambda text: out.write(text + "\n"))
+    chunk_size = 64 << 10
+    next_line = 0  # the first line not yet emitted
+
+    def left_memory(first: int, texts: list[str]) -> None:
+        # Cannot happen with the sizes below (a chunk adds fewer lines than are kept); if it
+        # did, the lines would still come out, uncoloured.
+        nonlocal next_line
+        for number, text in enumerate(texts, start=first):
+            if number >= next_line:
+                emit(text)
+        next_line = max(next_line, first + len(texts))
+
+    def emit_upto(upto: int) -> None:
+        nonlocal next_line
+        for number in range(max(next_line, screen.first_line), upto):
+            emit(ansi_line(*screen.styled_line(number)))
+        next_line = max(next_line, upto)
+
+    screen = Screen(rows, max_lines=rows + chunk_size + 1024, on_final=left_memory)
+    with suppress(FileNotFoundError), open(path, "rb") as log:
+        while chunk := log.read(chunk_size):
+            screen.feed(chunk)
+            emit_upto(screen.final_count)
+    emit_upto(screen.line_count)
+    out.write("".join(text + "\n" for text in kept))
