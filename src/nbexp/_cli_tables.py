@@ -281,7 +281,7 @@ def write_styled_log(
     most a screenful plus one chunk's lines (and `tail` lines)."""
     kept: deque[str] = deque(maxlen=tail)
     emit = kept.append if tail is not None else (lambda text: out.write(text + "\n"))
-    chunk_size = 64 << 10
+    chunk_size = 16 << 10
     next_line = 0  # the first line not yet emitted
 
     def left_memory(first: int, texts: list[str]) -> None:
