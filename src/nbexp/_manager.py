@@ -193,7 +193,7 @@ class ExperimentManager:
         check_option_names(options, "run")
         request = check_launch(command, options, self.executor)
         queue, force = check_flag(queue, "queue"), check_flag(force, "force")
-        experiment_id = self.service.lifecycle.create(request)
+        experiment_id = self.service.lifecycle.create(request, launching=True)
         try:
             self.service.lifecycle.start(experiment_id, force=force, queue=queue)
         except BaseException:

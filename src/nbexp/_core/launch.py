@@ -33,6 +33,9 @@ def normalize_command(command: str | Sequence[str], shell: bool) -> list[str]:
                 raise UsageError(f"cannot parse the command {command!r}: {e}") from None
     else:
         argv = [str(part) for part in command]
+        if shell and len(argv) > 1:
+            # A list is words, never shell text: each one quoted, so ["echo", "a;b"] prints a;b.
+            argv = [shlex.join(argv)]
     if not argv or not argv[0]:
         raise UsageError("no command given: pass the program to run, e.g. 'python train.py'")
     return argv
@@ -54,8 +57,13 @@ def child_environment(
     attempt: int,
     gpus: Sequence[int | str] | None,
     base: Mapping[str, str] | None = None,
+    uv: bool = False,
 ) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
+    if uv:
+        # `uv run` picks the project's own environment; the launcher's (a kernel started with
+        # `uv run`, an activated venv) would only make uv warn that it does not match.
+        _leave_virtualenv(env)
     env.update(overrides)
     env["PYTHONUNBUFFERED"] = "1"
     env[EXPERIMENT_ID_ENV] = str(experiment_id)
@@ -66,3 +74,12 @@ def child_environment(
         env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
     return env
+
+
+def _leave_virtualenv(env: dict[str, str]) -> None:
+    """Drop an activated virtualenv from `env`: VIRTUAL_ENV and its bin folder on PATH."""
+    venv = env.pop("VIRTUAL_ENV", None)
+    env.pop("VIRTUAL_ENV_PROMPT", None)
+    if venv and "PATH" in env:
+        venv_bin = os.path.join(venv, "bin")
+        env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)

@@ -43,6 +43,11 @@ class ExperimentRecord:
     after: list[int] = field(default_factory=list)
     assigned_gpus: list[int] | None = None
     queued_at: float | None = None
+    launcher_pid: int | None = None  # the process launching this attempt, until its runner runs
+    launcher_start: str | None = None
+    waiting_for: str | None = None  # why it is queued, as the last scheduling step saw it
+    log_problem: str | None = None  # why its log may be incomplete (a full disk, deleted)
+    problem: str | None = None  # set when the store's row could not be read (corrupt)
 
     @property
     def runtime(self) -> float | None:
@@ -110,3 +115,39 @@ def record_from_values(values: dict[str, Any]) -> ExperimentRecord:
     fields = {k: v for k, v in values.items() if k in known}
     fields["status"] = Status(fields["status"])
     return ExperimentRecord(**fields)
+
+
+def corrupt_record(raw: dict[str, Any], why: str) -> ExperimentRecord:
+    """A row the store cannot decode, as a record that says so: shown as an error that can be
+    removed, while the rest of the store keeps working."""
+
+    def text(key: str, default: str) -> str:
+        value = raw.get(key)
+        return value if isinstance(value, str) else default
+
+    def number(key: str) -> Any:
+        value = raw.get(key)
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    problem = f"corrupt row in the store ({why}); remove it with nbexp rm {raw.get('id')}"
+    return ExperimentRecord(
+        id=int(raw["id"]),
+        name=text("name", "?"),
+        command=[],
+        shell=False,
+        cwd=text("cwd", ""),
+        env={},
+        gpus=None,
+        status=Status.ERROR,
+        created=number("created") or 0.0,
+        started=number("started"),
+        ended=number("ended"),
+        pid=None,
+        exit_code=number("exit_code"),
+        signal=number("signal"),
+        error=problem,
+        attempt=number("attempt") or 0,
+        log_path=raw.get("log_path") if isinstance(raw.get("log_path"), str) else None,
+        executor=text("executor", "local"),
+        problem=problem,
+    )

@@ -49,6 +49,10 @@ class Executor(Protocol):
         request is already in the store."""
         ...
 
+    def sweep(self, record: ExperimentRecord) -> int:
+        """End the processes an ended attempt left running (its runner was killed); how many."""
+        ...
+
     def reconcile(self, active: Sequence[ExperimentRecord]) -> None:
         """Bring this engine's queued and running experiments up to date with reality (ended,
         lost, started). `active` may hold other engines' records: skip them."""

@@ -1,11 +1,16 @@
 """The local executor: runner processes on this machine. It starts one detached runner per
 attempt, stops an attempt (through its runner, or by itself when the runner is gone), and
 reconciles what the store says with the processes that actually exist.
+
+An attempt's processes are found three ways, so that none is missed when its runner was killed:
+the recorded pids (store, or the `.pid` file beside the log when the store was locked), their
+process group, and the environment marker every process of the experiment inherits
+(NBEXP_EXPERIMENT_ID + NBEXP_ATTEMPT + NBEXP_HOME). "Lost" is only ever declared once none of
+them is alive.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -14,18 +19,20 @@ import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from .._core.errors import SpawnFailed
+from .._core.errors import SpawnFailed, StoreError
 from .._core.launch import ATTEMPT_ENV, EXPERIMENT_ID_ENV, child_environment, effective_argv
 from .._core.records import ExperimentRecord
 from .._core.states import Status
 from .._io import proc as _proc
+from .._io.attempt_files import exit_file_path, pid_file_path, read_json
 from .._io.paths import runner_log_path
 from .._io.spawn import python_entry, reap_children, spawn_problem, track_child
 from .base import ExecContext
-from .runner import exit_file_path
 
-# A running row without a runner pid is being launched; after this long it is lost.
+# A running row from nbexp 0.1 (no launcher recorded) without a runner pid is being launched;
+# after this long it is not. Newer rows name their launcher, which is checked instead.
 LAUNCH_GRACE_S = 30.0
+LEFTOVER_GRACE_S = 1.0  # SIGTERM to SIGKILL for processes an ended experiment left behind
 
 
 class LocalExecutor:
@@ -42,18 +49,27 @@ class LocalExecutor:
         """Why the command cannot start here (not found, bad cwd, permissions), or None."""
         argv = effective_argv(record.command, shell=record.shell, uv=record.uv)
         env = child_environment(
-            record.env, home=self.home, experiment_id=record.id, attempt=attempt, gpus=None
+            record.env,
+            home=self.home,
+            experiment_id=record.id,
+            attempt=attempt,
+            gpus=None,
+            uv=record.uv,
         )
         return spawn_problem(argv, record.cwd, env)
 
+    # -- launching ----------------------------------------------------------------------------
+
     def launch(self, record: ExperimentRecord, attempt: int, log_path: str) -> None:
         """Start the detached runner of an attempt already claimed as running."""
-        experiment_id = record.id
-        runner_log = os.open(
-            runner_log_path(self.home, experiment_id, attempt),
-            os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-            0o600,
-        )
+        try:
+            runner_log = os.open(
+                runner_log_path(log_path),
+                os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW,
+                0o600,
+            )
+        except OSError as e:
+            self._failed(record.id, attempt, f"cannot create the runner's log: {e.strerror}")
         try:
             runner = subprocess.Popen(
                 [
@@ -62,8 +78,9 @@ class LocalExecutor:
                     "-S",  # which keeps each runner's resident memory small
                     *python_entry("nbexp._exec.runner"),
                     str(self.home),
-                    str(experiment_id),
+                    str(record.id),
                     str(attempt),
+                    self.store.store_id,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=runner_log,
@@ -73,75 +90,117 @@ class LocalExecutor:
                 cwd=str(self.home),
             )
         except OSError as e:
-            why = f"failed to start the nbexp runner: {e}"
-            self.store.finish(experiment_id, attempt, Status.ERROR, why)
-            raise SpawnFailed(f"experiment {experiment_id}: {why}") from None
+            self._failed(record.id, attempt, f"failed to start the nbexp runner: {e}")
         finally:
             os.close(runner_log)
         track_child(runner)
-        self.store.update(
-            experiment_id, runner_pid=runner.pid, runner_start=_proc.identity(runner.pid)
-        )
+        try:  # the runner records itself too (retrying): a locked store must not fail run()
+            self.store.update_attempt(
+                record.id,
+                attempt,
+                runner_pid=runner.pid,
+                runner_start=_proc.identity(runner.pid),
+            )
+        except StoreError:
+            pass
+
+    def _failed(self, experiment_id: int, attempt: int, why: str) -> Any:
+        self.store.finish(experiment_id, attempt, Status.ERROR, why)
+        raise SpawnFailed(f"experiment {experiment_id}: {why}")
+
+    # -- stopping -----------------------------------------------------------------------------
 
     def stop(self, record: ExperimentRecord, grace: float) -> None:
         """Ask the runner to stop the tree; if the runner is gone, stop the tree here."""
-        deadline = time.monotonic() + 5
-        # Wait until the runner is ready for signals: its pid is recorded (by the launcher) and
-        # it has spawned the command (its handlers are installed by then). A SIGTERM earlier
-        # would kill the runner itself before it could stop anything.
-        while record.status is Status.RUNNING and (
-            record.runner_pid is None
-            or (record.pid is None and _proc.is_alive(record.runner_pid, record.runner_start))
-        ):
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.01)
-            record = self.store.get(record.id)
+        record = self._wait_until_signalable(record)
         if record.status is not Status.RUNNING:
             return
-        if _proc.is_alive(record.runner_pid, record.runner_start):
-            assert record.runner_pid is not None
-            os.kill(record.runner_pid, signal.SIGTERM)
+        runner_pid, runner_start = self._ids(record, "runner")
+        if _proc.is_alive(runner_pid, runner_start):
+            assert runner_pid is not None
+            os.kill(runner_pid, signal.SIGTERM)
             return
         # The runner is gone (killed, or it crashed): end the tree ourselves.
-        self._kill_tree_without_runner(record, grace)
+        self._end(record, grace)
         why = "stopped by user (its runner was gone, so the exit status is unknown)"
         self.store.finish(
             record.id, record.attempt, Status.INTERRUPTED, why, error="stopped by user"
         )
 
-    def _tree_without_runner(self, record: ExperimentRecord) -> set[int]:
-        pids: set[int] = set()
-        if _proc.is_alive(record.pid, record.pid_start):
-            assert record.pid is not None
-            pids |= {record.pid} | _proc.descendants(record.pid, [record.pid])
+    def _wait_until_signalable(self, record: ExperimentRecord) -> ExperimentRecord:
+        """Wait (5 s at most) until the runner has spawned the command: its handlers are
+        installed by then. A SIGTERM earlier would kill the runner before it could stop
+        anything."""
+        deadline = time.monotonic() + 5
+        while record.status is Status.RUNNING and time.monotonic() < deadline:
+            runner_pid, runner_start = self._ids(record, "runner")
+            pid, _ = self._ids(record, "pid")
+            runner_alive = _proc.is_alive(runner_pid, runner_start)
+            if runner_pid is not None and (pid is not None or not runner_alive):
+                break
+            if runner_pid is None and not self._launcher_alive(record):
+                break
+            time.sleep(0.01)
+            record = self.store.get(record.id)
+        return record
+
+    def sweep(self, record: ExperimentRecord) -> int:
+        """End what an ended attempt left running (its runner was killed); how many."""
+        processes = self._processes(record)
+        if processes:
+            self._end(record, LEFTOVER_GRACE_S)
+        return len(processes)
+
+    def _end(self, record: ExperimentRecord, grace: float) -> None:
+        """SIGTERM, `grace` seconds, then SIGKILL until nothing of the attempt is left."""
+        _proc.signal_all(self._processes(record), signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and self._processes(record):
+            time.sleep(0.05)
+        _proc.kill_tree(lambda: self._processes(record))
+
+    # -- what exists ----------------------------------------------------------------------------
+
+    def _ids(self, record: ExperimentRecord, which: str) -> tuple[int | None, str | None]:
+        """(pid, identity) of the attempt's runner or command ("runner" / "pid"): from the store,
+        or from the `.pid` file when the store has not been told yet."""
+        key = "runner_pid" if which == "runner" else "pid"
+        start_key = "runner_start" if which == "runner" else "pid_start"
+        pid, start = getattr(record, key), getattr(record, start_key)
+        if pid is None and record.log_path:
+            found = read_json(pid_file_path(record.log_path)) or {}
+            pid, start = found.get(key), found.get(start_key)
+        return (pid if isinstance(pid, int) else None), (start if isinstance(start, str) else None)
+
+    def _processes(self, record: ExperimentRecord) -> set[int]:
+        """Every live process of the attempt: its runner, command, process group, descendants,
+        and whatever carries its environment marker."""
+        found: set[int] = set()
+        for which in ("runner", "pid"):
+            pid, start = self._ids(record, which)
+            if pid is not None and _proc.is_alive(pid, start):
+                found |= {pid} | _proc.descendants(pid, [pid] if which == "pid" else [])
+        pid, start = self._ids(record, "pid")
+        if pid is not None and (start is None or _proc.identity(pid) in (None, start)):
+            found |= _proc.group_members(pid)  # the group outlives its leader
         markers = {
             EXPERIMENT_ID_ENV: str(record.id),
             ATTEMPT_ENV: str(record.attempt),
             "NBEXP_HOME": str(self.home),
         }
-        return pids | _proc.processes_with_environ(markers)
+        return found | _proc.processes_with_environ(markers)
 
-    def _kill_tree_without_runner(self, record: ExperimentRecord, grace: float) -> None:
-        _proc.signal_all(self._tree_without_runner(record), signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if not self._tree_without_runner(record):
-                return
-            time.sleep(0.05)
-        _proc.signal_all(self._tree_without_runner(record), signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while self._tree_without_runner(record) and time.monotonic() < deadline:
-            time.sleep(0.02)  # SIGKILL is delivered asynchronously
+    def _launcher_alive(self, record: ExperimentRecord) -> bool:
+        if record.launcher_pid is None:  # a row from nbexp 0.1: give it the old grace period
+            return time.time() - (record.started or 0) < LAUNCH_GRACE_S
+        return _proc.is_alive(record.launcher_pid, record.launcher_start)
 
     def readable_log(self, record: ExperimentRecord, path: str) -> str | None:
         """A /proc path through which a running attempt's deleted log file can still be read
         (its command or runner holds it open), or None."""
         target = f"{path} (deleted)"
-        for pid, identity in (
-            (record.pid, record.pid_start),
-            (record.runner_pid, record.runner_start),
-        ):
+        for which in ("pid", "runner"):
+            pid, identity = self._ids(record, which)
             if not pid or not _proc.is_alive(pid, identity):
                 continue
             try:
@@ -156,6 +215,8 @@ class LocalExecutor:
                     continue
         return None
 
+    # -- reconciling ----------------------------------------------------------------------------
+
     def reconcile(self, active: Sequence[ExperimentRecord]) -> None:
         """Mark running attempts whose runner and command are gone as ended (or lost)."""
         reap_children()  # runners this process started and that have exited: no zombies
@@ -164,14 +225,22 @@ class LocalExecutor:
                 self._reconcile_one(record)
 
     def _reconcile_one(self, record: ExperimentRecord) -> None:
-        if _proc.is_alive(record.runner_pid, record.runner_start):
+        runner_pid, runner_start = self._ids(record, "runner")
+        if _proc.is_alive(runner_pid, runner_start):
             return
-        if record.runner_pid is None and time.time() - (record.started or 0) < LAUNCH_GRACE_S:
+        if runner_pid is None and self._launcher_alive(record):
             return  # being launched right now
-        if _proc.is_alive(record.pid, record.pid_start):
+        pid, pid_start = self._ids(record, "pid")
+        if _proc.is_alive(pid, pid_start):
             return  # the runner died but the command still runs: keep showing it as running
-        outcome = _read_exit_file(record)
-        if outcome is not None:
+        outcome = read_json(exit_file_path(record.log_path)) if record.log_path else None
+        if self._processes(record):
+            # The runner is gone and the command ended, but something it started lives on:
+            # end it (nobody else will), and only then record the end.
+            self._end(record, LEFTOVER_GRACE_S)
+            if self._processes(record):
+                return  # unkillable for now: try again next time, never "lost" while alive
+        if outcome is not None and outcome.get("status") in {s.value for s in Status}:
             self.store.finish(
                 record.id,
                 record.attempt,
@@ -180,21 +249,19 @@ class LocalExecutor:
                 ended=outcome.get("ended"),
                 exit_code=outcome.get("exit_code"),
                 signal=outcome.get("signal"),
+                log_problem=outcome.get("log_problem"),
             )
             return
-        why = (
-            f"lost: its runner (pid {record.runner_pid}) and process (pid {record.pid}) are gone "
-            "(killed, or the machine restarted); the exit status is unknown"
+        self.store.finish(record.id, record.attempt, Status.ERROR, _lost_reason(record, pid))
+
+
+def _lost_reason(record: ExperimentRecord, pid: int | None) -> str:
+    if record.runner_pid is None and pid is None and record.launcher_pid is not None:
+        return (
+            f"launch interrupted: the process starting it (pid {record.launcher_pid}) ended "
+            "before its runner started"
         )
-        self.store.finish(record.id, record.attempt, Status.ERROR, why)
-
-
-def _read_exit_file(record: ExperimentRecord) -> dict[str, Any] | None:
-    if not record.log_path:
-        return None
-    try:
-        with open(exit_file_path(record.log_path)) as f:
-            data: dict[str, Any] = json.load(f)
-            return data
-    except (OSError, ValueError):
-        return None
+    return (
+        f"lost: its runner (pid {record.runner_pid}) and process (pid {pid}) are gone "
+        "(killed, or the machine restarted); the exit status is unknown"
+    )

@@ -1,48 +1,65 @@
-"""The runner: one small detached process per attempt (`nbexp._exec.runner HOME ID ATTEMPT`).
+"""The runner: one small detached process per attempt
+(`nbexp._exec.runner HOME ID ATTEMPT [STORE_ID]`).
 
 It starts in its own session, so the kernel or CLI that launched it can die without touching the
 experiment. It spawns the command with stdout and stderr on the attempt's log file (no Python in
 the data path), becomes the subreaper of the command's tree so that no descendant can escape a
-stop, sleeps on signals (no polling), and records the outcome: first in an `.exit` file beside the
-log, then in the store.
+stop, sleeps on signals (no polling), and records what happens twice: in small files beside the
+log and in the store. It never gives up on the store while its command lives: a write that finds
+the store locked waits in `pending` and is retried from the main loop, which keeps serving
+signals meanwhile; failing to write one record of the outcome never prevents the other.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import signal
 import sys
 import time
 
-from .._core.launch import DEFAULT_TTY_SIZE, child_environment, effective_argv
+from .._core.errors import StoreError
+from .._core.launch import child_environment, effective_argv
 from .._core.states import Status, outcome_reason, outcome_status, signal_name
 from .._io import proc as _proc
+from .._io.attempt_files import exit_file_path, pid_file_path, write_json
 from .._io.spawn import describe_os_error, find_executable, python_entry
 from .._io.store import Store
+from .pty_output import PtyCopier, spawn_on_pty
 
 # No subprocess, pathlib, typing or dataclasses here: this process lives as long as the
 # experiment, and every module it imports is resident memory (see benchmarks/bench_runner.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_STOP_GRACE_S = 10.0
-GIVE_UP_AFTER_KILL_S = 10.0
+KILL_TIMEOUT_S = 10.0  # after this, a process stuck in the kernel is given up on
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-
 # Python ignores SIGPIPE (and SIGXFSZ); children must start with the default dispositions.
 _RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
-
-
-def exit_file_path(log_path: str) -> str:
-    return str(log_path)[: -len(".log")] + ".exit"
+# A store write never holds the main loop longer than this; it is retried later instead.
+STORE_WAIT_S = 0.2
+RETRY_MAX_DELAY_S = 2.0
+# How long the outcome keeps being offered to a locked store once the command has ended.
+OUTCOME_RETRY_S = 600.0  # with the `.exit` file written (reconcile reads it meanwhile)
+OUTCOME_RETRY_NO_FILE_S = 86400.0  # when the store is the only record left
 
 
 class Runner:
-    def __init__(self, home: str, experiment_id: int, attempt: int) -> None:
+    def __init__(
+        self, home: str, experiment_id: int, attempt: int, store_id: str | None = None
+    ) -> None:
         self.home = home
         self.experiment_id = experiment_id
         self.attempt = attempt
-        self.store = Store(home)
+        self.expected_store_id = store_id
+        self.store = Store(home, busy_timeout=STORE_WAIT_S, create=False)
+        self.store_ok = True  # False once the home's database turned out to be another store
+        self.pending: dict[str, Any] = {}  # fields the store has not taken yet
+        self.ids: dict[str, Any] = {}  # what the .pid file holds
+        self.retry_at = 0.0
+        self.retry_delay = 0.05
         self.main_pid: int | None = None
         self.main_status: int | None = None  # raw wait status once reaped
         self.ended: float | None = None
@@ -51,8 +68,8 @@ class Runner:
         self.killed = False
         self.log_path = ""
         self.log_fd: int | None = None
-        self.pty_master: int | None = None
-        self.tty_mode = False
+        self.pty: PtyCopier | None = None
+        self.log_problem: str | None = None
         self._wakeup_r, self._wakeup_w = os.pipe()
         os.set_blocking(self._wakeup_r, False)
         os.set_blocking(self._wakeup_w, False)
@@ -74,10 +91,16 @@ class Runner:
     def run(self) -> int:
         _proc.become_subreaper()
         self._install_signal_handlers()
-        row = self.store.get_row(self.experiment_id)
-        if row["status"] != Status.RUNNING.value or row["attempt"] != self.attempt:
-            return 0  # someone else already decided this attempt's fate
+        row = self._wait_for_store(self._read_row)
+        if row is None or row["status"] != Status.RUNNING.value or row["attempt"] != self.attempt:
+            return 0  # another store, or someone else already decided this attempt's fate
         self.log_path = row["log_path"]
+        self._record(
+            runner_pid=os.getpid(),
+            runner_start=_proc.identity(os.getpid()),
+            launcher_pid=None,  # the launch is done: from now on this runner answers for it
+            launcher_start=None,
+        )
         argv = effective_argv(row["command"], shell=row["shell"], uv=row["uv"])
         env = child_environment(
             row["env"],
@@ -85,35 +108,66 @@ class Runner:
             experiment_id=row["id"],
             attempt=row["attempt"],
             gpus=row["assigned_gpus"],
+            uv=bool(row["uv"]),
         )
-        self.log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        problem = self._open_log()
+        if problem is not None:
+            self._record_outcome(None, None, Status.ERROR, f"failed to start: {problem}")
+            return 0
         if self.stop_signal is not None or row["stop_requested"] is not None:
             self._finish(exit_code=None, signal_number=None, stopped=True)
             return 0
-        tty = (row.get("options") or {}).get("tty")
-        self.tty_mode = bool(tty)
+        if not self._start(argv, row["cwd"], env, (row.get("options") or {}).get("tty")):
+            return 0
+        self._record(pid=self.main_pid, pid_start=_proc.identity(self.main_pid or 0))
+        self._loop()
+        if self.pty is not None:
+            self.pty.drain()
+            self.log_problem = self.log_problem or self.pty.problem
+        self._finish_from_wait_status()
+        return 0
+
+    def _read_row(self) -> dict[str, Any] | None:
+        if self.expected_store_id is not None and self.store.store_id != self.expected_store_id:
+            self.store_ok = False  # the home's database was replaced since we were launched
+            return None
+        return self.store.get_row(self.experiment_id)
+
+    def _open_log(self) -> str | None:
+        """Open the attempt's new log file; why not, in words. A file already there (a planted
+        symlink, a leftover) is refused rather than written through."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_NOFOLLOW
+        try:
+            self.log_fd = os.open(self.log_path, flags, 0o600)
+        except FileExistsError:
+            return f"its log file {self.log_path} exists already; refusing to write through it"
+        except OSError as e:
+            return f"cannot create its log file {self.log_path}: {e.strerror}"
+        return None
+
+    def _start(self, argv: list[str], cwd: str, env: dict[str, str], tty: object) -> bool:
+        assert self.log_fd is not None
         try:
             if tty:
-                self.main_pid = self._spawn_on_pty(argv, row["cwd"], env, tty)
+                default_signals = (*_RESET_SIGNALS, signal.SIGCHLD, *STOP_SIGNALS)
+                self.main_pid, master = spawn_on_pty(argv, cwd, env, tty, default_signals)
+                self.pty = PtyCopier(master, self.log_fd)
             else:
-                self.main_pid = self._spawn(argv, row["cwd"], env)
+                self.main_pid = self._spawn(argv, cwd, env)
         except OSError as e:
-            reason = describe_os_error(e, argv, row["cwd"])
-            os.write(self.log_fd, f"nbexp: {reason}\n".encode())
+            reason = describe_os_error(e, argv, cwd)
+            try:
+                os.write(self.log_fd, f"nbexp: {reason}\n".encode())
+            except OSError:
+                pass  # the error is recorded below either way
             os.close(self.log_fd)
             self.log_fd = None
             self._record_outcome(None, None, Status.ERROR, f"failed to start: {reason}")
-            return 0
-        if not tty:
+            return False
+        if self.pty is None:
             os.close(self.log_fd)  # the child holds it; we never touch its output
-            self.log_fd = None
-        self.store.update(
-            self.experiment_id, pid=self.main_pid, pid_start=_proc.identity(self.main_pid)
-        )
-        self._loop()
-        self._drain_pty()
-        self._finish_from_wait_status()
-        return 0
+        self.log_fd = None
+        return True
 
     def _spawn(self, argv: list[str], cwd: str, env: dict[str, str]) -> int:
         """Start the command in its own process group, output straight onto the log file."""
@@ -136,130 +190,97 @@ class Runner:
         finally:
             os.close(devnull)
 
-    def _spawn_on_pty(self, argv: list[str], cwd: str, env: dict[str, str], tty: object) -> int:
-        """Start the command on a new pseudo-terminal whose output we copy into the log."""
-        import fcntl
-        import struct
-        import termios
+    # -- the store, with patience -------------------------------------------------------------
 
-        columns, rows = DEFAULT_TTY_SIZE
-        if isinstance(tty, dict):
-            columns, rows = int(tty.get("columns", columns)), int(tty.get("rows", rows))
-        env = dict(env, COLUMNS=str(columns), LINES=str(rows))
-        env.setdefault("TERM", "xterm-256color")
-        executable = find_executable(argv[0], env.get("PATH"))
-        os.chdir(cwd)
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-        error_r, error_w = os.pipe()  # carries an exec failure back from the child
-        pid = os.fork()
-        if pid == 0:  # the child: new session, the pty as controlling terminal, then exec
-            try:
-                os.close(master)
-                os.close(error_r)
-                os.setsid()
-                fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-                devnull = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(devnull, 0)
-                os.dup2(slave, 1)
-                os.dup2(slave, 2)
-                for sig in (*_RESET_SIGNALS, signal.SIGCHLD, *STOP_SIGNALS):
-                    signal.signal(sig, signal.SIG_DFL)
-                signal.set_wakeup_fd(-1)
-                os.execve(executable, argv, env)
-            except OSError as e:
-                os.write(error_w, f"{e.errno}".encode())
-            finally:
-                os._exit(127)
-        os.close(slave)
-        os.close(error_w)
-        failure = os.read(error_r, 64)
-        os.close(error_r)
-        if failure:
-            os.close(master)
-            os.waitpid(pid, 0)
-            raise OSError(int(failure), os.strerror(int(failure)), argv[0])
-        os.set_blocking(master, False)
-        self.pty_master = master
-        return pid
+    def _record(self, **fields: Any) -> None:
+        """Remember `fields` beside the log (at once) and in the store (as soon as it lets us)."""
+        self.ids.update(fields)
+        try:
+            write_json(pid_file_path(self.log_path), self.ids)
+        except OSError:
+            pass  # the store has them too; the file only helps while the store is locked
+        self.pending.update(fields)
+        self._flush()
 
-    def _copy_pty_output(self) -> bool:
-        """Copy what the pty has into the log; False once it is closed (all writers gone)."""
-        if self.pty_master is None:
-            return False
+    def _flush(self) -> None:
+        if not self.pending or not self.store_ok or time.monotonic() < self.retry_at:
+            return
+        try:
+            if self.expected_store_id is not None and self.store.store_id != self.expected_store_id:
+                self.store_ok = False
+                return
+            self.store.update_attempt(self.experiment_id, self.attempt, **self.pending)
+        except StoreError:
+            self.retry_at = time.monotonic() + self.retry_delay
+            self.retry_delay = min(self.retry_delay * 2, RETRY_MAX_DELAY_S)
+            return
+        self.pending.clear()
+        self.retry_delay = 0.05
+
+    def _wait_for_store(self, read: Any) -> Any:
+        """`read()`, retried for as long as the store stays locked (nothing runs yet)."""
+        delay = 0.05
         while True:
             try:
-                data = os.read(self.pty_master, 65536)
-            except BlockingIOError:
-                return True
-            except OSError:  # EIO: every process holding the terminal has exited
-                data = b""
-            if not data:
-                os.close(self.pty_master)
-                self.pty_master = None
-                return False
-            if self.log_fd is not None:
-                os.write(self.log_fd, data)
+                return read()
+            except StoreError:
+                if self.stop_signal is not None:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_DELAY_S)
 
-    def _drain_pty(self) -> None:
-        """After the tree has ended: copy the pty's last bytes, then close the log."""
-        deadline = time.monotonic() + 2
-        while self.pty_master is not None and time.monotonic() < deadline:
-            select.select([self.pty_master], [], [], 0.05)
-            self._copy_pty_output()
-        if self.pty_master is not None:
-            os.close(self.pty_master)
-            self.pty_master = None
-        if self.tty_mode and self.log_fd is not None:
-            os.close(self.log_fd)
-            self.log_fd = None
+    # -- waiting ------------------------------------------------------------------------------
 
     def _loop(self) -> None:
         while True:
             self._reap()
+            self._flush()
             if self.stop_signal is not None and self.kill_deadline is None:
                 self._begin_stop()
             if self.main_status is not None and self.kill_deadline is None:
                 # The main process ended by itself: end whatever it left behind too.
                 if self._tree():
-                    self._begin_stop(leftovers=True)
+                    self._begin_stop()
                 else:
                     return
-            if self.kill_deadline is not None:
-                tree = self._tree()
-                if self.main_status is not None and not tree:
-                    return
-                if time.monotonic() >= self.kill_deadline and not self.killed:
-                    _proc.signal_all(tree, signal.SIGKILL)
-                    self.killed = True
-                if (
-                    self.killed
-                    and self.main_status is not None
-                    and (time.monotonic() > self.kill_deadline + GIVE_UP_AFTER_KILL_S)
-                ):
-                    return  # something unkillable (stuck in the kernel); record what we know
-            timeout = None
-            if self.kill_deadline is not None:
-                # Poll gently: processes outside our reach (not our children) send no SIGCHLD.
-                timeout = (
-                    0.05
-                    if self.killed
-                    else max(0.0, min(0.2, self.kill_deadline - time.monotonic()))
-                )
-            try:
-                watched = [self._wakeup_r]
-                if self.pty_master is not None:
-                    watched.append(self.pty_master)
-                select.select(watched, [], [], timeout)
-            except InterruptedError:
+            if self.kill_deadline is not None and self._kill_step():
+                return
+            self._sleep()
+
+    def _kill_step(self) -> bool:
+        """During a stop: SIGKILL the tree once the grace period is over. Whether we are done."""
+        assert self.kill_deadline is not None
+        if self.main_status is not None and not self._tree():
+            return True
+        if time.monotonic() >= self.kill_deadline and not self.killed:
+            self.killed = True
+            _proc.kill_tree(self._tree, timeout=KILL_TIMEOUT_S)
+            self._reap()
+        # Something unkillable (stuck in the kernel) must not keep the outcome unrecorded.
+        return self.killed and self.main_status is not None
+
+    def _sleep(self) -> None:
+        timeout: float | None = None
+        if self.kill_deadline is not None:
+            # Poll gently: processes outside our reach (not our children) send no SIGCHLD.
+            timeout = max(0.0, min(0.2, self.kill_deadline - time.monotonic()))
+        if self.pending and self.store_ok:
+            wait = max(0.0, self.retry_at - time.monotonic())
+            timeout = wait if timeout is None else min(timeout, wait)
+        try:
+            watched = [self._wakeup_r]
+            if self.pty is not None and self.pty.master is not None:
+                watched.append(self.pty.master)
+            select.select(watched, [], [], timeout)
+        except InterruptedError:
+            pass
+        try:
+            while os.read(self._wakeup_r, 512):
                 pass
-            try:
-                while os.read(self._wakeup_r, 512):
-                    pass
-            except BlockingIOError:
-                pass
-            if self.pty_master is not None:
-                self._copy_pty_output()
+        except BlockingIOError:
+            pass
+        if self.pty is not None:
+            self.pty.copy()
 
     def _tree(self) -> set[int]:
         groups = [self.main_pid] if self.main_pid else []
@@ -277,12 +298,12 @@ class Runner:
                 self.main_status = status
                 self.ended = time.time()
 
-    def _begin_stop(self, leftovers: bool = False) -> None:
+    def _begin_stop(self) -> None:
         grace = DEFAULT_STOP_GRACE_S
         try:
-            record = self.store.get(self.experiment_id)
-            if record.stop_grace is not None:
-                grace = record.stop_grace
+            stored = self.store.get_row(self.experiment_id).get("stop_grace")
+            if stored is not None:
+                grace = float(stored)
         except Exception:
             pass  # stopping must work even when the store cannot be read
         tree = self._tree()
@@ -297,7 +318,7 @@ class Runner:
         if self.stop_signal is not None:
             return True
         try:
-            return self.store.get(self.experiment_id).stop_requested is not None
+            return self.store.get_row(self.experiment_id).get("stop_requested") is not None
         except Exception:
             return False
 
@@ -305,6 +326,8 @@ class Runner:
         assert self.main_status is not None
         code = os.waitstatus_to_exitcode(self.main_status)
         exit_code, signal_number = (code, None) if code >= 0 else (None, -code)
+        if self.pty is None:
+            self.log_problem = self.log_problem or _log_file_problem(self.log_path)
         self._finish(exit_code, signal_number, self._stop_requested())
 
     def _finish(self, exit_code: int | None, signal_number: int | None, stopped: bool) -> None:
@@ -312,16 +335,18 @@ class Runner:
         reason = outcome_reason(exit_code, signal_number, stopped)
         if stopped and self.stop_signal is not None:
             try:
-                requested = self.store.get(self.experiment_id).stop_requested is not None
+                requested = self.store.get_row(self.experiment_id).get("stop_requested")
             except Exception:
-                requested = False
-            if not requested:
+                requested = None
+            if requested is None:
                 reason = f"stopped: the nbexp runner received {signal_name(self.stop_signal)}"
         self._record_outcome(exit_code, signal_number, status, reason)
 
     def _record_outcome(
         self, exit_code: int | None, signal_number: int | None, status: Status, reason: str | None
     ) -> None:
+        """Record the outcome in the `.exit` file and in the store: each independently of the
+        other (a full disk must not cost the store its outcome, nor a locked store the file)."""
         ended = self.ended or time.time()
         outcome = {
             "exit_code": exit_code,
@@ -329,14 +354,18 @@ class Runner:
             "status": status.value,
             "error": reason,
             "ended": ended,
+            "log_problem": self.log_problem,
         }
-        # The exit file first: if the store cannot be written now, reconcile reads it later.
-        exit_file = exit_file_path(self.log_path)
-        fd = os.open(exit_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(outcome, f)
-        deadline = time.monotonic() + 300
-        while True:
+        try:
+            write_json(exit_file_path(self.log_path), outcome)
+            patience = OUTCOME_RETRY_S
+        except OSError as e:
+            _say(f"nbexp runner: cannot write the .exit file: {e}")
+            patience = OUTCOME_RETRY_NO_FILE_S
+        self._flush()
+        deadline = time.monotonic() + patience
+        delay = 0.05
+        while self.store_ok:
             try:
                 self.store.finish(
                     self.experiment_id,
@@ -346,12 +375,15 @@ class Runner:
                     ended=ended,
                     exit_code=exit_code,
                     signal=signal_number,
+                    log_problem=self.log_problem,
+                    **self.pending,
                 )
                 break
-            except Exception:
+            except StoreError:
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(0.5)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
         self._after_finish()
 
     def _after_finish(self) -> None:
@@ -361,13 +393,13 @@ class Runner:
         start a short-lived full Python for it, only when something is actually queued.
         """
         try:
-            if self.store.queue_needs_gpus("local") is None:
+            if not self.store_ok or self.store.queue_needs_gpus("local") is None:
                 return  # nothing of ours waits (a Slurm job waiting is Slurm's business)
             devnull = os.open(os.devnull, os.O_RDWR)
             try:
                 os.posix_spawn(
                     sys.executable,
-                    [sys.executable, *python_entry("nbexp._service.scheduling"), self.home],
+                    [sys.executable, *python_entry("nbexp._service.queue_watcher"), self.home],
                     dict(os.environ),
                     file_actions=[(os.POSIX_SPAWN_DUP2, devnull, fd) for fd in (0, 1, 2)],
                     setsid=True,
@@ -376,22 +408,45 @@ class Runner:
             finally:
                 os.close(devnull)
         except Exception as e:  # never lose an outcome over a scheduling problem
-            print(f"nbexp runner: could not start a scheduling step: {e}", file=sys.stderr)
+            _say(f"nbexp runner: could not start a scheduling step: {e}")
+
+
+def _say(text: str) -> None:
+    """A line for the runner's own log, which may be on a full disk: never fatal."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
+def _log_file_problem(log_path: str) -> str | None:
+    """Why the command's output may not all be in its log file, or None."""
+    folder = os.path.dirname(log_path)
+    if not os.path.exists(log_path):
+        return "its log file was deleted while it ran: its output is lost"
+    try:
+        space = os.statvfs(folder)
+    except OSError:
+        return None
+    if space.f_bavail == 0:
+        return "the filesystem holding its log is full: the end of its output may be missing"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     home, experiment_id, attempt = args[0], int(args[1]), int(args[2])
-    runner = Runner(home, experiment_id, attempt)
+    store_id = args[3] if len(args) > 3 else None  # runners of nbexp 0.1 pass none
+    runner = Runner(home, experiment_id, attempt, store_id)
     try:
         return runner.run()
     except BaseException as e:
         # Leave the store consistent: an attempt whose runner broke is an error, with the cause
         # (unless the command still runs: then reconcile keeps watching it by pid).
-        if _proc.is_alive(runner.main_pid):
+        if _proc.is_alive(runner.main_pid) or not runner.store_ok:
             raise
         try:
-            Store(home).finish(
+            Store(home, create=False).finish(
                 experiment_id,
                 attempt,
                 Status.ERROR,

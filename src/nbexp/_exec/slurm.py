@@ -17,6 +17,7 @@ from .._core.errors import SpawnFailed
 from .._core.launch import ATTEMPT_ENV, EXPERIMENT_ID_ENV, effective_argv
 from .._core.records import ExperimentRecord
 from .._core.states import Action, Status, sources
+from .._io.proc import is_alive
 from .base import ExecContext
 
 if TYPE_CHECKING:
@@ -85,7 +86,9 @@ class SlurmExecutor:
             why = f"failed to start: {e}"
             self.store.finish(record.id, attempt, Status.ERROR, why)
             raise SpawnFailed(f"experiment {record.id} {why}") from None
-        self.store.update(record.id, job_id=job_id)
+        self.store.update_attempt(
+            record.id, attempt, job_id=job_id, launcher_pid=None, launcher_start=None
+        )
 
     def reconcile(self, active: Sequence[ExperimentRecord]) -> None:
         """Bring queued/running Slurm experiments up to date with one query for all their jobs."""
@@ -93,9 +96,11 @@ class SlurmExecutor:
         if not mine:
             return
         for record in mine:
-            submitting_since = record.queued_at or record.created
-            if record.job_id is None and time.time() - submitting_since > SUBMIT_GRACE_S:
-                why = "lost: the process submitting it to Slurm ended before sbatch answered"
+            if record.job_id is None and not self._submitting(record):
+                why = (
+                    f"launch interrupted: the process submitting it to Slurm (pid "
+                    f"{record.launcher_pid}) ended before sbatch answered"
+                )
                 self.store.finish(record.id, record.attempt, Status.ERROR, why)
         jobs = [r for r in mine if r.job_id is not None]
         if not jobs:
@@ -113,6 +118,12 @@ class SlurmExecutor:
                 continue
             status, reason = map_job_state(info, record.stop_requested is not None)
             self._apply(record, info, status, reason)
+
+    def _submitting(self, record: ExperimentRecord) -> bool:
+        """Whether the process that claimed this attempt may still be handing it to sbatch."""
+        if record.launcher_pid is None:  # a row from nbexp 0.1: the old grace period
+            return time.time() - (record.queued_at or record.created) <= SUBMIT_GRACE_S
+        return is_alive(record.launcher_pid, record.launcher_start)
 
     def _apply(
         self, record: ExperimentRecord, info: JobInfo, status: Status, why: str | None
@@ -151,6 +162,9 @@ class SlurmExecutor:
             )
             return
         self.client.cancel(str(record.job_id), grace=grace)
+
+    def sweep(self, record: ExperimentRecord) -> int:
+        return 0  # an ended job's processes are Slurm's to clean up
 
     def readable_log(self, record: ExperimentRecord, path: str) -> str | None:
         return None  # the log lives on the cluster's shared filesystem, not in a local process

@@ -63,7 +63,8 @@ def write_batch_script(path: str | os.PathLike[str], **fields: Any) -> None:
     """Write `batch_script(**fields)` to `path`, mode 0600 (it can hold secrets passed as
     environment variables)."""
     text = batch_script(**fields)
-    fd = os.open(os.fspath(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # O_EXCL | O_NOFOLLOW: never write through a file or symlink someone planted there.
+    fd = os.open(os.fspath(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as script:
         script.write(text)
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 from collections.abc import Iterable
 
 TYPE_CHECKING = False  # no `typing` at run time: the runner imports this module
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import TypeVar
 
     K = TypeVar("K")
@@ -179,3 +181,39 @@ def pid_owner(pid: int) -> str | None:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return str(uid)  # a uid without a name (containers): the number still says who
+
+
+def kill_tree(walk: Callable[[], set[int]], *, timeout: float = 5.0) -> set[int]:
+    """SIGKILL every process `walk()` finds until it finds none; the survivors (normally none).
+
+    A process that forks while it is being killed would escape a single SIGKILL sent to a
+    snapshot, so the tree is frozen first: SIGSTOP to every process found, walking again until no
+    new one appears (a stopped process cannot fork), then SIGKILL to all of them. Repeated until
+    the tree is empty or `timeout` seconds have passed (a process stuck in the kernel).
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        stopped: set[int] = set()
+        while True:
+            new = walk() - stopped
+            if not new:
+                break
+            signal_all(new, signal.SIGSTOP)
+            stopped |= new
+        signal_all(stopped, signal.SIGKILL)
+        settle = time.monotonic() + 0.2  # SIGKILL is delivered asynchronously
+        while time.monotonic() < min(settle, deadline):
+            if not walk():
+                return set()
+            time.sleep(0.005)
+        left = walk()
+        if not left or time.monotonic() >= deadline:
+            return left
+
+
+def group_members(pgid: int) -> set[int]:
+    """Live members of process group `pgid`."""
+    stats = _all_stats()
+    return _live({pid for pid, f in stats.items() if int(f[2]) == pgid}, stats) - {os.getpid()}

@@ -11,11 +11,17 @@ import contextlib
 import json
 import os
 import sqlite3
-import threading
 import time
 
-from .._core.errors import NotFound, StoreError, UsageError
+from .._core.errors import NotFound
 from .._core.states import Action, Status, sources
+from .database import (
+    DATABASE_FILENAME,
+    DEFAULT_BUSY_TIMEOUT_S,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Database,
+)
 
 # The runner imports this module: keep its imports light (no typing, dataclasses or pathlib
 # at run time), since every running experiment pays for them in memory.
@@ -27,83 +33,7 @@ if TYPE_CHECKING:
     from .._core.records import AttemptRecord, ExperimentRecord, HistoryEntry
     from .._core.scheduler import QueuedRow
 
-DATABASE_FILENAME = "nbexp.db"
-
-BUSY_TIMEOUT_ENV = "NBEXP_BUSY_TIMEOUT"
-DEFAULT_BUSY_TIMEOUT_S = 10.0
-
-# Forward migrations; MIGRATIONS[n] takes a database from schema version n to n + 1.
-# Never edit a released entry: add a new one (tests/data/ keeps old databases that must open).
-MIGRATIONS: list[str] = [
-    # v0 -> v1: the first schema.
-    """
-    CREATE TABLE experiments (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        name TEXT NOT NULL,
-        command TEXT NOT NULL,              -- JSON argv
-        shell INTEGER NOT NULL DEFAULT 0,
-        cwd TEXT NOT NULL,
-        env TEXT NOT NULL DEFAULT '{}',     -- JSON overrides
-        gpus TEXT,                          -- JSON request, NULL = CPU only
-        status TEXT NOT NULL,
-        created REAL NOT NULL,
-        started REAL,
-        ended REAL,
-        pid INTEGER,
-        exit_code INTEGER,
-        signal INTEGER,
-        error TEXT,
-        attempt INTEGER NOT NULL DEFAULT 0,
-        log_path TEXT
-    );
-    CREATE TABLE attempts (
-        experiment_id INTEGER NOT NULL,
-        attempt INTEGER NOT NULL,
-        status TEXT NOT NULL,
-        started REAL,
-        ended REAL,
-        pid INTEGER,
-        exit_code INTEGER,
-        signal INTEGER,
-        error TEXT,
-        log_path TEXT NOT NULL,
-        PRIMARY KEY (experiment_id, attempt)
-    );
-    CREATE TABLE history (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        experiment_id INTEGER NOT NULL,
-        at REAL NOT NULL,
-        from_status TEXT,
-        to_status TEXT NOT NULL,
-        reason TEXT
-    );
-    CREATE INDEX history_by_experiment ON history (experiment_id, id);
-    """,
-    # v1 -> v2: process identity (pid reuse), the runner, stop requests, uv/tty, executors.
-    """
-    ALTER TABLE experiments ADD COLUMN pid_start TEXT;
-    ALTER TABLE experiments ADD COLUMN runner_pid INTEGER;
-    ALTER TABLE experiments ADD COLUMN runner_start TEXT;
-    ALTER TABLE experiments ADD COLUMN stop_requested REAL;
-    ALTER TABLE experiments ADD COLUMN stop_grace REAL;
-    ALTER TABLE experiments ADD COLUMN uv INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE experiments ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
-    ALTER TABLE experiments ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';
-    ALTER TABLE experiments ADD COLUMN job_id TEXT;
-    ALTER TABLE experiments ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE experiments ADD COLUMN after TEXT NOT NULL DEFAULT '[]';
-    ALTER TABLE experiments ADD COLUMN assigned_gpus TEXT;
-    ALTER TABLE experiments ADD COLUMN queued_at REAL;
-    CREATE INDEX experiments_by_status ON experiments (status);
-    """,
-    # v2 -> v3: settings shared by every process (scheduling limits).
-    """
-    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
+_STATUS_VALUES = frozenset(s.value for s in Status)
 _JSON_COLUMNS = {"command", "env", "gpus", "options", "after", "assigned_gpus"}
 _BOOL_COLUMNS = {"shell", "uv"}
 
@@ -119,13 +49,6 @@ def decode_row(row: sqlite3.Row) -> dict[str, Any]:
             value = bool(value)
         values[key] = value
     return values
-
-
-def _busy_timeout() -> float:
-    try:
-        return float(os.environ.get(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT_S))
-    except ValueError:
-        return DEFAULT_BUSY_TIMEOUT_S
 
 
 def new_attempt_fields(attempt: int, log_path: str, **values: Any) -> dict[str, Any]:
@@ -147,6 +70,10 @@ def new_attempt_fields(attempt: int, log_path: str, **values: Any) -> dict[str, 
         stop_grace=None,
         job_id=None,
         assigned_gpus=None,
+        waiting_for=None,
+        launcher_pid=None,
+        launcher_start=None,
+        log_problem=None,
     )
     fields.update(values)
     return fields
@@ -155,103 +82,43 @@ def new_attempt_fields(attempt: int, log_path: str, **values: Any) -> dict[str, 
 class Store:
     """Access to one nbexp database. Safe to share between threads (one connection each)."""
 
-    def __init__(self, home: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        home: str | os.PathLike[str],
+        *,
+        busy_timeout: float | None = None,
+        create: bool = True,
+    ) -> None:
         self.home = os.fspath(home)
-        self.path = os.path.join(self.home, DATABASE_FILENAME)
-        self.busy_timeout = _busy_timeout()
-        self._local = threading.local()
-        self._migrate_lock = threading.Lock()
-        if not os.path.exists(self.path):
-            try:
-                os.makedirs(self.home, mode=0o700, exist_ok=True)
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-            except OSError as e:
-                raise StoreError(f"cannot create the nbexp database {self.path}: {e}") from None
-        with self._translate_errors():
-            self._migrate(self._connection())
+        # create=False: a runner must never make a new database (the home was deleted).
+        self.db = Database(self.home, timeout=busy_timeout, create=create)
+        self.path = self.db.path
+        self.busy_timeout = self.db.busy_timeout
 
-    # -- connections and error translation ------------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        """True when this process may read the database but not write it."""
+        return self.db.read_only
 
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-        return conn
+    @property
+    def store_id(self) -> str:
+        """The store's random identity; log folders and runners carry it."""
+        return self.db.store_id
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close every connection this store opened, in every thread."""
+        self.db.close()
 
-    @contextlib.contextmanager
-    def _translate_errors(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.OperationalError as e:
-            text = str(e)
-            if "locked" in text or "busy" in text:
-                raise StoreError(
-                    f"the nbexp database {self.path} stayed locked by another process for "
-                    f"{self.busy_timeout:g} s; try again (set {BUSY_TIMEOUT_ENV} to wait longer)"
-                ) from None
-            raise StoreError(f"cannot use the nbexp database {self.path}: {text}") from None
-        except OverflowError:
-            # A number (an id, a priority) that no SQLite INTEGER can hold: bad input, not a crash.
-            raise UsageError("a number is out of range: use values below 2**63") from None
-        except sqlite3.DatabaseError as e:
-            raise StoreError(
-                f"{self.path} is not a readable nbexp database ({e}); move it aside "
-                f"(mv {self.path} {self.path}.bad) and nbexp will start a new one"
-            ) from None
+    def close_thread(self) -> None:
+        """Close the calling thread's connection (call it when a thread ends)."""
+        self.db.close_thread()
 
-    @contextlib.contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        with self._translate_errors():
-            yield self._connection()
+    def read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return _reading(self.db)
 
-    @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One write transaction; taken at BEGIN so that compare-and-set steps never deadlock."""
-        with self._translate_errors():
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        with self._migrate_lock:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"the database {self.path} has schema v{version}, newer than this nbexp "
-                    f"understands (v{SCHEMA_VERSION}); upgrade nbexp"
-                )
-            if version == SCHEMA_VERSION:
-                return
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                # Re-read inside the lock: another process may have migrated meanwhile.
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                for step in range(version, SCHEMA_VERSION):
-                    for statement in _split_sql(MIGRATIONS[step]):
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {step + 1}")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        return self.db.write()
 
     def schema_version(self) -> int:
         with self.read() as conn:
@@ -287,9 +154,15 @@ class Store:
         return decode_row(row)
 
     def get(self, experiment_id: int) -> ExperimentRecord:
-        from .._core.records import record_from_values
-
-        return record_from_values(self.get_row(experiment_id))
+        if not -(2**63) <= experiment_id < 2**63:
+            raise NotFound(experiment_id)  # no row can have it; SQLite could not even look
+        with self.read() as conn:
+            row = conn.execute(
+                "SELECT * FROM experiments WHERE id = ?", (experiment_id,)
+            ).fetchone()
+        if row is None:
+            raise NotFound(experiment_id)
+        return _record(row)
 
     def list(
         self,
@@ -308,9 +181,7 @@ class Store:
             ).fetchall()
         else:
             rows = conn.execute("SELECT * FROM experiments ORDER BY id").fetchall()
-        from .._core.records import record_from_values
-
-        return [record_from_values(decode_row(r)) for r in rows]
+        return [_record(r) for r in rows]
 
     def update(
         self, experiment_id: int, conn: sqlite3.Connection | None = None, **values: Any
@@ -325,6 +196,14 @@ class Store:
             return
         with self.write() as c:
             c.execute(sql, params)
+
+    def update_attempt(self, experiment_id: int, attempt: int, **values: Any) -> None:
+        """Set fields (not the status) of one attempt; nothing if the experiment moved on."""
+        assert "status" not in values, "use transition() to change a status"
+        sets = ", ".join(f"{c} = ?" for c in values)
+        params = [_encode(c, v) for c, v in values.items()] + [experiment_id, attempt]
+        with self.write() as conn:
+            conn.execute(f"UPDATE experiments SET {sets} WHERE id = ? AND attempt = ?", params)
 
     def transition(
         self,
@@ -357,7 +236,7 @@ class Store:
         ).fetchone()
         if row is None:
             raise NotFound(experiment_id)
-        old = Status(row["status"])
+        old = Status(row["status"]) if row["status"] in _STATUS_VALUES else None
         sets = ["status = ?"] + [f"{c} = ?" for c in values]
         params: list[Any] = [to_status.value] + [_encode(c, v) for c, v in values.items()]
         marks = ", ".join("?" * len(from_statuses))
@@ -439,26 +318,39 @@ class Store:
             ).fetchone()
         return None if row[0] is None else bool(row[0])
 
-    def read_queue(self, conn: sqlite3.Connection) -> dict[int, QueuedRow]:
-        """The local queue, in one indexed query, keyed by id (inside the caller's transaction)."""
+    def read_queue(self, conn: sqlite3.Connection) -> tuple[dict[int, QueuedRow], dict[int, str]]:
+        """The local queue, in one indexed query, keyed by id (inside the caller's transaction),
+        and the queued rows that cannot be decoded, with why."""
         from .._core.scheduler import QueuedRow
 
         rows = conn.execute(
             "SELECT id, attempt, gpus, options, priority, queued_at, created, after "
             "FROM experiments WHERE status = 'queued' AND executor = 'local'"
         ).fetchall()
-        return {
-            r[0]: QueuedRow(
-                id=r[0],
-                attempt=r[1],
-                gpus=_fast_json(r[2], []),
-                options=_fast_json(r[3], {}) or {},
-                priority=r[4],
-                queued_at=r[5] if r[5] is not None else r[6],
-                after=tuple(_fast_json(r[7], []) or ()),
-            )
-            for r in rows
-        }
+        queue: dict[int, QueuedRow] = {}
+        corrupt: dict[int, str] = {}
+        for r in rows:
+            try:
+                queue[r[0]] = QueuedRow(
+                    id=r[0],
+                    attempt=r[1],
+                    gpus=_fast_json(r[2], []),
+                    options=_fast_json(r[3], {}) or {},
+                    priority=r[4],
+                    queued_at=r[5] if r[5] is not None else r[6],
+                    after=tuple(_fast_json(r[7], []) or ()),
+                )
+            except (ValueError, TypeError) as e:
+                corrupt[r[0]] = f"its row in the store is corrupt ({e})"
+        return queue, corrupt
+
+    def set_waiting_reasons(self, conn: sqlite3.Connection, reasons: dict[int, str]) -> None:
+        """Record why each queued experiment waits now (only where that changed)."""
+        conn.executemany(
+            "UPDATE experiments SET waiting_for = ? "
+            "WHERE id = ? AND status = 'queued' AND waiting_for IS NOT ?",
+            [(why, experiment_id, why) for experiment_id, why in reasons.items()],
+        )
 
     def dependency_statuses(
         self, conn: sqlite3.Connection, ids: Iterable[int]
@@ -477,15 +369,48 @@ class Store:
     def delete(self, experiment_id: int, allowed_from: frozenset[Status]) -> bool:
         with self.write() as conn:
             marks = ", ".join("?" * len(allowed_from))
+            # A status no version of nbexp wrote (a corrupt row) may always be removed.
+            known = ", ".join("?" * len(Status))
             cursor = conn.execute(
-                f"DELETE FROM experiments WHERE id = ? AND status IN ({marks})",
-                [experiment_id, *(s.value for s in allowed_from)],
+                f"DELETE FROM experiments WHERE id = ? "
+                f"AND (status IN ({marks}) OR status NOT IN ({known}))",
+                [experiment_id, *(s.value for s in allowed_from), *(s.value for s in Status)],
             )
             if cursor.rowcount != 1:
                 return False
             conn.execute("DELETE FROM attempts WHERE experiment_id = ?", (experiment_id,))
             conn.execute("DELETE FROM history WHERE experiment_id = ?", (experiment_id,))
             return True
+
+    def note(self, experiment_id: int, reason: str) -> None:
+        """A history entry that records an event without a status change."""
+        with self.write() as conn:
+            row = conn.execute(
+                "SELECT status FROM experiments WHERE id = ?", (experiment_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(experiment_id)
+            status = Status(row["status"]) if row["status"] in _STATUS_VALUES else Status.ERROR
+            _add_history(conn, experiment_id, status, status, reason)
+
+    def attempt_log_paths(self, experiment_id: int) -> builtins.list[str]:
+        """The log file of every attempt of an experiment (the current one included)."""
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT log_path FROM attempts WHERE experiment_id = ? "
+                "UNION SELECT log_path FROM experiments WHERE id = ? AND log_path IS NOT NULL",
+                (experiment_id, experiment_id),
+            ).fetchall()
+        return [r[0] for r in rows if isinstance(r[0], str)]
+
+    def attempt_log_path(self, experiment_id: int, attempt: int) -> str | None:
+        """Where attempt `attempt` of an experiment logged, as recorded."""
+        with self.read() as conn:
+            row = conn.execute(
+                "SELECT log_path FROM attempts WHERE experiment_id = ? AND attempt = ?",
+                (experiment_id, attempt),
+            ).fetchone()
+        return row[0] if row is not None else None
 
     def history(self, experiment_id: int) -> builtins.list[HistoryEntry]:
         from .._core.records import HistoryEntry
@@ -545,6 +470,16 @@ class Store:
                 )
 
 
+def _record(row: sqlite3.Row) -> ExperimentRecord:
+    """A row as a record; a row that cannot be decoded as a record flagged corrupt."""
+    from .._core.records import corrupt_record, record_from_values
+
+    try:
+        return record_from_values(decode_row(row))
+    except (ValueError, TypeError, KeyError) as e:
+        return corrupt_record(dict(zip(row.keys(), tuple(row), strict=True)), str(e))
+
+
 def _encode(column: str, value: Any) -> Any:
     if column in _JSON_COLUMNS and value is not None:
         return json.dumps(value)
@@ -578,7 +513,18 @@ def _fast_json(text: str | None, empty: Any) -> Any:
     return json.loads(text)
 
 
-def _split_sql(script: str) -> list[str]:
-    """Statements of a migration script (none of ours contain ';' inside literals)."""
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+@contextlib.contextmanager
+def _reading(db: Database) -> Iterator[sqlite3.Connection]:
+    with db.translate_errors():
+        yield db.connection()
+
+
+__all__ = [
+    "DATABASE_FILENAME",
+    "DEFAULT_BUSY_TIMEOUT_S",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Store",
+    "decode_row",
+    "new_attempt_fields",
+]

@@ -8,6 +8,7 @@ its history row inside the caller's transaction. The executor is only called aft
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from .._core.errors import InvalidTransition
 from .._core.records import ExperimentRecord
 from .._core.states import Action, Status, allowed_actions
 from .._io.paths import ensure_private_dir, log_path
+from .._io.proc import identity
 from .._io.store import Store, new_attempt_fields
 
 
@@ -24,6 +26,13 @@ def refusal(record: ExperimentRecord, action: Action) -> InvalidTransition:
     return InvalidTransition(
         record.id, action.value, record.status.value, allowed_actions(record.status)
     )
+
+
+def launcher_fields() -> dict[str, object]:
+    """This process as the launcher of an attempt: if it dies before the runner (or sbatch)
+    takes over, the next look at the store sees the launch was interrupted."""
+    pid = os.getpid()
+    return {"launcher_pid": pid, "launcher_start": identity(pid)}
 
 
 def claim(
@@ -43,11 +52,13 @@ def claim(
     Raises InvalidTransition when someone else changed the state first.
     """
     attempt = previous_attempt + 1
-    path = log_path(home, record_id, attempt)
-    ensure_private_dir(path.parent)
+    path = log_path(home, store.store_id, record_id, attempt)
+    ensure_private_dir(path.parent, home)
     now = time.time()
     stamps = {"started": now} if to_status is Status.RUNNING else {"queued_at": now}
-    fields = new_attempt_fields(attempt, str(path), assigned_gpus=gpus, **stamps)
+    fields = new_attempt_fields(
+        attempt, str(path), assigned_gpus=gpus, **stamps, **launcher_fields()
+    )
     if not store.transition(record_id, from_statuses, to_status, reason, conn, **fields):
         raise refusal(store.get(record_id), Action.START)
     return attempt, str(path)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .._core.errors import InvalidTransition, UsageError, WaitTimeout
+from .._core.errors import InvalidTransition, NbexpError, UsageError, WaitTimeout
 from .._core.records import ExperimentRecord, HistoryEntry
 from .._core.states import Status
 from .._core.validate import check_count, check_seconds, parse_experiment_id
@@ -20,7 +20,8 @@ from .._exec.local import LocalExecutor
 from .._exec.slurm import SlurmExecutor
 from .._io.gpus import GpuReport
 from .._io.logs import render_file
-from .._io.paths import log_path, resolve_home
+from .._io.paths import resolve_home
+from .._io.proc import is_alive
 from .._io.store import Store
 from .gpus import (
     SETTING_GPU_BUSY_MEMORY_MB,
@@ -67,6 +68,9 @@ class Service:
         if record.status.is_active:
             self.executors[record.executor].reconcile([record])
             record = self.store.get(record.id)
+        elif record.status is Status.PENDING and record.launcher_pid is not None:
+            self._end_interrupted_launch(record)
+            record = self.store.get(record.id)
         return record
 
     def records(self, statuses: Sequence[Status] | None = None) -> list[ExperimentRecord]:
@@ -80,10 +84,27 @@ class Service:
     # -- housekeeping -------------------------------------------------------------------------
 
     def reconcile(self) -> None:
-        """Bring every active experiment up to date (ended, lost, started on Slurm)."""
+        """Bring every active experiment up to date (ended, lost, started on Slurm), and end
+        the launches whose launching process died before starting them."""
         active = self.store.list([Status.RUNNING, Status.QUEUED])
         for executor in self.executors.values():
             executor.reconcile(active)
+        for record in self.store.list([Status.PENDING]):
+            if record.launcher_pid is not None:
+                self._end_interrupted_launch(record)
+
+    def _end_interrupted_launch(self, record: ExperimentRecord) -> None:
+        """A run() whose process died between creating and starting it: an error that says
+        so, rather than a pending row forever."""
+        if is_alive(record.launcher_pid, record.launcher_start):
+            return  # still being launched
+        why = (
+            f"launch interrupted: the process starting it (pid {record.launcher_pid}) "
+            "ended before it started; restart it to run it"
+        )
+        self.store.transition(
+            record.id, {Status.PENDING}, Status.ERROR, why, error=why, ended=time.time()
+        )
 
     def tick(self) -> None:
         """One housekeeping step, as a monitor tick or a CLI call does: reconcile, then start
@@ -105,7 +126,10 @@ class Service:
             raise UsageError(
                 f"experiment {record.id} has attempts 1..{record.attempt}, not {attempt}"
             )
-        return str(log_path(self.home, record.id, attempt))
+        recorded = self.store.attempt_log_path(record.id, attempt)
+        if recorded is None:
+            raise UsageError(f"experiment {record.id}'s attempt {attempt} left no log")
+        return recorded
 
     def readable_log_path(self, record: ExperimentRecord, attempt: int | None = None) -> str:
         """Where the attempt's output can be read now: its log file or, when that file was
@@ -123,7 +147,11 @@ class Service:
         tail = check_count(tail, "tail")
         record = self.fresh_record(experiment_id)
         path = self.readable_log_path(record, attempt)
-        return render_file(path, tail=tail, rows=tty_rows(record))
+        lines = render_file(path, tail=tail, rows=tty_rows(record))
+        current = attempt is None or attempt == record.attempt
+        if current and record.log_problem and not any(line.strip() for line in lines):
+            raise NbexpError(f"experiment {record.id} has no output to show: {record.log_problem}")
+        return lines
 
     def watched(self, experiment_id: Any) -> WatchedLog:
         """The incremental follower of the experiment's current log."""

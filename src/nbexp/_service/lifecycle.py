@@ -20,9 +20,8 @@ from .._core.states import Action, Status, is_allowed, sources
 from .._core.validate import LaunchRequest
 from .._exec.base import Executor
 from .._io.gpus import GpuReport
-from .._io.paths import log_path
 from .._io.store import Store
-from .claims import claim, refusal
+from .claims import claim, launcher_fields, refusal
 from .gpus import GpuOwnership, require_gpu_count
 from .scheduling import Scheduling, explicit_gpus
 
@@ -48,8 +47,9 @@ class Lifecycle:
 
     # -- creating -----------------------------------------------------------------------------
 
-    def create(self, request: LaunchRequest) -> int:
-        """A new pending experiment; its id."""
+    def create(self, request: LaunchRequest, *, launching: bool = False) -> int:
+        """A new pending experiment; its id. `launching`: this process starts it right away
+        (run()): if it dies first, the experiment ends as "launch interrupted", not pending."""
         workdir = os.path.abspath(request.cwd) if request.cwd is not None else os.getcwd()
         if not os.path.isdir(workdir):
             raise UsageError(f"working directory does not exist: {workdir}")
@@ -67,6 +67,7 @@ class Lifecycle:
             after=request.after,
             options=request.options,
             executor=request.executor,
+            **(launcher_fields() if launching else {}),
         )
 
     # -- starting -----------------------------------------------------------------------------
@@ -205,7 +206,15 @@ class Lifecycle:
     ) -> None:
         allowed = from_statuses if record.status is not Status.PENDING else sources(Action.QUEUE)
         if not self.store.transition(
-            record.id, allowed, Status.QUEUED, f"queued: {why}", conn, queued_at=time.time()
+            record.id,
+            allowed,
+            Status.QUEUED,
+            f"queued: {why}",
+            conn,
+            queued_at=time.time(),
+            waiting_for=why,
+            launcher_pid=None,  # queued: a scheduling step launches it, not this process
+            launcher_start=None,
         ):
             raise refusal(self.store.get(record.id), Action.START)
 
@@ -226,6 +235,8 @@ class Lifecycle:
         as it was when the stop was asked (the caller may wait for the end)."""
         record = self.fresh_record(experiment_id)
         executor = self.executors[record.executor]
+        if record.status.is_terminal and self._sweep(record):
+            return record
         if record.status is Status.QUEUED and executor.claim_status is Status.RUNNING:
             if self.store.transition(
                 record.id, sources(Action.DEQUEUE), Status.PENDING, "stopped while queued"
@@ -240,12 +251,26 @@ class Lifecycle:
         executor.stop(record, grace)
         return record
 
+    def _sweep(self, record: ExperimentRecord) -> bool:
+        """Stop on an ended experiment ends what it left running (its runner was killed);
+        whether there was anything."""
+        count = self.executors[record.executor].sweep(record)
+        if count:
+            self.store.note(
+                record.id, f"stopped {count} leftover process(es) of attempt {record.attempt}"
+            )
+        return count > 0
+
     def remove(self, experiment_id: int, *, delete_logs: bool) -> None:
         """Forget an experiment (refused while it runs); its logs go too unless kept."""
         record = self.fresh_record(experiment_id)
+        folders = {Path(p).parent for p in self.store.attempt_log_paths(record.id)}
         if not self.store.delete(record.id, sources(Action.REMOVE)):
             raise refusal(self.fresh_record(experiment_id), Action.REMOVE)
-        if delete_logs:
-            folder = log_path(self.home, record.id, 1).parent
-            if folder.is_dir() and not folder.is_symlink():
+        if not delete_logs:
+            return
+        logs = self.home / "logs"
+        for folder in folders:
+            # Only folders of ours inside the home's logs/, never through a symlink.
+            if folder.is_relative_to(logs) and folder.is_dir() and not folder.is_symlink():
                 shutil.rmtree(folder, ignore_errors=True)

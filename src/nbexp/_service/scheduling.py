@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._core.errors import NbexpError
-from .._core.scheduler import Decision, Fail, Launch, plan
+from .._core.scheduler import Blocked, Decision, Fail, Launch, plan
 from .._core.states import Status
 from .._exec.base import Executor
 from .._io.gpus import GpuReport
@@ -57,8 +57,8 @@ class Scheduling:
         report = self.gpus.sample() if wants_gpus else None
         launched: list[tuple[int, int, str]] = []
         with self.store.write() as conn:
-            queued = self.store.read_queue(conn)
-            requests, unavailable = [], {}
+            queued, unavailable = self.store.read_queue(conn)
+            requests = []
             for row in queued.values():
                 try:
                     explicit = explicit_gpus(row.gpus, report, force=False)
@@ -71,9 +71,11 @@ class Scheduling:
             statuses = self.store.dependency_statuses(conn, [d for r in requests for d in r.after])
             decisions: list[Decision] = plan(requests, resources, statuses)
             decisions += [Fail(i, f"not started: {why}") for i, why in unavailable.items()]
+            waiting = {d.id: d.reason for d in decisions if isinstance(d, Blocked)}
+            self.store.set_waiting_reasons(conn, waiting)
             for decision in decisions:
-                row = queued[decision.id]
                 if isinstance(decision, Launch):
+                    row = queued[decision.id]
                     gpus = list(decision.gpus) if decision.gpus is not None else None
                     attempt, path = claim(
                         self.store,
@@ -89,7 +91,7 @@ class Scheduling:
                     launched.append((row.id, attempt, path))
                 elif isinstance(decision, Fail):
                     self.store.transition(
-                        row.id,
+                        decision.id,
                         frozenset({Status.QUEUED}),
                         Status.ERROR,
                         decision.reason,
@@ -102,7 +104,7 @@ class Scheduling:
                 self.launcher.launch(self.store.get(experiment_id), attempt, path)
             except NbexpError:
                 pass  # recorded as that experiment's error; the others still start
-        if len(launched) < len(queued):
+        if len(launched) < len(queued) + len(unavailable):
             self.ensure_watcher()
         return [experiment_id for experiment_id, _, _ in launched]
 
