@@ -230,8 +230,8 @@ def test_a_cli_killed_at_random_leaves_no_pending_or_phantom_row(home: Path) -> 
         # Within 2 s every row is a clear state: running with a process, or a stated error.
         settled = wait_for(
             lambda r=record: (
-                (now := manager.get(r.id).record).status is Status.ERROR or now.pid
-            ) and now,
+                ((now := manager.get(r.id).record).status is Status.ERROR or now.pid) and now
+            ),
             timeout=2,
         )
         assert settled.status in (Status.RUNNING, Status.ERROR), settled

@@ -11,6 +11,7 @@ them is alive.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -69,7 +70,11 @@ class LocalExecutor:
                 0o600,
             )
         except OSError as e:
-            self._failed(record.id, attempt, f"cannot create the runner's log: {e.strerror}")
+            if e.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink someone planted there
+                why = f"{runner_log_path(log_path)} is a symlink: refusing to write through it"
+            else:
+                why = f"cannot create the runner's log: {e.strerror}"
+            self._failed(record.id, attempt, why)
         try:
             runner = subprocess.Popen(
                 [

@@ -128,7 +128,7 @@ class Runner:
         return 0
 
     def _read_row(self) -> dict[str, Any] | None:
-        if self.expected_store_id is not None and self.store.store_id != self.expected_store_id:
+        if self.store.store_id != self.expected_store_id and self.expected_store_id is not None:
             self.store_ok = False  # the home's database was replaced since we were launched
             return None
         return self.store.get_row(self.experiment_id)
@@ -139,7 +139,7 @@ class Runner:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_NOFOLLOW
         try:
             self.log_fd = os.open(self.log_path, flags, 0o600)
-        except FileExistsError:
+        except (FileExistsError, IsADirectoryError):
             return f"its log file {self.log_path} exists already; refusing to write through it"
         except OSError as e:
             return f"cannot create its log file {self.log_path}: {e.strerror}"
@@ -211,6 +211,9 @@ class Runner:
                 return
             self.store.update_attempt(self.experiment_id, self.attempt, **self.pending)
         except StoreError:
+            if self.store.db.replaced():
+                self.store_ok = False  # the home was deleted or its database moved aside
+                return
             self.retry_at = time.monotonic() + self.retry_delay
             self.retry_delay = min(self.retry_delay * 2, RETRY_MAX_DELAY_S)
             return
@@ -380,6 +383,9 @@ class Runner:
                 )
                 break
             except StoreError:
+                if self.store.db.replaced():
+                    self.store_ok = False  # nothing left to tell: the .exit file is all
+                    break
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(delay)

@@ -131,6 +131,7 @@ class Database:
         self._store_id: str | None = None
         self._prepare_file(create)
         self.read_only = not os.access(self.path, os.W_OK)
+        self._inode = _inode(self.path)
         with self.translate_errors():
             if not self.read_only:
                 self._migrate(self.connection())
@@ -174,6 +175,24 @@ class Database:
             )
         for path in (self.path, self.path + "-wal", self.path + "-shm"):
             _private_mode(path)
+
+    def replaced(self) -> bool:
+        """Whether the file at our path is no longer the database we opened (deleted with its
+        home, or moved aside and made anew): writes would then go nowhere useful. A new file
+        may get the old one's inode number back, so the store id is compared too."""
+        if _inode(self.path) != self._inode:
+            return True
+        if self._store_id is None:
+            return False
+        try:
+            fresh = sqlite3.connect(f"file:{_uri_path(self.path)}?mode=ro", uri=True, timeout=1)
+            try:
+                row = fresh.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
+            finally:
+                fresh.close()
+        except sqlite3.Error:
+            return False  # cannot tell (locked, older schema): assume it is still ours
+        return row is not None and row[0] != self._store_id
 
     # -- connections ------------------------------------------------------------------------
 
@@ -247,6 +266,10 @@ class Database:
                     f"{self.busy_timeout:g} s; try again (set {BUSY_TIMEOUT_ENV} to wait longer)"
                 ) from None
             if "readonly" in text or "read-only" in text:
+                if self.replaced():
+                    raise StoreError(
+                        f"the nbexp database {self.path} was deleted or replaced while in use"
+                    ) from None
                 raise StoreError(self.read_only_message()) from None
             raise StoreError(f"cannot use the nbexp database {self.path}: {text}") from None
         except OverflowError:
@@ -328,6 +351,14 @@ class Database:
         return self._store_id
 
 
+def _inode(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 def _split_sql(script: str) -> list[str]:
     """Statements of a migration script (none of ours contain ';' inside literals)."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
@@ -342,7 +373,8 @@ def _is_regular(mode: int) -> bool:
 
 def _has_logs(home: str) -> bool:
     try:
-        return any(os.scandir(os.path.join(home, "logs")))
+        with os.scandir(os.path.join(home, "logs")) as entries:
+            return any(entries)
     except OSError:
         return False
 

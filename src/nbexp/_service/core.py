@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .._core.errors import InvalidTransition, NbexpError, UsageError, WaitTimeout
 from .._core.records import ExperimentRecord, HistoryEntry
+from .._core.settings import SETTING_HELP, Settings, check_setting, parse_settings
 from .._core.states import Status
 from .._core.validate import check_count, check_seconds, parse_experiment_id
 from .._exec.base import ExecContext, Executor
@@ -23,16 +25,15 @@ from .._io.logs import render_file
 from .._io.paths import resolve_home
 from .._io.proc import is_alive
 from .._io.store import Store
-from .gpus import (
-    SETTING_GPU_BUSY_MEMORY_MB,
-    SETTING_MAX_PARALLEL_CPU,
-    GpuOwnership,
-)
+from .gpus import GpuOwnership
 from .lifecycle import Lifecycle
 from .scheduling import Scheduling
 from .watches import LogWatches, WatchedLog
 
-SETTINGS = (SETTING_MAX_PARALLEL_CPU, SETTING_GPU_BUSY_MEMORY_MB)
+SETTINGS = tuple(SETTING_HELP)  # every setting's name, for the CLI
+
+# Stored settings already reported as bad by this process (once each, not on every tick).
+_reported: set[str] = set()
 
 
 class Service:
@@ -53,10 +54,16 @@ class Service:
         self.executors: dict[str, Executor] = {"local": self.local, "slurm": self.slurm}
         self.gpus = gpus if gpus is not None else GpuOwnership(self.home)
         self.scheduling = Scheduling(
-            self.home, self.store, self.gpus, self.local, watch_queue=watch_queue
+            self.home, self.store, self.gpus, self.local, self.settings, watch_queue=watch_queue
         )
         self.lifecycle = Lifecycle(
-            self.home, self.store, self.executors, self.gpus, self.scheduling, self.fresh_record
+            self.home,
+            self.store,
+            self.executors,
+            self.gpus,
+            self.scheduling,
+            self.fresh_record,
+            self.settings,
         )
         self.watches = LogWatches()
 
@@ -183,15 +190,19 @@ class Service:
 
     def configure(self, values: dict[str, Any]) -> dict[str, str]:
         """Set (or, with None, reset) scheduling settings shared by every process of the home."""
-        for key, value in values.items():
-            if key not in SETTINGS:
-                raise UsageError(f"unknown setting {key!r}: use one of {', '.join(SETTINGS)}")
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 0
-            ):
-                raise UsageError(f"{key} must be a non-negative integer or None, not {value!r}")
-            self.store.set_setting(key, None if value is None else str(value))
+        checked = {key: check_setting(key, value) for key, value in values.items()}
+        for key, text in checked.items():
+            self.store.set_setting(key, text)
         return self.store.settings()
+
+    def settings(self) -> Settings:
+        """The home's settings, checked: a bad stored value is reported once and ignored."""
+        settings, problems = parse_settings(self.store.settings())
+        for problem in problems:
+            if problem not in _reported:
+                _reported.add(problem)
+                warnings.warn(f"nbexp: {problem}", UserWarning, stacklevel=2)
+        return settings
 
     # -- waiting ------------------------------------------------------------------------------
 

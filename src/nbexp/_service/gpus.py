@@ -15,13 +15,12 @@ from pathlib import Path
 from .._core.errors import GpuUnavailable, UsageError
 from .._core.records import ExperimentRecord
 from .._core.scheduler import GpuState, Resources
+from .._core.settings import DEFAULT_GPU_BUSY_MEMORY_MB, Settings
 from .._io import proc as _proc
 from .._io.gpus import GpuMonitor, GpuProcess, GpuReport, GpuSnapshot
 
 GIB = 1024**3
-SETTING_MAX_PARALLEL_CPU = "max_parallel_cpu"
-SETTING_GPU_BUSY_MEMORY_MB = "gpu_busy_memory_mb"
-DEFAULT_GPU_BUSY_MEMORY_MB = 1024
+__all__ = ["DEFAULT_GPU_BUSY_MEMORY_MB", "GpuOwnership", "OwnerCache", "holder_label"]
 
 
 def holder_label(record: ExperimentRecord) -> str:
@@ -116,12 +115,12 @@ class GpuOwnership:
         self,
         report: GpuReport | None,
         running: Iterable[ExperimentRecord],
-        settings: dict[str, str],
+        settings: Settings,
     ) -> Resources:
         """What is free, for the scheduler: our running experiments' GPUs, someone else's
         processes, and memory used outside nbexp."""
         running = [r for r in running if r.executor == "local"]
-        busy_memory = busy_memory_mb(settings) * 1024**2
+        busy_memory = settings.gpu_busy_memory_mb * 1024**2
         held: dict[int, list[str]] = {}
         shared: dict[int, int] = {}
         for record in running:
@@ -150,7 +149,7 @@ class GpuOwnership:
                     snapshot.index, tuple(ours), tuple(others), free, shared.get(snapshot.index, 0)
                 )
         cpu_only = sum(1 for r in running if not r.assigned_gpus)
-        return Resources(gpus, cpu_only, max_parallel_cpu(settings))
+        return Resources(gpus, cpu_only, settings.max_parallel_cpu)
 
     def experiment_memory(
         self, report: GpuReport, running: Iterable[ExperimentRecord]
@@ -178,19 +177,6 @@ class GpuOwnership:
                         process.used_memory or 0
                     )
         return usage
-
-
-# -- settings that concern GPUs and slots ------------------------------------------------------
-
-
-def busy_memory_mb(settings: dict[str, str]) -> int:
-    value = settings.get(SETTING_GPU_BUSY_MEMORY_MB)
-    return int(value) if value is not None else DEFAULT_GPU_BUSY_MEMORY_MB
-
-
-def max_parallel_cpu(settings: dict[str, str]) -> int | None:
-    value = settings.get(SETTING_MAX_PARALLEL_CPU)
-    return int(value) if value else None
 
 
 # -- pure helpers over readings -----------------------------------------------------------------

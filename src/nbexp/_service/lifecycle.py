@@ -16,6 +16,7 @@ from typing import Any
 from .._core.errors import GpuConflict, SpawnFailed, UsageError
 from .._core.records import ExperimentRecord
 from .._core.scheduler import Resources, allocate, dependency_state, request_of
+from .._core.settings import Settings
 from .._core.states import Action, Status, is_allowed, sources
 from .._core.validate import LaunchRequest
 from .._exec.base import Executor
@@ -37,6 +38,7 @@ class Lifecycle:
         gpus: GpuOwnership,
         scheduling: Scheduling,
         fresh_record: Callable[[int], ExperimentRecord],
+        settings: Callable[[], Settings],
     ) -> None:
         self.home = home
         self.store = store
@@ -44,6 +46,7 @@ class Lifecycle:
         self.gpus = gpus
         self.scheduling = scheduling
         self.fresh_record = fresh_record  # a record read after reconciling it
+        self.settings = settings
 
     # -- creating -----------------------------------------------------------------------------
 
@@ -146,7 +149,7 @@ class Lifecycle:
             require_gpu_count(record.gpus, report, record.id)  # else a queue waits forever
         with self.store.write() as conn:
             running = self.store.list([Status.RUNNING], conn)
-            resources = self.gpus.resources(report, running, self.store.settings())
+            resources = self.gpus.resources(report, running, self.settings())
             why_queued: str | None = None
             if force:
                 gpus = explicit if explicit is not None else self._any_gpus(record, report)
@@ -224,7 +227,7 @@ class Lifecycle:
             return None
         require_gpu_count(record.gpus, report, record.id)  # raises, naming what exists
         running = self.store.list([Status.RUNNING])
-        resources = self.gpus.resources(report, running, self.store.settings())
+        resources = self.gpus.resources(report, running, self.settings())
         ranked = sorted(resources.gpus.values(), key=lambda g: (g.busy, len(g.held_by), g.index))
         return sorted(g.index for g in ranked[: record.gpus])
 

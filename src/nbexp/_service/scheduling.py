@@ -17,6 +17,7 @@ from typing import Any
 
 from .._core.errors import NbexpError
 from .._core.scheduler import Blocked, Decision, Fail, Launch, plan
+from .._core.settings import Settings
 from .._core.states import Status
 from .._exec.base import Executor
 from .._io.gpus import GpuReport
@@ -40,6 +41,7 @@ class Scheduling:
         store: Store,
         gpus: GpuOwnership,
         launcher: Executor,
+        settings: Callable[[], Settings],
         *,
         watch_queue: bool = True,
     ) -> None:
@@ -47,6 +49,7 @@ class Scheduling:
         self.store = store
         self.gpus = gpus
         self.launcher = launcher  # the local executor: runs what a step claims
+        self.settings = settings
         self.watch_queue = watch_queue  # start a watcher process while work waits
 
     def step(self) -> list[int]:
@@ -67,7 +70,7 @@ class Scheduling:
                     continue
                 requests.append(row.request(explicit))
             running = self.store.list([Status.RUNNING], conn)
-            resources = self.gpus.resources(report, running, self.store.settings())
+            resources = self.gpus.resources(report, running, self.settings())
             statuses = self.store.dependency_statuses(conn, [d for r in requests for d in r.after])
             decisions: list[Decision] = plan(requests, resources, statuses)
             decisions += [Fail(i, f"not started: {why}") for i, why in unavailable.items()]
