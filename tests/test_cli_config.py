@@ -62,7 +62,7 @@ def test_bad_config_is_one_line(home: Path, args: list[str], message: str) -> No
 
 
 def test_every_setting_is_described() -> None:
-    from nbexp._cli import SETTING_HELP
-    from nbexp._service.core import SETTINGS
+    from nbexp._cli import SETTINGS
+    from nbexp._core.settings import SETTING_HELP, Settings
 
-    assert set(SETTING_HELP) == set(SETTINGS)
+    assert set(SETTING_HELP) == set(SETTINGS) == set(Settings.__dataclass_fields__)

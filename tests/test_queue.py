@@ -165,7 +165,7 @@ def test_sharing_and_minimum_free_memory(manager: ExperimentManager) -> None:
     assert shared.status is Status.RUNNING and first.status is Status.RUNNING
     with pytest.raises(GpuConflict):
         manager.run(["sleep", "30"], gpus=[0])  # does not allow sharing
-    with pytest.raises(GpuConflict, match="needs 1 free GPUs, 0 free"):
+    with pytest.raises(GpuConflict, match="needs 1 free GPU, 0 free"):
         manager.run(["true"], gpus=1, min_gpu_memory_mb=10_000_000)
     result = cli(manager.home, "run", "--gpus", "1", "--min-gpu-memory", "1000", "--", "true")
     assert result.returncode == 0

@@ -32,7 +32,7 @@ def test_fifo_within_priority_and_priority_first() -> None:
     decisions = plan(queued, Resources(gpus(2)), {})
     assert decisions[:2] == [Launch(2, (0,)), Launch(1, (1,))]
     assert isinstance(decisions[2], Blocked) and decisions[2].id == 3
-    assert "needs 1 free GPUs, 0 free" in decisions[2].reason
+    assert "needs 1 free GPU, 0 free" in decisions[2].reason
 
 
 def test_explicit_gpus_and_who_holds_them() -> None:

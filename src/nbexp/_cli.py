@@ -12,10 +12,9 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from fnmatch import fnmatch
-from pathlib import Path
 from typing import Any, NoReturn, TextIO, cast
 
 from ._cli_tables import (
@@ -37,23 +36,16 @@ from ._cli_tables import (
 from ._core.errors import NbexpError, UsageError, WaitTimeout
 from ._core.options import LAUNCH_OPTIONS
 from ._core.records import ExperimentRecord
+from ._core.settings import SETTING_HELP, Settings
 from ._core.states import Status
 from ._core.validate import parse_status
 from ._manager import ExperimentManager
-from ._service.core import SETTINGS, tty_rows
-from ._service.gpus import DEFAULT_GPU_BUSY_MEMORY_MB
+from ._service.core import tty_rows
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
-# Every scheduling setting of a home: its default (None: no limit) and what it means.
-SETTING_HELP: dict[str, tuple[int | None, str]] = {
-    "max_parallel_cpu": (None, "CPU-only experiments that may run at once (none: no limit)"),
-    "gpu_busy_memory_mb": (
-        DEFAULT_GPU_BUSY_MEMORY_MB,
-        "a GPU nbexp does not hold counts as busy above this many MB used",
-    ),
-}
+SETTINGS = tuple(SETTING_HELP)  # every setting of a home, in a stable order
 
 
 class _Parser(argparse.ArgumentParser):
@@ -175,6 +167,8 @@ def _add_acting_verbs(sub: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # nbexp's warnings (a bad stored setting) as one line on stderr, like its errors.
+    warnings.formatwarning = lambda message, *_args, **_kwargs: f"{message}\n"
     try:
         return run_verb(ExperimentManager(home=args.home), args)
     except UsageError as e:
@@ -454,30 +448,9 @@ def _wait(manager: ExperimentManager, args: argparse.Namespace) -> int:
     return _wait_exit_code(manager, args.id, args.timeout, args.program)
 
 
-def cell_script(home: Path, record: ExperimentRecord) -> Path | None:
-    """The script a `%%exp run` cell wrote for this experiment (`python HOME/scripts/cell-….py`),
-    or None."""
-    command = record.command
-    if not isinstance(command, list) or len(command) != 2 or not isinstance(command[1], str):
-        return None
-    script = Path(command[1])
-    if script.parent != home / "scripts" or not fnmatch(script.name, "cell-*.py"):
-        return None
-    return script
-
-
-def _runs(manager: ExperimentManager, script: Path) -> bool:
-    return any(cell_script(manager.home, other) == script for other in manager.records())
-
-
 def _rm(manager: ExperimentManager, args: argparse.Namespace) -> int:
-    record = manager.get(args.id).record
+    # A `%%exp run` cell's script goes with its experiment (unless the logs are kept).
     manager.remove(args.id, delete_logs=not args.keep_logs)
-    script = cell_script(manager.home, record)
-    # Unless another experiment runs the same script (`nbexp run -- python <it>`).
-    if script is not None and not args.keep_logs and not _runs(manager, script):
-        with suppress(OSError):
-            script.unlink()
     return 0
 
 
@@ -515,7 +488,7 @@ def _settings(manager: ExperimentManager) -> dict[str, tuple[int | None, int | N
     stored = manager.configure()
     found = {}
     for key in SETTINGS:
-        default = SETTING_HELP.get(key, (None, ""))[0]
+        default = getattr(Settings(), key)
         text = stored.get(key)
         value = default
         if text is not None:
@@ -543,7 +516,7 @@ def _config(manager: ExperimentManager, args: argparse.Namespace) -> int:
             )
             return 0
         rows = [
-            [key, _config_text(value), _config_text(default), SETTING_HELP.get(key, (0, ""))[1]]
+            [key, _config_text(value), _config_text(default), SETTING_HELP[key]]
             for key, (value, default, _) in settings.items()
         ]
         print(table(rows, ["KEY", "VALUE", "DEFAULT", "MEANING"]))

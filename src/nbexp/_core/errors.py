@@ -27,7 +27,9 @@ class NotFound(NbexpError, LookupError):
 class InvalidTransition(NbexpError):
     def __init__(self, experiment_id: int, action: str, status: str, allowed: list[str]) -> None:
         hint = f"; allowed now: {', '.join(allowed)}" if allowed else "; no action is allowed now"
-        super().__init__(f"cannot {action} experiment {experiment_id}: it is {status}{hint}")
+        super().__init__(
+            f"cannot {action} experiment {experiment_id}: {status_phrase(status)}{hint}"
+        )
         self.experiment_id = experiment_id
         self.action = action
         self.status = status
@@ -56,3 +58,8 @@ class UsageError(NbexpError, ValueError):
 
 class WaitTimeout(NbexpError, TimeoutError):
     """wait() gave up before the experiment finished."""
+
+
+def status_phrase(status: str) -> str:
+    """How a sentence says where an experiment stands: "it is running", "it ended in error"."""
+    return "it ended in error" if status == "error" else f"it is {status}"

@@ -172,9 +172,8 @@ def allocate(request: Request, resources: Resources) -> tuple[tuple[int, ...] | 
         if request.gpus > total:
             return None, f"asks for {request.gpus} GPUs but this machine has {total}"
         taken = [g.describe() for g in resources.gpus.values() if not _usable(g, request)]
-        return None, f"needs {request.gpus} free GPUs, {len(candidates)} free; busy: " + "; ".join(
-            taken
-        )
+        wanted = f"{request.gpus} free GPU{'s' if request.gpus != 1 else ''}"
+        return None, f"needs {wanted}, {len(candidates)} free; busy: " + "; ".join(taken)
     return tuple(sorted(g.index for g in candidates[: request.gpus])), None
 
 

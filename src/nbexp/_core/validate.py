@@ -79,6 +79,8 @@ def check_ids(values: Any, what: str) -> list[int]:
 
 def check_env(env: Mapping[str, str] | None) -> dict[str, str]:
     overrides: dict[str, str] = {}
+    if env is not None and not isinstance(env, Mapping):
+        raise UsageError(f"env must be a mapping such as {{'KEY': 'value'}}, not {env!r}")
     for key, value in (env or {}).items():
         if not isinstance(key, str) or not key or "=" in key or "\0" in key:
             raise UsageError(f"invalid environment variable name {key!r}")
@@ -111,7 +113,7 @@ def check_gpu_request(gpus: int | Sequence[int | str] | None) -> Any:
     for g in gpus:
         if isinstance(g, bool):
             raise UsageError(f"not a GPU index or UUID: {g!r}")
-        if isinstance(g, int) or (isinstance(g, str) and g.isdigit()):
+        if isinstance(g, int) or (isinstance(g, str) and g.isascii() and g.isdigit()):
             request.append(int(g))
         elif isinstance(g, str) and g.startswith(("GPU-", "MIG-")):
             request.append(g)

@@ -150,7 +150,11 @@ class LocalExecutor:
         return record
 
     def sweep(self, record: ExperimentRecord) -> int:
-        """End what an ended attempt left running (its runner was killed); how many."""
+        """End what an ended attempt left running (its runner was killed); how many. While
+        its runner lives (it is finishing), the runner cleans up by itself."""
+        runner_pid, runner_start = self._ids(record, "runner")
+        if _proc.is_alive(runner_pid, runner_start):
+            return 0
         processes = self._processes(record)
         if processes:
             self._end(record, LEFTOVER_GRACE_S)

@@ -14,7 +14,7 @@ from typing import Any
 
 from .._core.errors import InvalidTransition, NbexpError, UsageError, WaitTimeout
 from .._core.records import ExperimentRecord, HistoryEntry
-from .._core.settings import SETTING_HELP, Settings, check_setting, parse_settings
+from .._core.settings import Settings, check_setting, parse_settings
 from .._core.states import Status
 from .._core.validate import check_count, check_seconds, parse_experiment_id
 from .._exec.base import ExecContext, Executor
@@ -29,8 +29,6 @@ from .gpus import GpuOwnership
 from .lifecycle import Lifecycle
 from .scheduling import Scheduling
 from .watches import LogWatches, WatchedLog
-
-SETTINGS = tuple(SETTING_HELP)  # every setting's name, for the CLI
 
 # Stored settings already reported as bad by this process (once each, not on every tick).
 _reported: set[str] = set()

@@ -15,12 +15,11 @@ from pathlib import Path
 from .._core.errors import GpuUnavailable, UsageError
 from .._core.records import ExperimentRecord
 from .._core.scheduler import GpuState, Resources
-from .._core.settings import DEFAULT_GPU_BUSY_MEMORY_MB, Settings
+from .._core.settings import Settings
 from .._io import proc as _proc
 from .._io.gpus import GpuMonitor, GpuProcess, GpuReport, GpuSnapshot
 
 GIB = 1024**3
-__all__ = ["DEFAULT_GPU_BUSY_MEMORY_MB", "GpuOwnership", "OwnerCache", "holder_label"]
 
 
 def holder_label(record: ExperimentRecord) -> str:

@@ -10,6 +10,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,18 @@ from .._io.store import Store
 from .claims import claim, launcher_fields, refusal
 from .gpus import GpuOwnership, require_gpu_count
 from .scheduling import Scheduling, explicit_gpus
+
+
+def cell_script(home: Path, record: ExperimentRecord) -> Path | None:
+    """The script a `%%exp run` cell wrote for this experiment (`python HOME/scripts/cell-….py`),
+    or None."""
+    command = record.command
+    if len(command) != 2:
+        return None
+    script = Path(command[1])
+    if script.parent != home / "scripts" or not fnmatch(script.name, "cell-*.py"):
+        return None
+    return script
 
 
 class Lifecycle:
@@ -272,6 +285,11 @@ class Lifecycle:
             raise refusal(self.fresh_record(experiment_id), Action.REMOVE)
         if not delete_logs:
             return
+        script = cell_script(self.home, record)
+        if script is not None and not any(
+            cell_script(self.home, other) == script for other in self.store.list()
+        ):
+            script.unlink(missing_ok=True)  # unless another experiment still runs it
         logs = self.home / "logs"
         for folder in folders:
             # Only folders of ours inside the home's logs/, never through a symlink.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._core.errors import NbexpError, NotFound, UsageError
+from .._core.errors import NbexpError, NotFound, UsageError, status_phrase
 from .._core.records import ExperimentRecord
 from .._core.states import USER_ACTIONS, Status, allowed_actions
 from .._service.core import Service
@@ -33,7 +33,7 @@ def check_action(service: Service, content: Any) -> tuple[int, str]:
     if action not in allowed:
         now = ", ".join(allowed) if allowed else "nothing"
         raise UsageError(
-            f"cannot {action} experiment {experiment_id}: it is {record.status.value} "
+            f"cannot {action} experiment {experiment_id}: {status_phrase(record.status.value)} "
             f"(allowed now: {now})"
         )
     return experiment_id, action
