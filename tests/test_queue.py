@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nbexp import ExperimentManager, GpuConflict, GpuUnavailable, Status, UsageError
+from nbexp import Busy, ExperimentManager, GpuConflict, GpuUnavailable, Status, UsageError
 from nbexp._io.store import Store
 
 from .conftest import cli, python_command, wait_for
@@ -99,7 +99,7 @@ def test_stop_of_a_queued_experiment_leaves_the_queue(manager: ExperimentManager
 def test_cpu_limit(manager: ExperimentManager) -> None:
     manager.configure(max_parallel_cpu=1)
     manager.run(["sleep", "0.5"])
-    with pytest.raises(GpuConflict, match=r"limit 1"):
+    with pytest.raises(Busy, match=r"limit 1"):
         manager.run(["true"])
     second = manager.run(["true"], queue=True)
     assert second.status is Status.QUEUED

@@ -77,7 +77,9 @@ def test_cpu_only_limit() -> None:
     queued = [Request(i, queued_at=float(i)) for i in range(1, 4)]
     decisions = plan(queued, Resources({}, running_cpu_only=1, max_parallel_cpu=2), {})
     assert decisions[0] == Launch(1, None)
-    assert decisions[1] == Blocked(2, "2 CPU-only experiments already run (limit 2)")
+    assert decisions[1] == Blocked(
+        2, "2 CPU-only experiments already run (limit 2: nbexp config max_parallel_cpu)"
+    )
     unlimited = plan(queued, Resources({}), {})
     assert all(isinstance(d, Launch) for d in unlimited)
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._core.errors import (
+        Busy,
         GpuConflict,
         GpuUnavailable,
         InvalidTransition,
@@ -33,6 +34,7 @@ _EXPORTS = {
     "Experiment": "._manager",
     "ExperimentManager": "._manager",
     "Status": "._core.states",
+    "Busy": "._core.errors",
     "GpuConflict": "._core.errors",
     "GpuUnavailable": "._core.errors",
     "InvalidTransition": "._core.errors",
@@ -45,6 +47,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Busy",
     "Dashboard",
     "Experiment",
     "ExperimentManager",

@@ -211,9 +211,11 @@ def launch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _exit_column(record: ExperimentRecord, manager: ExperimentManager | None = None) -> str:
-    if record.status is Status.QUEUED and manager is not None:
-        # Why it waits, as the last scheduling decision said (e.g. "needs 2 free GPUs").
-        history = manager.history(record.id)
+    if record.status is Status.QUEUED:
+        # Why it waits now, as the last scheduling step saw it (e.g. "needs 2 free GPUs").
+        if record.waiting_for:
+            return record.waiting_for
+        history = manager.history(record.id) if manager is not None else []
         return history[-1].reason or "queued" if history else "queued"
     if record.status is Status.COMPLETED:
         return "0"

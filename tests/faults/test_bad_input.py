@@ -201,3 +201,19 @@ def test_nbexp_errors_from_cli_are_one_line(home: Path) -> None:
         result = cli(home, *args)
         assert result.returncode == 1 and result.stderr.count("\n") == 1, (args, result)
     assert os.path.isdir(home)
+
+
+# -- 21. the CPU-only limit is not a GPU conflict ------------------------------------------------
+
+
+def test_the_cpu_only_limit_refuses_as_busy_not_as_a_gpu_conflict(
+    manager: ExperimentManager,
+) -> None:
+    from nbexp import Busy, GpuConflict
+
+    manager.configure(max_parallel_cpu=1)
+    first = manager.run(["sleep", "30"])
+    with pytest.raises(Busy, match=r"1 CPU-only experiment already runs \(limit 1") as refused:
+        manager.run(["true"])
+    assert not isinstance(refused.value, GpuConflict)
+    manager.stop(first.id, grace=1)

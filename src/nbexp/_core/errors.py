@@ -3,7 +3,8 @@
 NbexpError
  ├── NotFound             no experiment with that id
  ├── InvalidTransition    the action is not allowed from the current state
- ├── GpuConflict          the requested GPUs are held by someone else
+ ├── Busy                 the resources it needs are taken (a CPU-only slot)
+ │    └── GpuConflict     the requested GPUs are held by someone else
  ├── GpuUnavailable       a requested GPU does not exist
  ├── SpawnFailed          the command could not be started (not found, bad cwd, permissions)
  ├── StoreError           the database is corrupt, locked or unreadable
@@ -36,7 +37,11 @@ class InvalidTransition(NbexpError):
         self.allowed = allowed
 
 
-class GpuConflict(NbexpError):
+class Busy(NbexpError):
+    """What the experiment needs to start is taken now; the message says what and by whom."""
+
+
+class GpuConflict(Busy):
     """The requested GPUs are busy; the message names who holds them."""
 
 

@@ -156,7 +156,9 @@ def allocate(request: Request, resources: Resources) -> tuple[tuple[int, ...] | 
         if limit is not None and resources.running_cpu_only >= limit:
             return (
                 None,
-                f"{resources.running_cpu_only} CPU-only experiments already run (limit {limit})",
+                f"{_count(resources.running_cpu_only, 'CPU-only experiment')} already "
+                f"{'runs' if resources.running_cpu_only == 1 else 'run'} (limit {limit}: "
+                "nbexp config max_parallel_cpu)",
             )
         return (), None
     if isinstance(request.gpus, tuple):
@@ -245,3 +247,7 @@ def plan(
         decisions.append(Launch(request.id, gpus if request.gpus is not None else None))
         resources = _take(resources, request, gpus)
     return decisions
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -14,7 +14,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from .._core.errors import GpuConflict, SpawnFailed, UsageError
+from .._core.errors import Busy, GpuConflict, SpawnFailed, UsageError
 from .._core.records import ExperimentRecord
 from .._core.scheduler import Resources, allocate, dependency_state, request_of
 from .._core.settings import Settings
@@ -212,9 +212,10 @@ class Lifecycle:
             return (list(gpus) if record.gpus is not None else None), None
         if queue or record.after:
             return None, (why if dependencies.ready else None) or "waiting for a dependency"
-        raise GpuConflict(
+        conflict = GpuConflict if record.gpus is not None else Busy
+        raise conflict(
             f"cannot start experiment {record.id}: {why}; pass queue=True "
-            "(--queue) to wait for them, or force=True (--force) to start anyway"
+            "(--queue) to wait, or force=True (--force) to start anyway"
         )
 
     def _queue(
