@@ -3,6 +3,7 @@ captured from a running program and rendered) and on keras-format lines."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,78 @@ def test_metric_history_is_bounded() -> None:
     assert history.to_json()["acc"] == [0.5] * 5
     history.add(None)
     assert history.series("missing") == []
+
+
+def _rich_bar(*columns: object, total: float, advance: float) -> str:
+    """The last line a real rich Progress with `columns` draws, rendered."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), *columns,
+        console=console, auto_refresh=False,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("download", total=total)
+        progress.update(task, advance=advance)
+        progress.refresh()
+    return render(out.getvalue().encode())[-1]
+
+
+def test_rich_sizes_keep_the_units_the_bar_printed() -> None:
+    from rich.progress import DownloadColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    line = _rich_bar(
+        DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+        total=10_000_000, advance=4_500_000,
+    )  # fmt: skip
+    assert "4.5/10.0 MB" in line
+    progress = parse_progress(line)
+    assert progress is not None
+    assert (progress.n, progress.total, progress.unit) == (4.5e6, 1e7, "B")
+    assert (progress.n_text, progress.total_text, progress.count_unit) == ("4.5", "10.0", "MB")
+    assert progress.short().startswith("45% 4.5/10.0 MB")
+    data = progress.to_json()
+    assert (data["n"], data["n_text"], data["total_text"], data["count_unit"]) == (
+        4_500_000, "4.5", "10.0", "MB",
+    )  # fmt: skip
+
+
+def test_rich_binary_sizes_scale_by_powers_of_two() -> None:
+    from rich.progress import DownloadColumn
+
+    line = _rich_bar(DownloadColumn(binary_units=True), total=10_000_000, advance=4_500_000)
+    progress = parse_progress(line)
+    assert progress is not None
+    assert (progress.n_text, progress.total_text, progress.count_unit) == ("4.3", "9.5", "MiB")
+    assert progress.n == pytest.approx(4.3 * 2**20) and progress.unit == "B"
+    assert progress.short() == "45% 4.3/9.5 MiB"
+
+
+def test_plain_counts_stay_numbers() -> None:
+    from rich.progress import MofNCompleteColumn
+
+    progress = parse_progress(_rich_bar(MofNCompleteColumn(), total=10_000, advance=4_500))
+    assert progress is not None and progress.n_text is None and progress.count_unit is None
+    assert progress.short() == "45% 4500/10000"
+
+
+def test_tqdm_unit_scale_keeps_the_printed_counts() -> None:
+    sized = parse_progress(
+        tqdm.format_meter(1_234_567, 10**7, 12.5, unit="B", unit_scale=True, prefix="dl")
+    )
+    assert sized is not None
+    assert (sized.n_text, sized.total_text, sized.count_unit) == ("1.23M", "10.0M", "B")
+    assert sized.short().startswith("12% 1.23M/10.0M B ETA")
+    counted = parse_progress(tqdm.format_meter(1200, 10_000, 1.0, unit_scale=True))
+    assert counted is not None and counted.short().startswith("12% 1.20k/10.0k it")
+    unknown = parse_progress(tqdm.format_meter(1_234_567, None, 12.5, unit="B", unit_scale=True))
+    assert unknown is not None and unknown.short() == "1.23M B"
+
+
+def test_rich_scaled_counts_with_a_unit() -> None:
+    progress = parse_progress("steps ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━  12% 1.2k/10k it 0:00:01")
+    assert progress is not None
+    assert (progress.n, progress.total, progress.unit) == (1200, 10_000, "it")
+    assert progress.short() == "12% 1.2k/10k it ETA 0:01"

@@ -30,6 +30,11 @@ class Progress:
     rate: float | None = None
     unit: str | None = None
     metrics: dict[str, float] = field(default_factory=dict, hash=False)
+    # The counts as the bar printed them, when it printed them scaled or with a unit (for
+    # "4.5/10.0 MB", n is 4.5e6 and these are "4.5", "10.0" and "MB"); None for plain counts.
+    n_text: str | None = None
+    total_text: str | None = None
+    count_unit: str | None = None
 
     @property
     def fraction(self) -> float | None:
@@ -48,6 +53,9 @@ class Progress:
             "rate": self.rate,
             "unit": self.unit,
             "metrics": dict(self.metrics),
+            "n_text": self.n_text,
+            "total_text": self.total_text,
+            "count_unit": self.count_unit,
         }
 
     def short(self) -> str:
@@ -55,7 +63,10 @@ class Progress:
         parts = []
         if self.percent is not None:
             parts.append(f"{self.percent:.0f}%")
-        if self.n is not None:
+        if self.n_text is not None:
+            count = f"{self.n_text}/{self.total_text}" if self.total_text else self.n_text
+            parts.append(f"{count} {self.count_unit}" if self.count_unit else count)
+        elif self.n is not None:
             count = _count_text(self.n)
             parts.append(f"{count}/{_count_text(self.total)}" if self.total else count)
         if self.remaining is not None:
@@ -147,6 +158,8 @@ def _parse_tqdm(line: str) -> Progress | None:
     if match is not None:
         n, total = _scaled(match["n"]), _scaled(match["total"])
         rate, unit = _tqdm_rate(match["rate"])
+        # unit_scale: "1.20k/10.0k"; the unit is only printed with the rate ("it/s").
+        printed = _has_scale(match["n"]) or _has_scale(match["total"])
         return Progress(
             kind="tqdm",
             description=_description(line[: match.start()]),
@@ -158,19 +171,26 @@ def _parse_tqdm(line: str) -> Progress | None:
             rate=rate,
             unit=unit,
             metrics=_postfix_metrics(match["postfix"]),
+            n_text=match["n"] if printed else None,
+            total_text=match["total"] if printed else None,
+            count_unit=unit if printed else None,
         )
     match = _TQDM_UNKNOWN.search(line)
     if match is None:
         return None
     rate, unit = _tqdm_rate(match["rate"])
+    unit = unit or (match["unit"] or "").strip() or None
+    printed = _has_scale(match["n"])
     return Progress(
         kind="tqdm",
         description=_description(line[: match.start("n")]),
         n=_scaled(match["n"]),
         elapsed=_interval(match["elapsed"]),
         rate=rate,
-        unit=unit or (match["unit"] or "").strip() or None,
+        unit=unit,
         metrics=_postfix_metrics(match["postfix"]),
+        n_text=match["n"] if printed else None,
+        count_unit=unit if printed else None,
     )
 
 
@@ -262,9 +282,12 @@ def _parse_keras(line: str) -> Progress | None:
 # "1.2 MB/s", "0:00:03" (elapsed and/or remaining, "-:--:--" when unknown).
 _RICH = re.compile(r"^(?P<desc>.*?)\s*(?P<bar>[━╸╺╾╼─]{3,})\s+(?P<columns>.*)$")
 _RICH_PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)%")
-_RICH_COUNT = re.compile(rf"(?<![\d.])({_NUMBER})/({_NUMBER})(?:\s*([A-Za-z]+))?(?![\d./])")
+# "12/100", "4.5/10.0 MB" (DownloadColumn), "4.3/9.5 MiB" (binary units), "1.2k/10k it".
+_RICH_COUNT = re.compile(
+    rf"(?<![\d.])(?P<n>{_SCALED})/(?P<total>{_SCALED})(?:\s*(?P<unit>[A-Za-z]+))?(?![\d./])"
+)
 _RICH_TIME = re.compile(r"(?<![\d:])(-:--:--|\d+:\d{2}:\d{2})(?![\d:])")
-_RICH_RATE = re.compile(rf"({_NUMBER})\s*([kMGTPEZY]?)([A-Za-z]*)/s\b")
+_RICH_RATE = re.compile(rf"({_NUMBER})\s*([A-Za-z]*)/s\b")
 
 
 def _parse_rich(line: str) -> Progress | None:
@@ -277,15 +300,16 @@ def _parse_rich(line: str) -> Progress | None:
     if percent_match is None and count is None:
         return None
     n = total = None
-    unit = None
+    unit = n_text = total_text = count_unit = None
     if count is not None:
         # "1.2/2.7 GB" (rich's DownloadColumn): both counts are in the unit's scale.
-        scale, unit = 1.0, count[3]
-        if unit and len(unit) > 1 and unit[0] in _SCALES:
-            scale, unit = _SCALES[unit[0]], unit[1:]
-        n, total = _float(count[1]), _float(count[2])
+        count_unit = count["unit"]
+        scale, unit = _unit_scale(count_unit)
+        n, total = _scaled(count["n"]), _scaled(count["total"])
         n = None if n is None else n * scale
         total = None if total is None else total * scale
+        if count_unit or _has_scale(count["n"]) or _has_scale(count["total"]):
+            n_text, total_text = count["n"], count["total"]
     times = [None if t == "-:--:--" else _interval(t) for t in _RICH_TIME.findall(columns)]
     # The default columns end with time remaining; an elapsed column usually comes first.
     remaining = times[-1] if times else None
@@ -293,10 +317,11 @@ def _parse_rich(line: str) -> Progress | None:
     rate = None
     rate_match = _RICH_RATE.search(columns)
     if rate_match is not None:
+        scale, rate_unit = _unit_scale(rate_match[2])
         value = _float(rate_match[1])
         if value is not None:
-            rate = value * _SCALES.get(rate_match[2], 1.0)
-        unit = rate_match[3] or unit
+            rate = value * scale
+        unit = rate_unit or unit
     shown = float(percent_match[1]) if percent_match is not None else None
     return Progress(
         kind="rich",
@@ -308,6 +333,9 @@ def _parse_rich(line: str) -> Progress | None:
         remaining=remaining,
         rate=rate,
         unit=unit,
+        n_text=n_text,
+        total_text=total_text,
+        count_unit=count_unit,
     )
 
 
@@ -345,6 +373,25 @@ def _scaled(text: str) -> float | None:
         value = _float(text[:-1])
         return None if value is None else value * scale
     return _float(text)
+
+
+def _has_scale(text: str) -> bool:
+    return bool(text) and text[-1] in _SCALES
+
+
+# Byte units as rich and tqdm print them: "kB", "MB", ... and "KiB", "MiB", ...
+_BYTE_UNITS = {
+    **{f"{prefix}B": factor for prefix, factor in _SCALES.items() if prefix},
+    **{f"{prefix}iB": 1024.0**power for power, prefix in enumerate("KMGTPEZY", start=1)},
+}
+
+
+def _unit_scale(unit: str | None) -> tuple[float, str | None]:
+    """ "MB" -> (1e6, "B"); "MiB" -> (2**20, "B"); "it" -> (1, "it"); only byte units scale."""
+    if not unit:
+        return 1.0, None
+    factor = _BYTE_UNITS.get(unit)
+    return (factor, "B") if factor is not None else (1.0, unit)
 
 
 def _interval(text: str | None) -> float | None:
