@@ -337,3 +337,37 @@ def test_follow_to_a_terminal_redraws_in_place(
     assert b"\x1b[K" in shown
     # The bar was redrawn many times, yet the user's terminal gained no extra lines.
     assert shown.count(b"train") >= 2
+
+
+class _FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_hyperlinks_are_re_emitted_on_a_terminal(tmp_path: Path) -> None:
+    log_path = tmp_path / "x.log"
+    log_path.write_bytes(
+        b"see \x1b]8;;https://example.com/run/7\x1b\\the \x1b[1mrun\x1b[0m\x1b]8;;\x1b\\ page\n"
+        b"\x1b]8;id=1;https://example.com/a\x07a\x1b]8;;\x07 and \x1b[31mred\x1b[0m\n"
+    )
+    out = _FakeTerminal()
+    follow_to_terminal(log_path, out, is_finished=lambda: True)
+    shown = out.getvalue()
+    assert "\x1b]8;;https://example.com/run/7\x1b\\" in shown and "\x1b]8;;\x1b\\" in shown
+    # The user's terminal shows the same text, links and colours as the log.
+    ours, theirs = Screen(max_lines=None), Screen(max_lines=None)
+    ours.feed(log_path.read_bytes())
+    theirs.feed(shown.encode())
+    assert [theirs.styled_line(n) for n in range(2)] == [ours.styled_line(n) for n in range(2)]
+    text, spans = theirs.styled_line(0)
+    assert text == "see the run page"
+    assert {span.style.link for span in spans} == {"https://example.com/run/7"}
+    assert [text[s.start : s.end] for s in spans] == ["the ", "run"]
+
+
+def test_a_pipe_gets_the_text_of_a_link_only(tmp_path: Path) -> None:
+    log_path = tmp_path / "x.log"
+    log_path.write_bytes(b"see \x1b]8;;https://example.com\x1b\\docs\x1b]8;;\x1b\\.\n")
+    out = io.StringIO()
+    follow_to_terminal(log_path, out, is_finished=lambda: True)
+    assert out.getvalue() == "see docs.\n"

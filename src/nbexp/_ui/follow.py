@@ -193,13 +193,28 @@ def _sgr(style: Style) -> str:
 
 
 def _to_ansi(text: str, spans: list[Span]) -> str:
-    """Re-apply colours for the user's terminal."""
+    """Re-apply colours and hyperlinks (OSC 8) for the user's terminal."""
     if not spans:
         return text
     parts, position = [], 0
+    link: str | None = None  # the hyperlink open at `position`
     for start, end, style in spans:
+        if link is not None and (start > position or style.link != link):
+            parts.append(_LINK_END)  # the text between spans, or the next span, is not in it
+            link = None
         parts.append(text[position:start])
-        parts.append(_sgr(style) + text[start:end] + "\x1b[0m")
+        if style.link is not None and style.link != link:
+            link = style.link
+            parts.append(_LINK_START.format(link))
+        sgr = _sgr(style)
+        parts.append(sgr + text[start:end] + "\x1b[0m" if sgr else text[start:end])
         position = end
+    if link is not None:
+        parts.append(_LINK_END)
     parts.append(text[position:])
     return "".join(parts)
+
+
+# OSC 8 around the text of a link, terminated with ST (ESC \).
+_LINK_START = "\x1b]8;;{}\x1b\\"
+_LINK_END = "\x1b]8;;\x1b\\"
