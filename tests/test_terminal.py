@@ -3,13 +3,19 @@ output (tqdm, rich, click; captured through a file and through a pty), and prope
 
 from __future__ import annotations
 
+import random
+import sys
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 import pyte
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nbexp import terminal
 from nbexp.terminal import LINE_CUT_MARKER, Screen, Style, render
 
 from .capture_helpers import SCENARIOS, capture_file, capture_pty
@@ -423,3 +429,144 @@ def _is_wide(char: str) -> bool:
     from nbexp.terminal import _WIDE
 
     return _WIDE.match(char) is not None
+
+
+# ------------------------------------------------ malformed input: bounded work and memory
+
+
+def _steps(data: bytes) -> int:
+    """The interpreter's work for `render(data)`: Python lines run plus C functions called.
+
+    Unlike a time, it is the same on a busy machine as on an idle one.
+    """
+    steps = 0
+
+    def on_call(frame: object, event: str, arg: object) -> None:
+        nonlocal steps
+        if event == "c_call":
+            steps += 1
+
+    def on_line(frame: object, event: str, arg: object) -> object:
+        nonlocal steps
+        steps += 1
+        return on_line
+
+    sys.setprofile(on_call)
+    sys.settrace(on_line)  # type: ignore[arg-type]
+    try:
+        render(data)
+    finally:
+        sys.settrace(None)
+        sys.setprofile(None)
+    return steps
+
+
+def _cycle(pattern: bytes) -> Callable[[int], bytes]:
+    return lambda size: (pattern * (size // len(pattern) + 1))[:size]
+
+
+def _random(alphabet: bytes | None) -> Callable[[int], bytes]:
+    def make(size: int) -> bytes:
+        rng = random.Random(size)
+        return rng.randbytes(size) if alphabet is None else bytes(rng.choices(alphabet, k=size))
+
+    return make
+
+
+# Byte soups that used to cost a tokenizer step (several Python calls) per byte or character.
+_SOUPS = {
+    "bare ESC": _cycle(b"\x1b"),
+    "ESC [ and ESC ] cut short": _cycle(b"\x1b[\x1b]\x1b\x1b"),
+    "NUL": _cycle(b"\x00"),
+    "BEL": _cycle(b"\x07"),
+    "backspaces": _cycle(b"\x08"),
+    "tabs": _cycle(b"\t"),
+    "DEL": _cycle(b"\x7f"),
+    "CAN and SUB": _cycle(b"\x18\x1a"),
+    "C1 controls": _cycle("\x85\x9b".encode()),
+    "C0 controls that show nothing": _random(bytes([*range(1, 7), *range(14, 24), 25, 28, 127])),
+    "unterminated OSC": lambda size: b"\x1b]0;" + b"t" * size,
+    "over-long CSI": lambda size: b"\x1b[" + b"1;" * (size // 2),
+    "wide characters, one line": _cycle("中".encode()),
+    "wide characters in text": _cycle("训练 epoch 3: 数据集 中文 日本語テキスト ✅ 🚀\n".encode()),
+}
+
+
+@pytest.mark.parametrize("soup", sorted(_SOUPS))
+def test_byte_soup_is_handled_in_bulk(soup: str) -> None:
+    data = _SOUPS[soup](1 << 18)
+    # A step per byte would be 262,144; a run of these is handled with a few C-level calls.
+    assert _steps(data) <= len(data) // 64
+
+
+@pytest.mark.parametrize(
+    "soup",
+    [_random(None), _random(bytes([*range(0, 32), 127])),
+     _random(b"\x1b\x1b[[]];;0123456789?m\x07\\\r\n\b\tABCDHJKPXm@ \xe4\xb8\xad"),
+     _cycle(b"\x08\t\x07"), _cycle(b"\x1b[2Kab\rc\x1b[1A\x1b[31md\x1b[0m\n")],
+    ids=["random bytes", "C0 controls", "escape bytes", "mixed controls", "escapes"],
+)  # fmt: skip
+def test_work_grows_linearly_with_the_input(soup: Callable[[int], bytes]) -> None:
+    small, large = _steps(soup(1 << 14)), _steps(soup(1 << 16))
+    assert large <= 4.5 * small
+
+
+def test_random_bytes_take_few_steps_per_byte() -> None:
+    # Text runs between controls skip the wide-character work when they hold none, and the
+    # controls that show nothing are dropped before tokenizing: ~2 steps a byte, was ~7.7.
+    data = random.Random(7).randbytes(1 << 16)
+    assert _steps(data) <= 3 * len(data)
+
+
+@pytest.mark.parametrize("kind", ["one line", "lines"])
+def test_render_memory_stays_bounded_for_ten_megabytes_of_wide_characters(kind: str) -> None:
+    line = "中" * 60 + "\n" if kind == "lines" else "中"
+    data = line.encode() * (10_000_000 // len(line.encode()))
+    tracemalloc.start()
+    try:
+        lines = render(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64e6, f"{peak / 1e6:.0f} MB"
+    if kind == "lines":
+        assert lines[0] == "中" * 60 and len(lines) == len(data) // len(line.encode())
+    else:
+        assert lines == ["中" * (65_536 // 2) + LINE_CUT_MARKER.format(cap=65_536)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=_streams, piece=st.integers(min_value=1, max_value=40))
+def test_render_and_big_feeds_match_a_screen_fed_whole(data: bytes, piece: int) -> None:
+    # render() and feed() work through big inputs in pieces, and render() hands lines that
+    # left the screen over as it goes: neither may change what is shown.
+    whole = Screen(rows=4, max_lines=None, line_cap=60)
+    whole.feed(data)
+    expected = [whole.styled_line(n) for n in range(whole.line_count)]
+    with mock.patch.object(terminal, "_PIECE", piece):
+        pieces = Screen(rows=4, max_lines=None, line_cap=60)
+        pieces.feed(data)
+        assert [pieces.styled_line(n) for n in range(pieces.line_count)] == expected
+        assert pieces.cursor == whole.cursor
+        assert render(data) == _whole_screen(data)
+
+
+def _whole_screen(data: bytes) -> list[str]:
+    screen = Screen(max_lines=None)
+    screen.feed(data)
+    return screen.lines()
+
+
+def test_render_hands_over_lines_as_they_leave_the_screen() -> None:
+    # Many more lines than render() keeps at once, with a progress display redrawn in place,
+    # cursor moves, clears and long lines across the boundaries of its window.
+    parts = []
+    for step in range(30_000):
+        parts.append(f"line {step} " + "x" * (step % 97) + "\n")
+        if step % 7 == 0:
+            parts.append(f"\r{step % 100:3d}% |{'#' * (step % 20)}\x1b[K\n\x1b[1A")
+        if step % 1001 == 0:
+            parts.append("\x1b[5A\x1b[2Kredrawn\x1b[5B\r\n\x1b[2J" + "中" * 50 + "\n")
+    data = "".join(parts).encode()
+    assert len(render(data)) > 3 * terminal._RENDER_WINDOW
+    assert render(data) == _whole_screen(data)

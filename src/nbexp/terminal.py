@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import codecs
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 from typing import NamedTuple
 
 __all__ = [
@@ -25,9 +27,15 @@ __all__ = [
 #: Appended (with the cap) to a line that was cut because it grew past `line_cap` columns.
 LINE_CUT_MARKER = " …[nbexp: line cut at {cap} columns]"
 
-# Runs of text that the fast path handles: printable characters plus \r and \n. Anything else
-# (ESC, \t, \b, other C0/C1 controls) is dispatched one token at a time.
-_SIMPLE_RUN = re.compile(r"[^\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
+# What the tokenizer takes as text: everything but the controls that `Screen._feed_piece`
+# leaves in place (\r and \n are text; the others are removed or mapped before).
+_SIMPLE_RUN = re.compile(r"[^\x07-\x09\x18\x1a\x1b]+")
+# The controls that the tokenizer handles, a run at a time.
+_CONTROL_RUN = re.compile(r"[\x07-\x09\x18\x1a]+")
+_ESC_RUN = re.compile("\x1b\x1b+")
+# The rest of an over-long CSI (parameters, intermediates) and the end of an over-long OSC.
+_CSI_BODY = re.compile(r"[ -?]*")
+_OSC_END = re.compile(r"[\x07\x1b]")
 # A complete escape sequence. Lengths are bounded so that a malicious or broken stream can
 # never make us buffer without limit; an over-long sequence is skipped (see `_skip`).
 # (At most 256 parameter bytes, 8 intermediates, 4096 bytes of OSC text.)
@@ -38,12 +46,14 @@ _ESCAPE = re.compile(
 )
 # The most common escape by far: SGR (colours and attributes), handled without the dispatch.
 _SGR_SEQUENCE = re.compile(r"\x1b\[([0-9;:]{0,256})m")
+# Characters that no hyperlink target may hold (it is printed again by `nbexp logs -f`).
+_UNSAFE_IN_LINK = re.compile("[\x00-\x1f\x7f-\x9f]")
 # An escape sequence cut off by the end of the data: keep it until the next chunk arrives.
 _INCOMPLETE = re.compile(
     r"\x1b(?:\[[0-?]{0,256}[ -/]{0,8}|\][^\x07\x1b]{0,4096}\x1b?|[ -/]{0,8})?\Z"
 )
 # Characters that take two columns on a terminal (East Asian wide/fullwidth, most emoji).
-_WIDE = re.compile(
+_WIDE_CLASS = (
     "[\u1100-\u115f\u231a\u231b\u2329\u232a\u23e9-\u23ec\u23f0\u23f3\u25fd\u25fe"
     "\u2614\u2615\u2648-\u2653\u267f\u2693\u26a1\u26aa\u26ab\u26bd\u26be\u26c4\u26c5"
     "\u26ce\u26d4\u26ea\u26f2\u26f3\u26f5\u26fa\u26fd\u2705\u270a\u270b\u2728\u274c"
@@ -54,6 +64,10 @@ _WIDE = re.compile(
     "\U0001f300-\U0001f64f\U0001f680-\U0001f6ff\U0001f7e0-\U0001f7eb"
     "\U0001f900-\U0001f9ff\U0001fa70-\U0001faff\U00020000-\U0003fffd]"
 )
+_WIDE = re.compile(_WIDE_CLASS)
+# Runs of them; written "[...][...]*", not "[...]+", so that `re` looks for the first one with
+# its fast set test instead of trying a match at every position.
+_WIDE_RUN = re.compile(f"({_WIDE_CLASS}{_WIDE_CLASS}*)")
 # Column filler stored after a wide character so that string index == column everywhere.
 _FILL = "\x00"
 
@@ -377,7 +391,19 @@ class Screen:
         """Rendered lines [start, stop) among those held (default: all of them)."""
         start = self._first if start is None else max(start, self._first)
         stop = self.line_count if stop is None else min(stop, self.line_count)
-        return [self.line(n) for n in range(start, stop)]
+        return self._texts(start, stop) if start < stop else []
+
+    def _texts(self, start: int, stop: int) -> list[str]:
+        """`line(n)` for n in [start, stop), held lines only, with C-level calls per line."""
+        texts = list(
+            map(str.rstrip, self._lines[start - self._first : stop - self._first], _SPACES)
+        )
+        if self._wide:
+            texts = list(map(str.replace, texts, _FILLS, _NOTHINGS))
+        for number in self._cut:
+            if start <= number < stop:
+                texts[number - start] += LINE_CUT_MARKER.format(cap=self.line_cap)
+        return texts
 
     def note(self, text: str) -> set[int]:
         """Append a line of our own (e.g. "[nbexp: log truncated, restarting]") below all
@@ -456,67 +482,112 @@ class Screen:
         """
         changed: set[int] = set()
         self._changed = changed
-        buffered = self._decoder.getstate()[0]
-        raw = buffered + data if buffered else data  # a character split by the last chunk
-        text = self._decoder.decode(data)
-        self._maybe_wide = _maybe_wide(raw)
-        if self._pending:
-            text = self._pending + text
-            self._pending = ""
-        elif not self._skip and _only_text(raw):
-            self._run(text)  # no escapes or odd controls anywhere: skip the tokenizer
-            text = ""
-        if text:
-            self._process(text)
-        self._trim()
+        self._feed(data)
         if changed and min(changed) < self._first:
             changed = {n for n in changed if n >= self._first}
         return changed
 
+    def _feed(self, data: bytes) -> None:
+        # Big inputs go in pieces, so that the copies made on the way stay bounded in size.
+        if len(data) <= _PIECE:
+            self._feed_piece(data)
+        else:
+            for offset in range(0, len(data), _PIECE):
+                self._feed_piece(data[offset : offset + _PIECE])
+        self._trim()
+
+    def _feed_piece(self, data: bytes) -> None:
+        buffered = self._decoder.getstate()[0]
+        raw = buffered + data if buffered else data  # a character split by the last chunk
+        self._maybe_wide = _maybe_wide(raw)
+        if _only_text(raw):
+            text = self._decoder.decode(data)
+            if not (self._pending or self._skip):
+                self._run(text)  # no escapes or odd controls anywhere: skip the tokenizer
+                return
+        else:
+            text = self._decoder.decode(data.translate(_CONTROL_MAP))
+            if "\x00" in text:
+                text = text.replace("\x00", "")  # controls that show nothing, all at once
+            if b"\xc2" in raw and _C1_BYTES.search(raw) is not None:
+                text = _C1_RUN.sub("", text)
+        if self._pending:
+            text = self._pending + text
+            self._pending = ""
+        if "\x1b" in text:
+            text = _drop_aborted(text)
+        if text:
+            self._process(text)
+
     def _process(self, text: str) -> None:
+        """Text with escapes and the few controls left after `_feed_piece`'s clean-up."""
         pos, end = 0, len(text)
         if self._skip:
             pos = self._skip_sequence(text, 0)
         simple = _SIMPLE_RUN.match
         sgr = _SGR_SEQUENCE.match
+        maybe_wide, wide = self._maybe_wide, _WIDE.search
         while pos < end:
             match = simple(text, pos)
             if match is not None:
                 run = match.group()
-                if self._maybe_wide or "\n" in run or "\r" in run:
-                    self._run(run)
+                pos = match.end()
+                if maybe_wide and not run.isascii() and wide(run) is not None:
+                    run = self._fill_wide(run)
+                if "\n" in run or "\r" in run:
+                    self._text(run)
                 else:
                     self._write(run)  # a bit of text between escapes: the common case here
-                pos = match.end()
                 if pos >= end:
                     break
-            char = text[pos]
-            if char == "\x1b":
+            if text[pos] == "\x1b":
                 match = sgr(text, pos)
                 if match is not None:  # colours are most escapes: skip the general dispatch
                     self._set_style(match.group(1))
                     pos = match.end()
                 else:
                     pos = self._escape(text, pos)
-            elif char == "\t":
-                self._col = (self._col // 8 + 1) * 8
-                pos += 1
-            elif char == "\b":
-                self._col = max(0, self._col - 1)
-                pos += 1
-            elif char in "\x0b\x0c":
-                self._linefeed()  # VT and FF move down like LF
-                pos += 1
             else:
-                pos += 1  # other C0/C1 controls (BEL, NUL, SI/SO, ...) show nothing
+                # \t, \b, and BEL, CAN, SUB (which show nothing here): a run at a time.
+                controls = _CONTROL_RUN.match(text, pos)
+                if controls is None:  # cannot happen: every other character is text
+                    break
+                pos = controls.end()
+                self._controls(controls.group())
+
+    def _controls(self, run: str) -> None:
+        """Tabs and backspaces move the cursor; the other controls left show nothing."""
+        if "\t" not in run:
+            self._col = max(0, self._col - run.count("\b"))
+            return
+        if "\b" not in run:
+            self._col = (self._col // 8 + run.count("\t")) * 8
+            return
+        col = self._col
+        for index, piece in enumerate(run.split("\t")):
+            if index:
+                col = (col // 8 + 1) * 8  # the tab before this piece
+            if "\b" in piece:
+                col = max(0, col - piece.count("\b"))
+        self._col = col
 
     # -------------------------------------------------------------- text and newlines
 
     def _run(self, run: str) -> None:
         """A run of printable text with \\r and \\n only: the hot path."""
-        if self._maybe_wide and _WIDE.search(run) is not None:
-            self._wide = True
-            run = _WIDE.sub(lambda m: m.group() + _FILL, run)
+        if self._maybe_wide and not run.isascii():
+            run = self._fill_wide(run)
+        self._text(run)
+
+    def _fill_wide(self, run: str) -> str:
+        filled = _fill_wide(run)
+        if filled is None:
+            return run
+        self._wide = True
+        return filled
+
+    def _text(self, run: str) -> None:
+        """Text whose wide characters are already followed by their filler."""
         if "\n" not in run:
             self._segment(run)
             return
@@ -524,24 +595,24 @@ class Screen:
         self._segment(parts[0])
         self._linefeed()
         middle = parts[1:-1]
-        if middle and not self._bulk_lines(middle, "\r" in run):
+        if middle and not self._bulk_lines(run, middle):
             for part in middle:
                 self._segment(part)
                 self._linefeed()
         if parts[-1]:
             self._segment(parts[-1])
 
-    def _bulk_lines(self, middle: list[str], has_cr: bool) -> bool:
+    def _bulk_lines(self, run: str, middle: list[str]) -> bool:
         """Append whole new lines in one go when the cursor sits on a fresh last line."""
         idx = self._row - self._first
         lines = self._lines
         if (
-            has_cr
+            "\r" in run
             or self._style is not None
             or idx != len(lines) - 1
             or lines[idx]
             or self._spans[idx] is not None
-            or max(map(len, middle)) > self.line_cap
+            or _has_long_line(run, middle, self.line_cap)
         ):
             return False
         count = len(middle)
@@ -583,8 +654,15 @@ class Screen:
 
     def _linefeed(self) -> None:
         """LF as on a tty with onlcr: next line, column 0; scrolls at the bottom of the screen."""
+        # `_down(1)` spelled out: output with many short lines comes here once per line.
         self._col = 0
-        self._down(1)
+        row = self._row = self._row + 1
+        if row >= self._top + self.rows:
+            self._top = row - self.rows + 1
+        if row - self._first >= len(self._lines):
+            self._lines.append("")
+            self._spans.append(None)
+            self._changed.add(row)
 
     def _down(self, count: int, scroll: bool = True) -> None:
         row = self._row + count
@@ -607,31 +685,24 @@ class Screen:
     def _write(self, text: str) -> None:
         """Put `text` at the cursor in the current style and move the cursor past it."""
         col = self._col
-        end = col + len(text)
-        self._col = end
+        end = self._col = col + len(text)
+        row = self._row
+        self._changed.add(row)
         cap = self.line_cap
         if col >= cap:
-            self._cut.add(self._row)
-            self._changed.add(self._row)
+            self._cut.add(row)
             return
-        idx = self._row - self._first
-        line = self._lines[idx]
-        length = len(line)
-        if col == length:
-            line += text
-        elif col > length:
-            line += " " * (col - length) + text
-        elif end >= length:
-            line = line[:col] + text
-        else:
-            line = line[:col] + text + line[end:]
-        if self._wide:
+        idx = row - self._first
+        old = self._lines[idx]
+        length = len(old)
+        line = old[:col] + text + old[end:] if col < length else old + " " * (col - length) + text
+        # Every wide character is followed by its filler, so without one there is none to fix.
+        if self._wide and (_FILL in old or _FILL in text):
             line = _fix_wide(line, col, end)
-        if len(line) > cap:
+        if end > cap:  # held lines are never longer than the cap, so only `end` can pass it
             line = line[:cap]
-            self._cut.add(self._row)
+            self._cut.add(row)
         self._lines[idx] = line
-        self._changed.add(self._row)
         if self._style is not None or self._spans[idx] is not None:
             self._restyle(idx, col, min(end, cap), self._style)
 
@@ -646,19 +717,28 @@ class Screen:
             else:
                 spans.append(Span(start, end, style))
             return
-        kept: list[Span] = []
-        for span in self._spans[idx] or ():
-            if span.end <= start or span.start >= end:
-                kept.append(span)
-                continue
-            if span.start < start:
-                kept.append(Span(span.start, start, span.style))
-            if span.end > end:
-                kept.append(Span(end, span.end, span.style))
-        if style is not None and end > start:
-            kept.append(Span(start, end, style))
-        kept.sort()
-        self._spans[idx] = _merge(kept) if kept else None
+        if end <= start:
+            return
+        if not spans:
+            if style is not None:
+                self._spans[idx] = [Span(start, end, style)]
+            return
+        # The spans that [start, end) touches form one slice; only it and its neighbours (to
+        # merge with) are rebuilt, so a write costs the same on a line with many spans.
+        lo = bisect_right(spans, start, key=_span_end)
+        hi = bisect_left(spans, end, lo, key=_span_start)
+        pieces = []
+        if lo < hi and spans[lo].start < start:
+            pieces.append(Span(spans[lo].start, start, spans[lo].style))
+        if style is not None:
+            pieces.append(Span(start, end, style))
+        if lo < hi and spans[hi - 1].end > end:
+            pieces.append(Span(end, spans[hi - 1].end, spans[hi - 1].style))
+        before, after = max(lo - 1, 0), min(hi + 1, len(spans))
+        local = spans[before:lo] + pieces + spans[hi:after]
+        spans[before:after] = _merge(local) if local else []
+        if not spans:
+            self._spans[idx] = None
 
     # ------------------------------------------------------------------------ escapes
 
@@ -694,26 +774,24 @@ class Screen:
         """Swallow the rest of an over-long CSI or OSC, across chunks if need be."""
         end = len(text)
         if self._skip == "csi":
-            while pos < end and " " <= text[pos] <= "?":
-                pos += 1  # parameter and intermediate bytes
+            pos = _CSI_BODY.match(text, pos).end()  # type: ignore[union-attr]
             if pos < end:
                 self._skip = ""
                 if "@" <= text[pos] <= "~":
                     pos += 1
             return pos
-        while pos < end:
-            char = text[pos]
-            if char == "\x07":
-                self._skip = ""
-                return pos + 1
-            if char == "\x1b":
-                if pos + 1 >= end:
-                    self._pending = "\x1b"  # maybe the start of ST; look again next chunk
-                    return end
-                self._skip = ""
-                return pos + 2 if text[pos + 1] == "\\" else pos
-            pos += 1
-        return pos
+        found = _OSC_END.search(text, pos)
+        if found is None:
+            return end
+        pos = found.start()
+        if text[pos] == "\x07":
+            self._skip = ""
+            return pos + 1
+        if pos + 1 >= end:
+            self._pending = "\x1b"  # maybe the start of ST; look again next chunk
+            return end
+        self._skip = ""
+        return pos + 2 if text[pos + 1] == "\\" else pos
 
     def _csi(self, params: str, intermediates: str, final: str) -> None:
         if intermediates or (params and params[0] in "<=>?"):
@@ -740,6 +818,8 @@ class Screen:
         # OSC 8 ; params ; URI — a hyperlink around the following text; titles are dropped.
         if body.startswith("8;"):
             uri = body[2:].partition(";")[2]
+            if _UNSAFE_IN_LINK.search(uri) is not None:
+                uri = ""  # a target must be printable (OSC 8); controls would be re-emitted
             style = (self._style or _PLAIN)._replace(link=uri or None)
             self._style = None if style == _PLAIN else style
 
@@ -966,9 +1046,7 @@ class Screen:
         if count <= 0:
             return
         if self.on_final is not None:
-            self.on_final(
-                self._first, [self.line(n) for n in range(self._first, self._first + count)]
-            )
+            self.on_final(self._first, self._texts(self._first, self._first + count))
         del self._lines[:count]
         del self._spans[:count]
         self._first += count
@@ -983,9 +1061,28 @@ class Screen:
         return self._lines[idx]
 
 
+# Arguments for the C-level per-line calls of `Screen._texts`.
+_SPACES, _FILLS, _NOTHINGS = repeat(" "), repeat(_FILL), repeat("")
+# How many lines `render` keeps while it works (those above are final and handed over).
+_RENDER_WINDOW = 4096
+#: Input is worked on in pieces of at most this many bytes, which bounds the copies made.
+_PIECE = 1 << 20
 # Bytes of C0 controls other than \n and \r, and DEL: their absence means plain text.
 _CONTROL_BYTES = bytes([*range(0x00, 0x0A), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _C1_BYTES = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080..U+009F in UTF-8
+_C1_RUN = re.compile("[\x80-\x9f]+")
+# Before decoding a chunk that holds controls: VT and FF become LF (they act alike here), and
+# every control that shows nothing becomes NUL, which is then removed from the text in one
+# call. Replacing an ASCII byte by another never changes how the bytes around it decode.
+# (So such a control inside an escape sequence is ignored, as xterm does; BEL, CAN and SUB
+# still end or cancel a sequence.) ESC, BEL, BS, TAB, CR, LF, CAN and SUB stay.
+_KEPT_CONTROLS = (0x07, 0x08, 0x09, 0x0A, 0x0D, 0x18, 0x1A, 0x1B)
+_CONTROL_MAP = bytes(
+    0x0A if b in (0x0B, 0x0C)
+    else b if b in _KEPT_CONTROLS or 0x20 <= b < 0x7F or b > 0x7F
+    else 0x00
+    for b in range(256)
+)  # fmt: skip
 # Classes of bytes for the wide-character prefilter: "W" starts a character that may be
 # wide (U+1000 and up, but not U+2xxx), "X" is 0xE2 (U+2000..U+2FFF), "n" a second byte that
 # keeps an 0xE2 character narrow (U+2000..U+203F punctuation, U+2500..U+25BF box drawing and
@@ -1004,6 +1101,20 @@ def _only_text(raw: bytes) -> bool:
     if len(raw.translate(None, _CONTROL_BYTES)) != len(raw):
         return False
     return b"\xc2" not in raw or _C1_BYTES.search(raw) is None
+
+
+def _drop_aborted(text: str) -> str:
+    """Drop ESC, ESC [ and ESC ] where the next ESC cuts them short: they show nothing.
+
+    Every ESC starts a sequence (one inside a sequence ends it), so this is exact, and it
+    keeps runs of bare ESC bytes, a common byte soup, from costing a step each. Each pass of
+    C-level replaces halves a chain of them, so the passes are few.
+    """
+    if "\x1b\x1b" in text:
+        text = _ESC_RUN.sub("\x1b", text)  # after this, no replace below makes ESC ESC
+    while "\x1b[\x1b" in text or "\x1b]\x1b" in text:
+        text = text.replace("\x1b[\x1b", "\x1b").replace("\x1b]\x1b", "\x1b")
+    return text
 
 
 def _maybe_wide(raw: bytes) -> bool:
@@ -1031,6 +1142,20 @@ _CSI_HANDLERS: dict[str, Callable[[Screen, list[int]], None]] = {
 }  # fmt: skip
 
 
+def _has_long_line(text: str, lines: list[str], cap: int) -> bool:
+    """Whether one of `lines` (`text` split at newlines) is longer than `cap`, exactly.
+
+    Cheap for the usual short lines: when every aligned stretch of cap // 2 characters of
+    `text` holds a newline, no line can reach cap, and that takes a few C-level `find`s.
+    """
+    half = cap // 2
+    if half >= 1024 and all(
+        text.find("\n", start, start + half) >= 0 for start in range(0, len(text) - half + 1, half)
+    ):
+        return False
+    return max(map(len, lines)) > cap
+
+
 def _fix_wide(line: str, start: int, end: int) -> str:
     """Blank out halves of wide characters that a change over [start, end) broke apart.
 
@@ -1046,6 +1171,18 @@ def _fix_wide(line: str, start: int, end: int) -> str:
     if 0 <= end < len(line) and line[end] == _FILL and (end == 0 or not _WIDE.match(line, end - 1)):
         line = line[:end] + " " + line[end + 1 :]
     return line
+
+
+def _fill_wide(text: str) -> str | None:
+    """`text` with `_FILL` after each wide character, or None when it holds none."""
+    parts = _WIDE_RUN.split(text)
+    if len(parts) == 1:
+        return None
+    # Narrow, wide, narrow, ... : "中文" becomes "中" FILL "文" and the FILL that ends it starts
+    # the next narrow part. C-level calls per run of wide characters, none per character.
+    parts[1::2] = map(_FILL.join, parts[1::2])
+    parts[2::2] = map(_FILL.__add__, parts[2::2])
+    return "".join(parts)
 
 
 def _column_map(raw: str) -> list[int]:
@@ -1072,6 +1209,14 @@ def _shift_spans(spans: list[Span], at: int, delta: int) -> list[Span] | None:
     return _merge(kept) if kept else None
 
 
+def _span_start(span: Span) -> int:
+    return span.start
+
+
+def _span_end(span: Span) -> int:
+    return span.end
+
+
 def _merge(spans: list[Span]) -> list[Span]:
     merged = [spans[0]]
     for span in spans[1:]:
@@ -1085,6 +1230,12 @@ def _merge(spans: list[Span]) -> list[Span]:
 
 def render(data: bytes) -> list[str]:
     """The lines a terminal of unbounded width would show for `data`, as plain text."""
-    screen = Screen(max_lines=None)
-    screen.feed(data)
-    return screen.lines()
+    lines: list[str] = []
+    # Lines that left the screen can never change: collect their text as they go, so that
+    # memory holds the result and a window of lines, not every line twice over.
+    screen = Screen(max_lines=_RENDER_WINDOW, on_final=lambda first, texts: lines.extend(texts))
+    for offset in range(0, len(data), _PIECE):
+        screen._changed = set()  # nobody asks which lines changed: do not let the set grow
+        screen._feed(data[offset : offset + _PIECE])
+    lines.extend(screen.lines())
+    return lines
