@@ -543,6 +543,7 @@ def test_render_and_big_feeds_match_a_screen_fed_whole(data: bytes, piece: int) 
     whole = Screen(rows=4, max_lines=None, line_cap=60)
     whole.feed(data)
     expected = [whole.styled_line(n) for n in range(whole.line_count)]
+    assert whole.lines() == [whole.line(n) for n in range(whole.line_count)]
     with mock.patch.object(terminal, "_PIECE", piece):
         pieces = Screen(rows=4, max_lines=None, line_cap=60)
         pieces.feed(data)

@@ -319,6 +319,7 @@ class Screen:
         self._maybe_wide = False  # whether the current chunk may hold a wide character
         self._reach = 0  # deepest the cursor went back above the last line (see settled_count)
         self._changed: set[int] = set()
+        self._appended_from: int | None = None  # first line appended in bulk by this feed
 
     # ----------------------------------------------------------------- public queries
 
@@ -482,9 +483,16 @@ class Screen:
         """
         changed: set[int] = set()
         self._changed = changed
+        self._appended_from = None
+        first = self._first
         self._feed(data)
-        if changed and min(changed) < self._first:
-            changed = {n for n in changed if n >= self._first}
+        if self._first > first and changed and min(changed) < self._first:
+            changed = {n for n in changed if n >= self._first}  # dropped during this call
+        if self._appended_from is not None:
+            # Lines appended in bulk are reported here (the set above stays small), only
+            # those still held.
+            start = max(self._appended_from, self._first)
+            changed.update(range(start, self._first + len(self._lines)))
         return changed
 
     def _feed(self, data: bytes) -> None:
@@ -624,7 +632,8 @@ class Screen:
         self._row += count
         self._col = 0
         self._top = max(self._top, self._row - self.rows + 1)
-        self._changed.update(range(start, self._row + 1))
+        if self._appended_from is None:
+            self._appended_from = start  # every line from here on is new: see `feed`
         if self.max_lines is not None and len(lines) > 2 * self.max_lines:
             self._trim()
         return True
