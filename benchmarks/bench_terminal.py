@@ -1,23 +1,39 @@
-"""Throughput of the terminal renderer on real tqdm output and on plain log lines.
+"""Throughput and memory of the terminal renderer, on real output and on malformed input.
 
-Generates the logs with the real tqdm (in a temporary directory, deleted afterwards), feeds
-them to `nbexp.terminal.Screen` in 1 MiB chunks and prints a Markdown table of medians;
-pyte on a few MB of the same data gives a reference. Usage:
-    uv run python benchmarks/bench_terminal.py [--size-mb 100] [--runs 5]
+Two tables, both Markdown, both medians:
+
+* throughput: real tqdm output, plain log lines and a rich capture (generated afresh in a
+  temporary directory, deleted afterwards), fed to `nbexp.terminal.Screen` in 1 MiB chunks;
+  pyte on a few MB of the same data gives a reference;
+* ratios: ~10 MB of each kind of input (the real logs above, and byte soups: bare ESC, random
+  bytes, escape bytes, wide characters), rendered chunked (`Screen.feed` in 1 MiB pieces) and
+  one-shot (`render`), each timed against `data.decode(errors="replace").splitlines()` on the
+  same bytes, interleaved (the ratio is median baseline time / median renderer time, so 1.0 is
+  "as fast as splitting lines"); then the peak of the Python heap (tracemalloc) while
+  rendering.
+
+The process is pinned to one CPU. Usage:
+    uv run python benchmarks/bench_terminal.py [--size-mb 100] [--runs 5] [--ratio-mb 10]
+        [--only throughput|ratios]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.metadata
+import os
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
-from nbexp.terminal import Screen
+from nbexp.terminal import Screen, render
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.capture_helpers import capture_pty
@@ -110,35 +126,152 @@ def time_pyte(chunks: list[bytes]) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size-mb", type=float, default=100)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--pyte-mb", type=float, default=2)
-    parser.add_argument("--rich-mb", type=float, default=20)
-    args = parser.parse_args()
+# ------------------------------------------------------------------------------- ratios
+
+SOUP_SEED = 20261129
+# Bytes that escape parsing cares about, so that a random mix of them is escape-dense.
+ESCAPE_ALPHABET = b"\x1b\x1b\x1b[[]];;0123456789?m\x07\\\r\n\b\tABCDHJKPXm@ \xe4\xb8\xad"
+WIDE_LINE = "训练步骤损失学习率 epoch 3: 数据集 中文 日本語テキスト 한국어 ✅ 🚀\n".encode()
+
+
+def bare_esc(size: int) -> bytes:
+    return b"\x1b" * size
+
+
+def random_bytes(size: int) -> bytes:
+    return random.Random(SOUP_SEED).randbytes(size)
+
+
+def escape_soup(size: int) -> bytes:
+    rng = random.Random(SOUP_SEED)
+    return bytes(rng.choices(ESCAPE_ALPHABET, k=size))
+
+
+def wide_lines(size: int) -> bytes:
+    return (WIDE_LINE * (size // len(WIDE_LINE) + 1))[:size]
+
+
+def wide_one_line(size: int) -> bytes:
+    return "中".encode() * (size // 3)
+
+
+def time_chunked(data: bytes) -> float:
+    gc.collect()
+    screen = Screen(max_lines=10_000)
+    start = time.perf_counter()
+    for offset in range(0, len(data), CHUNK):
+        screen.feed(data[offset : offset + CHUNK])
+    return time.perf_counter() - start
+
+
+def time_once(function: Callable[[bytes], object], data: bytes) -> float:
+    gc.collect()  # start each timing from the same heap, not the last one's garbage
+    start = time.perf_counter()
+    function(data)
+    return time.perf_counter() - start
+
+
+def baseline(data: bytes) -> object:
+    return data.decode(errors="replace").splitlines()
+
+
+def chunked(data: bytes) -> object:
+    screen = Screen(max_lines=10_000)
+    for offset in range(0, len(data), CHUNK):
+        screen.feed(data[offset : offset + CHUNK])
+    return screen
+
+
+def peak_mb(function: Callable[[bytes], object], data: bytes) -> float:
+    """Peak of the Python heap while `function(data)` runs, the input itself not counted."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    result = function(data)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del result
+    return peak / 1e6
+
+
+def ratio_inputs(tmp: Path, size: int) -> dict[str, Callable[[], bytes]]:
+    def real(make: Callable[[Path, int], None], name: str) -> Callable[[], bytes]:
+        def load() -> bytes:
+            path = tmp / name
+            if not path.exists():
+                make(path, size)
+            return path.read_bytes()[:size]
+
+        return load
+
+    return {
+        "plain ~100-char lines": real(make_plain_log, "plain-ratio.log"),
+        "tqdm (mininterval=0, prints)": real(make_tqdm_log, "tqdm-ratio.log"),
+        "rich Progress via pty": real(make_rich_log, "rich-ratio.log"),
+        "bare ESC bytes": lambda: bare_esc(size),
+        "random bytes": lambda: random_bytes(size),
+        "escape-byte soup": lambda: escape_soup(size),
+        "wide characters, 67-column lines": lambda: wide_lines(size),
+        "wide characters, one line": lambda: wide_one_line(size),
+    }
+
+
+def ratio_table(tmp: Path, size: int, runs: int, only: list[str] | None = None) -> None:
+    print(f"\nratios to decode().splitlines() on the same bytes; {runs} runs, medians\n")
+    print(
+        "| input | MB | splitlines MB/s | chunked MB/s | ratio | one-shot MB/s | ratio "
+        "| peak MB chunked | peak MB one-shot |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, make in ratio_inputs(tmp, size).items():
+        if only and not any(word in name for word in only):
+            continue
+        data = make()
+        mb = len(data) / 1e6
+        base, piece, whole = [], [], []
+        for _ in range(runs):
+            # Interleaved, so that the shared machine's drift touches all three alike; the
+            # ratio is median baseline time over median renderer time.
+            base.append(time_once(baseline, data))
+            piece.append(time_chunked(data))
+            base.append(time_once(baseline, data))
+            whole.append(time_once(render, data))
+        peaks = (peak_mb(chunked, data), peak_mb(render, data))
+        print(
+            f"| {name} | {mb:.0f} | {mb / statistics.median(base):.0f} "
+            f"| {mb / statistics.median(piece):.1f} "
+            f"| {statistics.median(base) / statistics.median(piece):.2f} "
+            f"| {mb / statistics.median(whole):.1f} "
+            f"| {statistics.median(base) / statistics.median(whole):.2f} "
+            f"| {peaks[0]:.1f} | {peaks[1]:.1f} |",
+            flush=True,
+        )
+        del data
+
+
+# --------------------------------------------------------------------------- throughput
+
+
+def throughput_table(tmp: Path, args: argparse.Namespace) -> None:
     size = int(args.size_mb * 1e6)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="nbexp-bench-") as tmp:
-        logs = {"tqdm (mininterval=0, prints)": Path(tmp) / "tqdm.log"}
-        logs["plain ~100-char lines"] = Path(tmp) / "plain.log"
-        make_tqdm_log(logs["tqdm (mininterval=0, prints)"], size)
-        make_plain_log(logs["plain ~100-char lines"], size)
-        logs["rich Progress via pty (escape-heavy)"] = Path(tmp) / "rich.log"
-        make_rich_log(logs["rich Progress via pty (escape-heavy)"], int(args.rich_mb * 1e6))
-        for name, path in logs.items():
-            chunks = chunks_of(path)
-            total = sum(map(len, chunks))
-            times = [time_screen(chunks) for _ in range(args.runs)]
-            rows.append((name, "nbexp Screen", total, times))
-            sample = chunks_of(path, int(args.pyte_mb * 1e6))
-            sample_size = sum(map(len, sample))
-            pyte_times = [time_pyte(sample) for _ in range(max(1, args.runs // 2))]
-            pyte_label = f"pyte {importlib.metadata.version('pyte')} (reference)"
-            rows.append((name, pyte_label, sample_size, pyte_times))
-            del chunks
-    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in ("tqdm", "rich"))
-    print(f"python {sys.version.split()[0]}, {versions}; {args.runs} runs, 1 MiB chunks\n")
+    logs = {"tqdm (mininterval=0, prints)": tmp / "tqdm.log"}
+    logs["plain ~100-char lines"] = tmp / "plain.log"
+    make_tqdm_log(logs["tqdm (mininterval=0, prints)"], size)
+    make_plain_log(logs["plain ~100-char lines"], size)
+    logs["rich Progress via pty (escape-heavy)"] = tmp / "rich.log"
+    make_rich_log(logs["rich Progress via pty (escape-heavy)"], int(args.rich_mb * 1e6))
+    for name, path in logs.items():
+        chunks = chunks_of(path)
+        total = sum(map(len, chunks))
+        times = [time_screen(chunks) for _ in range(args.runs)]
+        rows.append((name, "nbexp Screen", total, times))
+        sample = chunks_of(path, int(args.pyte_mb * 1e6))
+        sample_size = sum(map(len, sample))
+        pyte_times = [time_pyte(sample) for _ in range(max(1, args.runs // 2))]
+        pyte_label = f"pyte {importlib.metadata.version('pyte')} (reference)"
+        rows.append((name, pyte_label, sample_size, pyte_times))
+        del chunks
+        path.unlink()
     print("| log | renderer | MB | median MB/s | min..max MB/s |")
     print("| --- | --- | ---: | ---: | --- |")
     for name, renderer, total, times in rows:
@@ -147,6 +280,28 @@ def main() -> None:
             f"| {name} | {renderer} | {total / 1e6:.0f} | {statistics.median(speeds):.1f} "
             f"| {min(speeds):.1f}..{max(speeds):.1f} |"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size-mb", type=float, default=100)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--pyte-mb", type=float, default=2)
+    parser.add_argument("--rich-mb", type=float, default=20)
+    parser.add_argument("--ratio-mb", type=float, default=10)
+    parser.add_argument("--only", choices=["throughput", "ratios"])
+    parser.add_argument("--inputs", help="ratios only for inputs whose name holds one of these")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as promised
+    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in ("tqdm", "rich"))
+    print(f"python {sys.version.split()[0]}, {versions}; {args.runs} runs, 1 MiB chunks\n")
+    with tempfile.TemporaryDirectory(prefix="nbexp-bench-") as tmp:
+        if args.only != "ratios":
+            throughput_table(Path(tmp), args)
+        if args.only != "throughput":
+            only = args.inputs.split(",") if args.inputs else None
+            ratio_table(Path(tmp), int(args.ratio_mb * 1e6), args.runs, only)
 
 
 if __name__ == "__main__":
