@@ -571,3 +571,21 @@ def test_render_hands_over_lines_as_they_leave_the_screen() -> None:
     data = "".join(parts).encode()
     assert len(render(data)) > 3 * terminal._RENDER_WINDOW
     assert render(data) == _whole_screen(data)
+
+
+_CHARACTERS_NEAR_WIDTH_EDGES = st.sampled_from(
+    [chr(c) for c in (*range(0x20, 0x7F), 0x1100, 0x115F, 0x1160, 0x231A, 0x2329, 0x25FC,
+     0x25FD, 0x2E80, 0x303E, 0x303F, 0x3041, 0x4E2D, 0xAC00, 0xD7A3, 0xD7A4, 0xFF01, 0xFF61,
+     0xFFE6, 0xFFFD, 0x10000, 0x1F004, 0x1F005, 0x1F300, 0x1F64F, 0x1F650, 0x1F680, 0x1F6FF,
+     0x1F700, 0x20000, 0x3FFFD, 0x3FFFE)]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(_CHARACTERS_NEAR_WIDTH_EDGES, max_size=40).map("".join))
+def test_wide_characters_are_found_in_bulk_exactly(text: str) -> None:
+    # Runs of wide characters get their fillers from two patterns (below and beyond U+FFFF);
+    # the result must be what a test of each character gives.
+    filled = terminal._fill_wide(text, astral=True)
+    each = "".join(char + ("\x00" if _is_wide(char) else "") for char in text)
+    assert (text if filled is None else filled) == each

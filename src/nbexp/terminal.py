@@ -12,6 +12,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 __all__ = [
@@ -53,21 +54,26 @@ _INCOMPLETE = re.compile(
     r"\x1b(?:\[[0-?]{0,256}[ -/]{0,8}|\][^\x07\x1b]{0,4096}\x1b?|[ -/]{0,8})?\Z"
 )
 # Characters that take two columns on a terminal (East Asian wide/fullwidth, most emoji).
-_WIDE_CLASS = (
-    "[\u1100-\u115f\u231a\u231b\u2329\u232a\u23e9-\u23ec\u23f0\u23f3\u25fd\u25fe"
+_WIDE_BMP = (
+    "\u1100-\u115f\u231a\u231b\u2329\u232a\u23e9-\u23ec\u23f0\u23f3\u25fd\u25fe"
     "\u2614\u2615\u2648-\u2653\u267f\u2693\u26a1\u26aa\u26ab\u26bd\u26be\u26c4\u26c5"
     "\u26ce\u26d4\u26ea\u26f2\u26f3\u26f5\u26fa\u26fd\u2705\u270a\u270b\u2728\u274c"
     "\u274e\u2753-\u2755\u2757\u2795-\u2797\u27b0\u27bf\u2b1b\u2b1c\u2b50\u2b55"
     "\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\ua960-\ua97f"
     "\uac00-\ud7a3\uf900-\ufaff\ufe10-\ufe19\ufe30-\ufe6f\uff00-\uff60\uffe0-\uffe6"
+)
+_WIDE_ASTRAL = (
     "\U0001f004\U0001f0cf\U0001f18e\U0001f191-\U0001f19a\U0001f200-\U0001f251"
     "\U0001f300-\U0001f64f\U0001f680-\U0001f6ff\U0001f7e0-\U0001f7eb"
-    "\U0001f900-\U0001f9ff\U0001fa70-\U0001faff\U00020000-\U0003fffd]"
+    "\U0001f900-\U0001f9ff\U0001fa70-\U0001faff\U00020000-\U0003fffd"
 )
-_WIDE = re.compile(_WIDE_CLASS)
+_WIDE = re.compile(f"[{_WIDE_BMP}{_WIDE_ASTRAL}]")
 # Runs of them; written "[...][...]*", not "[...]+", so that `re` looks for the first one with
-# its fast set test instead of trying a match at every position.
-_WIDE_RUN = re.compile(f"({_WIDE_CLASS}{_WIDE_CLASS}*)")
+# its fast set test instead of trying a match at every position. Characters beyond U+FFFF
+# get a pattern of their own whose first test is one range: `re` tests each range of a set
+# for every character that is not in it, so one set with both is ~8x slower on most text.
+_WIDE_BMP_RUN = re.compile(f"([{_WIDE_BMP}][{_WIDE_BMP}]*)")
+_WIDE_ASTRAL_RUN = re.compile(f"([\U0001f004-\U0003fffd](?<=[{_WIDE_ASTRAL}])[{_WIDE_ASTRAL}]*)")
 # Column filler stored after a wide character so that string index == column everywhere.
 _FILL = "\x00"
 
@@ -317,6 +323,7 @@ class Screen:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._wide = False  # whether any wide character was seen (enables the slow checks)
         self._maybe_wide = False  # whether the current chunk may hold a wide character
+        self._maybe_astral = False  # whether it may hold a character beyond U+FFFF
         self._reach = 0  # deepest the cursor went back above the last line (see settled_count)
         self._changed: set[int] = set()
         self._appended_from: int | None = None  # first line appended in bulk by this feed
@@ -509,8 +516,9 @@ class Screen:
         raw = buffered + data if buffered else data  # a character split by the last chunk
         classes = raw.translate(_BYTE_CLASSES)
         ascii_only = raw.isascii()
+        self._maybe_astral = b"A" in classes
         self._maybe_wide = not ascii_only and (
-            b"W" in classes or _WIDE_PAIR.search(classes) is not None
+            self._maybe_astral or b"W" in classes or _WIDE_PAIR.search(classes) is not None
         )
         c1 = not ascii_only and b"\xc2" in raw and _C1_BYTES.search(raw) is not None
         if b"C" not in classes and not c1:
@@ -524,6 +532,8 @@ class Screen:
                 text = text.replace("\x00", "")  # controls that show nothing, all at once
             if c1:
                 text = _C1_RUN.sub("", text)
+        if self._maybe_wide and not text.isascii():
+            text = self._fill_wide(text)  # here once, not once per run of text
         if self._pending:
             text = self._pending + text
             self._pending = ""
@@ -539,14 +549,11 @@ class Screen:
             pos = self._skip_sequence(text, 0)
         simple = _SIMPLE_RUN.match
         sgr = _SGR_SEQUENCE.match
-        maybe_wide, wide = self._maybe_wide, _WIDE.search
         while pos < end:
             match = simple(text, pos)
             if match is not None:
                 run = match.group()
                 pos = match.end()
-                if maybe_wide and not run.isascii() and wide(run) is not None:
-                    run = self._fill_wide(run)
                 if "\n" in run or "\r" in run:
                     self._text(run)
                 else:
@@ -593,7 +600,7 @@ class Screen:
         self._text(run)
 
     def _fill_wide(self, run: str) -> str:
-        filled = _fill_wide(run)
+        filled = _fill_wide(run, self._maybe_astral)
         if filled is None:
             return run
         self._wide = True
@@ -831,7 +838,7 @@ class Screen:
     def _osc(self, body: str) -> None:
         # OSC 8 ; params ; URI — a hyperlink around the following text; titles are dropped.
         if body.startswith("8;"):
-            uri = body[2:].partition(";")[2]
+            uri = body[2:].partition(";")[2].replace(_FILL, "")  # wide characters were filled
             if _UNSAFE_IN_LINK.search(uri) is not None:
                 uri = ""  # a target must be printable (OSC 8); controls would be re-emitted
             style = (self._style or _PLAIN)._replace(link=uri or None)
@@ -1077,6 +1084,7 @@ class Screen:
 
 # Arguments for the C-level per-line calls of `Screen._texts`.
 _SPACES, _FILLS, _NOTHINGS = repeat(" "), repeat(_FILL), repeat("")
+_AFTER_FIRST = itemgetter(slice(1, None))
 # How many lines `render` keeps while it works (those above are final and handed over).
 _RENDER_WINDOW = 4096
 #: Input is worked on in pieces of at most this many bytes, which bounds the copies made.
@@ -1084,7 +1092,7 @@ _PIECE = 1 << 20
 # Bytes of C0 controls other than \n and \r, and DEL: their absence means plain text.
 _CONTROL_BYTES = bytes([*range(0x00, 0x0A), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _C1_BYTES = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080..U+009F in UTF-8
-_C1_RUN = re.compile("[\x80-\x9f]+")
+_C1_RUN = re.compile("[\x80-\x9f][\x80-\x9f]*")  # not "[...]+": see _WIDE_RUN
 # Before decoding a chunk that holds controls: VT and FF become LF (they act alike here), and
 # every control that shows nothing becomes NUL, which is then removed from the text in one
 # call. Replacing an ASCII byte by another never changes how the bytes around it decode.
@@ -1098,7 +1106,8 @@ _CONTROL_MAP = bytes(
     for b in range(256)
 )  # fmt: skip
 # One byte translation classifies a chunk at C speed: "C" is a control (C0 but \r and \n, or
-# DEL), "W" starts a character that may be wide (U+1000 and up, but not U+2xxx), "X" is 0xE2
+# DEL), "W" starts a character that may be wide (U+1000..U+FFFF, but not U+2xxx), "A" one
+# beyond U+FFFF (or an invalid byte, as conservative as that), "X" is 0xE2
 # (U+2000..U+2FFF) and "o" a second byte after which an 0xE2 character may be wide (U+23xx,
 # U+25Fx, U+26xx, U+27xx, U+2Bxx, U+2E8x and up). So b"C" means controls, b"W" or b"Xo" maybe
 # wide characters. The blocks and lines that progress bars draw with are never "o", which
@@ -1107,8 +1116,9 @@ _WIDE_SECOND = (0x8C, 0x8F, *range(0x97, 0x9F), 0xAC, 0xAD, *range(0xBA, 0xC0))
 # (re finds this pair ~3x faster than `in` does, in the blocks of a progress bar.)
 _WIDE_PAIR = re.compile(b"Xo")
 _BYTE_CLASSES = bytes(
-    ord("C") if b in _CONTROL_BYTES else ord("W") if b in (0xE1, *range(0xE3, 0xF8))
-    else ord("X") if b == 0xE2 else ord("o") if b in _WIDE_SECOND else ord(" ")
+    ord("C") if b in _CONTROL_BYTES else ord("W") if b in (0xE1, *range(0xE3, 0xF0))
+    else ord("A") if 0xF0 <= b <= 0xF4 else ord("X") if b == 0xE2
+    else ord("o") if b in _WIDE_SECOND else ord(" ")
     for b in range(256)
 )  # fmt: skip
 
@@ -1175,15 +1185,24 @@ def _fix_wide(line: str, start: int, end: int) -> str:
     return line
 
 
-def _fill_wide(text: str) -> str | None:
-    """`text` with `_FILL` after each wide character, or None when it holds none."""
-    parts = _WIDE_RUN.split(text)
+def _fill_wide(text: str, astral: bool) -> str | None:
+    """`text` with `_FILL` after each wide character, or None when it holds none.
+
+    `astral`: whether `text` may hold characters beyond U+FFFF.
+    """
+    filled = _fill_runs(_WIDE_BMP_RUN, text)
+    if astral:
+        filled = _fill_runs(_WIDE_ASTRAL_RUN, filled or text) or filled
+    return filled
+
+
+def _fill_runs(pattern: re.Pattern[str], text: str) -> str | None:
+    parts = pattern.split(text)
     if len(parts) == 1:
         return None
-    # Narrow, wide, narrow, ... : "中文" becomes "中" FILL "文" and the FILL that ends it starts
-    # the next narrow part. C-level calls per run of wide characters, none per character.
-    parts[1::2] = map(_FILL.join, parts[1::2])
-    parts[2::2] = map(_FILL.__add__, parts[2::2])
+    # Narrow, wide, narrow, ... : "中文" becomes FILL "中" FILL "文" FILL, less its first FILL.
+    # C-level calls per run of wide characters, none per character.
+    parts[1::2] = map(_AFTER_FIRST, map(str.replace, parts[1::2], _NOTHINGS, _FILLS))
     return "".join(parts)
 
 
