@@ -40,7 +40,10 @@ def test_a_dozen_starts_launch_once(home: Path, tmp_path: Path, round_number: in
         for _ in range(CONTENDERS)
     ]
     go.touch()
-    results = [(p.wait(timeout=60), p.stdout.read(), p.stderr.read()) for p in contenders]  # type: ignore[union-attr]
+    results = []
+    for contender in contenders:
+        out, err = contender.communicate(timeout=60)  # also closes its pipes
+        results.append((contender.returncode, out, err))
     codes = sorted(code for code, _, _ in results)
     assert codes == [0] + [1] * (CONTENDERS - 1), results
     refusals = [err for code, _, err in results if code == 1]

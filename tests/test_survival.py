@@ -41,6 +41,7 @@ def test_cli_wait_killed_experiment_survives(home: Path) -> None:
     wait_for(lambda: len(manager.logs(experiment_id)) >= 3)
     launcher.send_signal(signal.SIGKILL)
     launcher.wait()
+    launcher.stdout.close()
     assert manager.get(experiment_id).status is Status.RUNNING
     exp = manager.wait(experiment_id, timeout=30)
     assert exp.status is Status.ERROR and exp.exit_code == 5
@@ -64,6 +65,7 @@ def test_python_api_launcher_killed_experiment_survives(home: Path) -> None:
     wait_for(lambda: len(manager.logs(experiment_id)) >= 3)
     launcher.kill()
     launcher.wait()
+    launcher.stdout.close()
     exp = manager.wait(experiment_id, timeout=30)
     assert exp.status is Status.ERROR and exp.exit_code == 5
     assert len(exp.logs()) == 40

@@ -166,6 +166,17 @@ class ExperimentManager:
     def __repr__(self) -> str:
         return f"ExperimentManager(home={str(self.home)!r})"
 
+    def close(self) -> None:
+        """Close this manager's database connections now (experiments keep running; the
+        manager opens a new connection if it is used again)."""
+        self.service.close()
+
+    def __enter__(self) -> ExperimentManager:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # -- creating and launching ----------------------------------------------------------------
 
     def create(self, command: str | Sequence[str], **options: Unpack[LaunchOptions]) -> Experiment:

@@ -8,6 +8,7 @@ import math
 import os
 import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ def test_a_corrupt_row_is_shown_as_corrupt_and_the_rest_keeps_working(home: Path
     manager = ExperimentManager(home=home)
     good = manager.run(["true"]).wait(timeout=20)
     bad = manager.create(["true"], name="broken")
-    with sqlite3.connect(home / "nbexp.db") as conn:
+    with closing(sqlite3.connect(home / "nbexp.db", isolation_level=None)) as conn:
         conn.execute("UPDATE experiments SET command = '[not json' WHERE id = ?", (bad.id,))
     listed = cli(home, "ls")
     assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed
@@ -45,7 +46,7 @@ def test_a_corrupt_row_is_shown_as_corrupt_and_the_rest_keeps_working(home: Path
 def test_a_row_with_an_unknown_status_can_be_removed(home: Path) -> None:
     manager = ExperimentManager(home=home)
     exp = manager.create(["true"])
-    with sqlite3.connect(home / "nbexp.db") as conn:
+    with closing(sqlite3.connect(home / "nbexp.db", isolation_level=None)) as conn:
         conn.execute("UPDATE experiments SET status = 'zombie' WHERE id = ?", (exp.id,))
     assert manager.get(exp.id).record.problem is not None
     manager.remove(exp.id)
@@ -57,7 +58,7 @@ def test_a_corrupt_queued_row_does_not_stall_the_queue(home: Path) -> None:
     manager.configure(max_parallel_cpu=0)
     bad = manager.run(["true"], queue=True)
     good = manager.run(["true"], queue=True)
-    with sqlite3.connect(home / "nbexp.db") as conn:
+    with closing(sqlite3.connect(home / "nbexp.db", isolation_level=None)) as conn:
         conn.execute("UPDATE experiments SET options = '{oops' WHERE id = ?", (bad.id,))
     manager.configure(max_parallel_cpu=None)
     manager.schedule()

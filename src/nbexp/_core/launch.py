@@ -80,6 +80,7 @@ def _leave_virtualenv(env: dict[str, str]) -> None:
     """Drop an activated virtualenv from `env`: VIRTUAL_ENV and its bin folder on PATH."""
     venv = env.pop("VIRTUAL_ENV", None)
     env.pop("VIRTUAL_ENV_PROMPT", None)
+    env.pop("UV_PROJECT_ENVIRONMENT", None)  # would point `uv run` at the launcher's venv
     if venv and "PATH" in env:
         venv_bin = os.path.join(venv, "bin")
         env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)

@@ -452,12 +452,16 @@ def main(argv: list[str] | None = None) -> int:
         if _proc.is_alive(runner.main_pid) or not runner.store_ok:
             raise
         try:
-            Store(home, create=False).finish(
-                experiment_id,
-                attempt,
-                Status.ERROR,
-                f"nbexp runner failed: {type(e).__name__}: {e}",
-            )
+            store = Store(home, create=False)
+            try:
+                store.finish(
+                    experiment_id,
+                    attempt,
+                    Status.ERROR,
+                    f"nbexp runner failed: {type(e).__name__}: {e}",
+                )
+            finally:
+                store.close()
         finally:
             raise
 

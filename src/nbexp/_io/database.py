@@ -17,6 +17,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import weakref
 
 from .._core.errors import StoreError, UsageError
 
@@ -128,6 +129,9 @@ class Database:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()  # guards _connections and migrations
+        # A store nobody holds any more closes its connections itself (not the collector of
+        # each sqlite3.Connection, which warns); callers close() when they are done anyway.
+        weakref.finalize(self, _close_all, self._connections)
         self._store_id: str | None = None
         self._prepare_file(create)
         self.read_only = not os.access(self.path, os.W_OK)
@@ -234,10 +238,9 @@ class Database:
     def close(self) -> None:
         """Close every connection of every thread (each thread makes a new one if it goes on)."""
         with self._lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
+            connections = list(self._connections)
+            self._connections.clear()
+        _close_all(connections)
         self._local = threading.local()
 
     def close_thread(self) -> None:
@@ -357,6 +360,13 @@ def _inode(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_dev, info.st_ino
+
+
+def _close_all(connections: list[sqlite3.Connection]) -> None:
+    for conn in list(connections):
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+    connections.clear()
 
 
 def _split_sql(script: str) -> list[str]:

@@ -490,6 +490,9 @@ class SimulatedBackend:
             return list(self._store.list([Status.RUNNING]))
         except StoreError:
             return []  # a busy database must not blank the meters
+        finally:
+            # Read from whichever thread samples (a monitor that ends): close as we go.
+            self._store.close_thread()
 
     def _snapshot(
         self, index: int, spec: _SimulatedSpec, now: float, holders: list[tuple[int, int | None]]

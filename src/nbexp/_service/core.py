@@ -65,6 +65,11 @@ class Service:
         )
         self.watches = LogWatches()
 
+    def close(self) -> None:
+        """Close the store's connections (every thread's). The service stays usable: a later
+        call opens a new one."""
+        self.store.close()
+
     # -- records ------------------------------------------------------------------------------
 
     def fresh_record(self, experiment_id: Any) -> ExperimentRecord:

@@ -250,6 +250,12 @@ class Dashboard(anywidget.AnyWidget):
         threading.Thread(target=self._push_selected_log, name="nbexp-log-open", daemon=True).start()
 
     def _push_selected_log(self) -> None:
+        try:
+            self._push_selected_log_now()
+        finally:
+            self.service.store.close_thread()  # this short thread's connection
+
+    def _push_selected_log_now(self) -> None:
         with self._lock:
             selected = self.selected
             if selected is None:

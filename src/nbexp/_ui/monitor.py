@@ -211,7 +211,7 @@ class Monitor:
                 self._wake.wait(timeout=max(0.05, remaining))
                 self._wake.clear()
         finally:
-            self.service.store.close()  # this thread's connection: not left to the collector
+            self.service.store.close_thread()  # this thread's connection, closed as it ends
 
 
 # One monitor per (home, interval): the cards and dashboards of every manager of one home share
