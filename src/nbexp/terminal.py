@@ -33,6 +33,7 @@ LINE_CUT_MARKER = " …[nbexp: line cut at {cap} columns]"
 _SIMPLE_RUN = re.compile(r"[^\x07-\x09\x18\x1a\x1b]+")
 # The controls that the tokenizer handles, a run at a time.
 _CONTROL_RUN = re.compile(r"[\x07-\x09\x18\x1a]+")
+# ESC ESC ...: each ESC but the last is cut short by the next (see `_drop_aborted`).
 _ESC_RUN = re.compile("\x1b\x1b+")
 # The rest of an over-long CSI (parameters, intermediates) and the end of an over-long OSC.
 _CSI_BODY = re.compile(r"[ -?]*")
@@ -514,14 +515,19 @@ class Screen:
     def _feed_piece(self, data: bytes) -> None:
         buffered = self._decoder.getstate()[0]
         raw = buffered + data if buffered else data  # a character split by the last chunk
-        classes = raw.translate(_BYTE_CLASSES)
-        ascii_only = raw.isascii()
-        self._maybe_astral = b"A" in classes
-        self._maybe_wide = not ascii_only and (
-            self._maybe_astral or b"W" in classes or _WIDE_PAIR.search(classes) is not None
-        )
-        c1 = not ascii_only and b"\xc2" in raw and _C1_BYTES.search(raw) is not None
-        if b"C" not in classes and not c1:
+        if raw.isascii():
+            # Deleting all but controls writes almost nothing: ~1.5x faster than classifying.
+            controls = bool(raw.translate(None, _NOT_CONTROL_BYTES))
+            c1 = self._maybe_wide = self._maybe_astral = False
+        else:
+            classes = raw.translate(_BYTE_CLASSES)
+            controls = b"C" in classes
+            self._maybe_astral = b"A" in classes
+            self._maybe_wide = (
+                self._maybe_astral or b"W" in classes or _WIDE_PAIR.search(classes) is not None
+            )
+            c1 = b"\xc2" in raw and _C1_BYTES.search(raw) is not None
+        if not controls and not c1:
             text = self._decoder.decode(data)
             if not (self._pending or self._skip):
                 self._run(text)  # no escapes or odd controls anywhere: skip the tokenizer
@@ -1091,6 +1097,7 @@ _RENDER_WINDOW = 4096
 _PIECE = 1 << 20
 # Bytes of C0 controls other than \n and \r, and DEL: their absence means plain text.
 _CONTROL_BYTES = bytes([*range(0x00, 0x0A), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_NOT_CONTROL_BYTES = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
 _C1_BYTES = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080..U+009F in UTF-8
 _C1_RUN = re.compile("[\x80-\x9f][\x80-\x9f]*")  # not "[...]+": see _WIDE_RUN
 # Before decoding a chunk that holds controls: VT and FF become LF (they act alike here), and
@@ -1107,11 +1114,10 @@ _CONTROL_MAP = bytes(
 )  # fmt: skip
 # One byte translation classifies a chunk at C speed: "C" is a control (C0 but \r and \n, or
 # DEL), "W" starts a character that may be wide (U+1000..U+FFFF, but not U+2xxx), "A" one
-# beyond U+FFFF (or an invalid byte, as conservative as that), "X" is 0xE2
-# (U+2000..U+2FFF) and "o" a second byte after which an 0xE2 character may be wide (U+23xx,
-# U+25Fx, U+26xx, U+27xx, U+2Bxx, U+2E8x and up). So b"C" means controls, b"W" or b"Xo" maybe
-# wide characters. The blocks and lines that progress bars draw with are never "o", which
-# keeps the b"Xo" search fast on them.
+# beyond U+FFFF, "X" is 0xE2 (U+2000..U+2FFF) and "o" a second byte after which an 0xE2
+# character may be wide (U+23xx, U+25Fx, U+26xx, U+27xx, U+2Bxx, U+2E8x and up). So b"C"
+# means controls, and b"W", b"A" or b"Xo" maybe wide characters. The blocks and lines that
+# progress bars draw with are never "o", which keeps the b"Xo" search fast on them.
 _WIDE_SECOND = (0x8C, 0x8F, *range(0x97, 0x9F), 0xAC, 0xAD, *range(0xBA, 0xC0))
 # (re finds this pair ~3x faster than `in` does, in the blocks of a progress bar.)
 _WIDE_PAIR = re.compile(b"Xo")
@@ -1126,9 +1132,9 @@ _BYTE_CLASSES = bytes(
 def _drop_aborted(text: str) -> str:
     """Drop ESC, ESC [ and ESC ] where the next ESC cuts them short: they show nothing.
 
-    Every ESC starts a sequence (one inside a sequence ends it), so this is exact, and it
-    keeps runs of bare ESC bytes, a common byte soup, from costing a step each. Each pass of
-    C-level replaces halves a chain of them, so the passes are few.
+    Every ESC starts a sequence (one inside a sequence cuts it short), so what goes never
+    showed anything, and runs of bare ESC bytes, a common byte soup, do not cost a step
+    each. Each pass of C-level replaces halves a chain of them, so the passes are few.
     """
     if "\x1b\x1b" in text:
         text = _ESC_RUN.sub("\x1b", text)  # after this, no replace below makes ESC ESC
