@@ -15,7 +15,7 @@ import pynvml
 import pytest
 
 from nbexp import gpu
-from nbexp._cli_tables import _bar, format_gpu_table
+from nbexp._cli.tables import _bar, format_gpu_table
 from nbexp._core.errors import GpuUnavailable, UsageError
 from nbexp._io import gpus as gpu_readings
 from nbexp._io.proc import pid_owner

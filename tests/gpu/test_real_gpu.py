@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from nbexp import ExperimentManager, NbexpError, Status, gpu
-from nbexp._cli_tables import format_gpu_table
+from nbexp._cli.tables import format_gpu_table
 from nbexp._io import proc as _proc
 from nbexp._service.gpus import experiment_pids
 

@@ -47,6 +47,25 @@ class ExperimentRecord:
     launcher_start: str | None = None
     waiting_for: str | None = None  # why it is queued, as the last scheduling step saw it
     log_problem: str | None = None  # why its log may be incomplete (a full disk, deleted)
+    group_name: str | None = None  # the group (a sweep is one) it belongs to
+    params: dict[str, Any] | None = None  # a sweep member's parameters
+    tags: list[str] = field(default_factory=list)
+    note: str | None = None
+    failure_kind: str | None = None  # why it ended, as a kind: exception, cuda-oom, timeout…
+    failure_summary: str | None = None  # …and in one line, from its log's tail
+    retries: int = 0  # how many times a failure may be retried
+    retry_on: list[str] | None = None  # which failures (None: the default policy)
+    retry_delay: float = 0.0  # seconds before a retry starts
+    not_before: float | None = None  # a queued retry waits until then
+    timeout: float | None = None  # seconds an attempt may run
+    timeout_signal: str | None = None  # e.g. "USR1@60": that signal 60 s before the limit
+    on_end: str | None = None  # a shell line run when an attempt ends
+    paused_at: float | None = None  # when it was paused (while paused)
+    paused_seconds: float = 0.0  # time spent paused by the current attempt
+    node: str | None = None  # where it runs (Slurm)
+    array_job: str | None = None  # the Slurm array it was submitted in
+    requeue_on: list[str] | None = None  # Slurm endings that resubmit it
+    final_progress: dict[str, Any] | None = None  # the last progress of an ended attempt
     problem: str | None = None  # set when the store's row could not be read (corrupt)
 
     @property

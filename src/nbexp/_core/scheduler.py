@@ -8,7 +8,7 @@ machine; `_service.scheduling` feeds this from the store and the GPU probe insid
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .states import Status
@@ -47,6 +47,8 @@ class Request:
     priority: int = 0
     queued_at: float = 0.0
     after: tuple[int, ...] = ()
+    group: str | None = None  # its group, whose parallel limit and pause apply
+    not_before: float | None = None  # a retry waits until then (seconds since the epoch)
 
 
 @dataclass(frozen=True)
@@ -60,17 +62,20 @@ class QueuedRow:
     priority: int
     queued_at: float
     after: tuple[int, ...]
+    group: str | None = None
+    not_before: float | None = None
 
     def request(self, gpu_indices: Sequence[int] | None) -> Request:
         """The scheduler's view; `gpu_indices`: its explicit GPUs resolved to indices."""
-        return _request(
+        request = _request(
             self.id, self.gpus, self.options, self.priority, self.queued_at, self.after, gpu_indices
         )
+        return replace(request, group=self.group, not_before=self.not_before)
 
 
 def request_of(record: ExperimentRecord, gpu_indices: Sequence[int] | None = None) -> Request:
     """The scheduler's view of a record; `gpu_indices`: its explicit GPUs resolved to indices."""
-    return _request(
+    request = _request(
         record.id,
         record.gpus,
         record.options or {},
@@ -79,6 +84,7 @@ def request_of(record: ExperimentRecord, gpu_indices: Sequence[int] | None = Non
         tuple(record.after),
         gpu_indices,
     )
+    return replace(request, group=record.group_name, not_before=record.not_before)
 
 
 def _request(
@@ -108,10 +114,21 @@ def _request(
 
 
 @dataclass(frozen=True)
+class GroupState:
+    """One group as the scheduler sees it."""
+
+    running: int = 0  # members running now
+    max_parallel: int | None = None  # None: no limit of its own
+    paused: bool = False  # its queue is paused: members wait
+
+
+@dataclass(frozen=True)
 class Resources:
     gpus: Mapping[int, GpuState] = field(default_factory=dict)
     running_cpu_only: int = 0
     max_parallel_cpu: int | None = None  # None: no limit
+    groups: Mapping[str, GroupState] = field(default_factory=dict)
+    now: float = 0.0  # seconds since the epoch: when retries waiting for a time may start
 
 
 @dataclass(frozen=True)
@@ -197,7 +214,33 @@ def _take(resources: Resources, request: Request, gpus: tuple[int, ...]) -> Reso
             gpu.shared_by + (1 if request.share else 0),
         )
     cpu = resources.running_cpu_only + (0 if gpus or request.gpus is not None else 1)
-    return Resources(updated, cpu, resources.max_parallel_cpu)
+    groups = dict(resources.groups)
+    if request.group is not None:
+        group = groups.get(request.group, GroupState())
+        groups[request.group] = replace(group, running=group.running + 1)
+    return replace(resources, gpus=updated, running_cpu_only=cpu, groups=groups)
+
+
+def held_back(request: Request, resources: Resources) -> str | None:
+    """Why a request must wait whatever its GPUs: a retry's delay, its group paused or at its
+    parallel limit. None when nothing holds it back."""
+    if request.not_before is not None and request.not_before > resources.now:
+        return f"retry in {_seconds(request.not_before - resources.now)}"
+    if request.group is None:
+        return None
+    group = resources.groups.get(request.group, GroupState())
+    if group.paused:
+        return f"group {request.group!r} is paused (nbexp group resume {request.group})"
+    if group.max_parallel is not None and group.running >= group.max_parallel:
+        return (
+            f"group {request.group!r} already runs {group.running} "
+            f"(max_parallel {group.max_parallel})"
+        )
+    return None
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 1 else "a moment"
 
 
 @dataclass(frozen=True)
@@ -239,6 +282,10 @@ def plan(
         if not dependencies.ready:
             reason = f"waiting for experiment {dependencies.waiting_for}"
             decisions.append(Blocked(request.id, reason))
+            continue
+        waiting = held_back(request, resources)
+        if waiting is not None:
+            decisions.append(Blocked(request.id, waiting))
             continue
         gpus, why = allocate(request, resources)
         if gpus is None:

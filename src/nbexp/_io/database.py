@@ -107,6 +107,70 @@ MIGRATIONS: list[str] = [
     ALTER TABLE experiments ADD COLUMN waiting_for TEXT;
     ALTER TABLE experiments ADD COLUMN log_problem TEXT;
     """,
+    # v4 -> v5: a researcher's day. Groups and sweeps (group, params, tags, a note, per-group
+    # limits), metric histories kept for good (append-only chunks, a summary per metric, the
+    # byte offset extraction reached), endings that explain themselves (failure kind and
+    # summary, retries, time limits, hooks, pause), and Slurm depth (arrays, node, requeue).
+    """
+    ALTER TABLE experiments ADD COLUMN group_name TEXT;
+    ALTER TABLE experiments ADD COLUMN params TEXT;
+    ALTER TABLE experiments ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE experiments ADD COLUMN note TEXT;
+    ALTER TABLE experiments ADD COLUMN failure_kind TEXT;
+    ALTER TABLE experiments ADD COLUMN failure_summary TEXT;
+    ALTER TABLE experiments ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE experiments ADD COLUMN retry_on TEXT;
+    ALTER TABLE experiments ADD COLUMN retry_delay REAL NOT NULL DEFAULT 0;
+    ALTER TABLE experiments ADD COLUMN not_before REAL;
+    ALTER TABLE experiments ADD COLUMN timeout REAL;
+    ALTER TABLE experiments ADD COLUMN timeout_signal TEXT;
+    ALTER TABLE experiments ADD COLUMN on_end TEXT;
+    ALTER TABLE experiments ADD COLUMN paused_at REAL;
+    ALTER TABLE experiments ADD COLUMN paused_seconds REAL NOT NULL DEFAULT 0;
+    ALTER TABLE experiments ADD COLUMN node TEXT;
+    ALTER TABLE experiments ADD COLUMN array_job TEXT;
+    ALTER TABLE experiments ADD COLUMN requeue_on TEXT;
+    ALTER TABLE experiments ADD COLUMN final_progress TEXT;
+    ALTER TABLE attempts ADD COLUMN failure_kind TEXT;
+    ALTER TABLE attempts ADD COLUMN failure_summary TEXT;
+    CREATE INDEX experiments_by_group ON experiments (group_name);
+    CREATE TABLE groups (
+        name TEXT PRIMARY KEY,
+        created REAL NOT NULL,
+        max_parallel INTEGER,
+        paused INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE metric_cursors (
+        experiment_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (experiment_id, attempt)
+    );
+    CREATE TABLE metric_chunks (
+        experiment_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        chunk INTEGER NOT NULL,
+        points BLOB NOT NULL,
+        PRIMARY KEY (experiment_id, attempt, name, chunk)
+    );
+    CREATE TABLE metric_summaries (
+        experiment_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        stored INTEGER NOT NULL,
+        last REAL,
+        last_step REAL,
+        min REAL,
+        min_step REAL,
+        max REAL,
+        max_step REAL,
+        updated REAL NOT NULL,
+        PRIMARY KEY (experiment_id, attempt, name)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _STORE_ID_SINCE = 4  # the schema version that added the meta table

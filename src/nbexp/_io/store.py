@@ -34,7 +34,19 @@ if TYPE_CHECKING:
     from .._core.scheduler import QueuedRow
 
 _STATUS_VALUES = frozenset(s.value for s in Status)
-_JSON_COLUMNS = {"command", "env", "gpus", "options", "after", "assigned_gpus"}
+_JSON_COLUMNS = {
+    "command",
+    "env",
+    "gpus",
+    "options",
+    "after",
+    "assigned_gpus",
+    "params",
+    "tags",
+    "retry_on",
+    "requeue_on",
+    "final_progress",
+}
 _BOOL_COLUMNS = {"shell", "uv"}
 
 
@@ -74,6 +86,13 @@ def new_attempt_fields(attempt: int, log_path: str, **values: Any) -> dict[str, 
         launcher_pid=None,
         launcher_start=None,
         log_problem=None,
+        failure_kind=None,
+        failure_summary=None,
+        not_before=None,
+        paused_at=None,
+        paused_seconds=0.0,
+        node=None,
+        final_progress=None,
     )
     fields.update(values)
     return fields
@@ -282,13 +301,15 @@ class Store:
         conn.execute(
             """
             INSERT INTO attempts (experiment_id, attempt, status, started, ended, pid, exit_code,
-                                  signal, error, log_path)
-            SELECT id, attempt, status, started, ended, pid, exit_code, signal, error, log_path
+                                  signal, error, log_path, failure_kind, failure_summary)
+            SELECT id, attempt, status, started, ended, pid, exit_code, signal, error, log_path,
+                   failure_kind, failure_summary
             FROM experiments WHERE id = ? AND attempt > 0 AND log_path IS NOT NULL
             ON CONFLICT (experiment_id, attempt) DO UPDATE SET
                 status = excluded.status, started = excluded.started, ended = excluded.ended,
                 pid = excluded.pid, exit_code = excluded.exit_code, signal = excluded.signal,
-                error = excluded.error
+                error = excluded.error, failure_kind = excluded.failure_kind,
+                failure_summary = excluded.failure_summary
             """,
             (experiment_id,),
         )
@@ -324,8 +345,8 @@ class Store:
         from .._core.scheduler import QueuedRow
 
         rows = conn.execute(
-            "SELECT id, attempt, gpus, options, priority, queued_at, created, after "
-            "FROM experiments WHERE status = 'queued' AND executor = 'local'"
+            "SELECT id, attempt, gpus, options, priority, queued_at, created, after, group_name, "
+            "not_before FROM experiments WHERE status = 'queued' AND executor = 'local'"
         ).fetchall()
         queue: dict[int, QueuedRow] = {}
         corrupt: dict[int, str] = {}
@@ -339,10 +360,46 @@ class Store:
                     priority=r[4],
                     queued_at=r[5] if r[5] is not None else r[6],
                     after=tuple(_fast_json(r[7], []) or ()),
+                    group=r[8],
+                    not_before=r[9],
                 )
             except (ValueError, TypeError) as e:
                 corrupt[r[0]] = f"its row in the store is corrupt ({e})"
         return queue, corrupt
+
+    # -- groups -------------------------------------------------------------------------------
+
+    def groups(self, conn: sqlite3.Connection | None = None) -> dict[str, dict[str, Any]]:
+        """Every group with settings of its own: {name: {created, max_parallel, paused}}."""
+        if conn is None:
+            with self.read() as c:
+                return self.groups(c)
+        rows = conn.execute("SELECT name, created, max_parallel, paused FROM groups").fetchall()
+        return {
+            r["name"]: {
+                "created": r["created"],
+                "max_parallel": r["max_parallel"],
+                "paused": bool(r["paused"]),
+            }
+            for r in rows
+        }
+
+    def set_group(self, name: str, **values: Any) -> None:
+        """Create a group's row (if missing) and set `max_parallel` and/or `paused`."""
+        with self.write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO groups (name, created) VALUES (?, ?)", (name, time.time())
+            )
+            for column in ("max_parallel", "paused"):
+                if column in values:
+                    conn.execute(
+                        f"UPDATE groups SET {column} = ? WHERE name = ?",
+                        (_encode(column, values[column]), name),
+                    )
+
+    def delete_group(self, name: str) -> None:
+        with self.write() as conn:
+            conn.execute("DELETE FROM groups WHERE name = ?", (name,))
 
     def set_waiting_reasons(self, conn: sqlite3.Connection, reasons: dict[int, str]) -> None:
         """Record why each queued experiment waits now (only where that changed)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from .._core.errors import Busy, GpuConflict, SpawnFailed, UsageError
 from .._core.records import ExperimentRecord
-from .._core.scheduler import Resources, allocate, dependency_state, request_of
+from .._core.scheduler import Resources, allocate, dependency_state, held_back, request_of
 from .._core.settings import Settings
 from .._core.states import Action, Status, is_allowed, sources
 from .._core.validate import LaunchRequest
@@ -25,7 +25,7 @@ from .._io.gpus import GpuReport
 from .._io.store import Store
 from .claims import claim, launcher_fields, refusal
 from .gpus import GpuOwnership, require_gpu_count
-from .scheduling import Scheduling, explicit_gpus
+from .scheduling import Scheduling, explicit_gpus, with_groups
 
 
 def cell_script(home: Path, record: ExperimentRecord) -> Path | None:
@@ -162,7 +162,9 @@ class Lifecycle:
             require_gpu_count(record.gpus, report, record.id)  # else a queue waits forever
         with self.store.write() as conn:
             running = self.store.list([Status.RUNNING], conn)
-            resources = self.gpus.resources(report, running, self.settings())
+            resources = with_groups(
+                self.gpus.resources(report, running, self.settings()), running, self.store, conn
+            )
             why_queued: str | None = None
             if force:
                 gpus = explicit if explicit is not None else self._any_gpus(record, report)
@@ -207,7 +209,8 @@ class Lifecycle:
         )
         if dependencies.broken is not None:
             raise UsageError(f"cannot start experiment {record.id}: {dependencies.broken}")
-        gpus, why = allocate(request, resources)
+        held = held_back(request, resources)
+        gpus, why = allocate(request, resources) if held is None else (None, held)
         if dependencies.ready and gpus is not None:
             return (list(gpus) if record.gpus is not None else None), None
         if queue or record.after:

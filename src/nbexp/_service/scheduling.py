@@ -12,11 +12,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .._core.errors import NbexpError
-from .._core.scheduler import Blocked, Decision, Fail, Launch, plan
+from .._core.records import ExperimentRecord
+from .._core.scheduler import Blocked, Decision, Fail, GroupState, Launch, Resources, plan
 from .._core.settings import Settings
 from .._core.states import Status
 from .._exec.base import Executor
@@ -70,7 +72,9 @@ class Scheduling:
                     continue
                 requests.append(row.request(explicit))
             running = self.store.list([Status.RUNNING], conn)
-            resources = self.gpus.resources(report, running, self.settings())
+            resources = with_groups(
+                self.gpus.resources(report, running, self.settings()), running, self.store, conn
+            )
             statuses = self.store.dependency_statuses(conn, [d for r in requests for d in r.after])
             decisions: list[Decision] = plan(requests, resources, statuses)
             decisions += [Fail(i, f"not started: {why}") for i, why in unavailable.items()]
@@ -125,6 +129,27 @@ class Scheduling:
             close_fds=True,
         )
         track_child(watcher)
+
+
+def with_groups(
+    resources: Resources, running: list[ExperimentRecord], store: Store, conn: Any
+) -> Resources:
+    """`resources` completed with the groups' limits, pauses and running members, and the time
+    (for retries that wait)."""
+    counts: dict[str, int] = {}
+    for record in running:
+        if record.group_name is not None:
+            counts[record.group_name] = counts.get(record.group_name, 0) + 1
+    settings = store.groups(conn)
+    groups = {
+        name: GroupState(
+            running=counts.get(name, 0),
+            max_parallel=settings.get(name, {}).get("max_parallel"),
+            paused=bool(settings.get(name, {}).get("paused")),
+        )
+        for name in set(counts) | set(settings)
+    }
+    return replace(resources, groups=groups, now=time.time())
 
 
 def explicit_gpus(request: Any, report: GpuReport | None, *, force: bool) -> list[int] | None:

@@ -1,0 +1,68 @@
+"""`nbexp logs`: an experiment's output as a terminal would show it, now or as it grows."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, TextIO, cast
+
+from .._core.errors import NbexpError
+from .._manager import ExperimentManager
+from .._service.core import tty_rows
+from .base import Handler, add_color_option, line_count
+from .tables import (
+    ColourlessTerminal,
+    isatty,
+    wants_color,
+    write_styled_log,
+)
+
+
+def add_verbs(sub: Any, name: str) -> None:
+    p = sub.add_parser("logs", help="print an experiment's output as a terminal would show it")
+    p.add_argument("id", type=int)
+    p.add_argument("-n", "--tail", type=line_count, help="only the last N lines")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing while it runs")
+    p.add_argument("--attempt", type=int, help="an earlier attempt (default: the latest)")
+    add_color_option(p)
+
+
+def _logs(manager: ExperimentManager, args: argparse.Namespace) -> int:
+    stored = manager.log_path(args.id, args.attempt)
+    path = manager.readable_log_path(args.id, args.attempt)
+    record = manager.get(args.id).record
+    ended = record.status.is_terminal or args.attempt not in (None, record.attempt)
+    # A running one may not have created its log yet, but once its process exists it has.
+    spawned = record.pid is not None and record.executor == "local"
+    if (ended or spawned) and not os.path.exists(path):
+        raise NbexpError(f"experiment {record.id}'s log {stored} is gone (deleted or moved)")
+    if path != stored:
+        print(
+            f"{args.program}: {stored} was deleted; reading it through the running process "
+            "(it is lost for good when the experiment ends)",
+            file=sys.stderr,
+        )
+    color = wants_color(args.color, sys.stdout)
+    on_terminal = isatty(sys.stdout)
+    if args.follow and not (ended and color and not on_terminal):
+        from .._ui.follow import follow_to_terminal
+
+        def finished() -> bool:
+            now = manager.get(args.id).record
+            # The attempt followed ended, or a restart began a newer one.
+            return now.status.is_terminal or args.attempt not in (None, now.attempt)
+
+        out = sys.stdout if color or not on_terminal else ColourlessTerminal(sys.stdout)
+        follow_to_terminal(path, cast(TextIO, out), is_finished=finished, tail=args.tail)
+        return 0
+    if color:
+        write_styled_log(path, sys.stdout, tail=args.tail, rows=tty_rows(record))
+    else:
+        for line in manager.logs(args.id, tail=args.tail, attempt=args.attempt):
+            sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+HANDLERS: dict[str, Handler] = {"logs": _logs}
