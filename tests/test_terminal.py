@@ -439,6 +439,10 @@ def _steps(data: bytes) -> int:
 
     Unlike a time, it is the same on a busy machine as on an idle one.
     """
+    return _steps_of(lambda: render(data))
+
+
+def _steps_of(work: Callable[[], object]) -> int:
     steps = 0
 
     def on_call(frame: object, event: str, arg: object) -> None:
@@ -454,7 +458,7 @@ def _steps(data: bytes) -> int:
     sys.setprofile(on_call)
     sys.settrace(on_line)  # type: ignore[arg-type]
     try:
-        render(data)
+        work()
     finally:
         sys.settrace(None)
         sys.setprofile(None)
@@ -589,3 +593,15 @@ def test_wide_characters_are_found_in_bulk_exactly(text: str) -> None:
     filled = terminal._fill_wide(text, astral=True)
     each = "".join(char + ("\x00" if _is_wide(char) else "") for char in text)
     assert (text if filled is None else filled) == each
+
+
+def test_render_takes_no_python_step_per_line() -> None:
+    # render() hands lines over with C-level calls per batch, as chunked feeding appends
+    # them: its work must not grow by a Python step per line (it used to call line(n)).
+    data = b"".join(b"2026-11-29 INFO step=%06d loss=0.25 \n" % step for step in range(40_000))
+    screen = Screen(max_lines=10_000)
+    steps_fed = _steps_of(
+        lambda: [screen.feed(data[i : i + 65536]) for i in range(0, len(data), 65536)]
+    )
+    assert len(render(data)) == 40_000
+    assert _steps(data) < 2 * steps_fed + 1000
