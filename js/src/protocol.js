@@ -1,0 +1,224 @@
+// @ts-check
+// The wire format and anywidget's model, as JSDoc types only: no code, so nothing of this file
+// reaches the bundle. Mirrors src/nbexp/_ui/protocol.py shape for shape (tests/test_widget_types.py
+// checks it); other modules take what they use with `@import { RowJson } from "./protocol.js"`.
+
+// -- the wire format ------------------------------------------------------------------------------
+// Where Python types a field `Any`, its comment there says what it holds, and that is what is
+// spelled out here.
+
+/**
+ * nbexp.progress.Progress.to_json(): a bar's reading; absent values are null.
+ * @typedef {object} ProgressJson
+ * @property {string} kind "tqdm", "rich" or "keras"
+ * @property {string | null} description
+ * @property {number | null} n
+ * @property {number | null} total
+ * @property {number | null} percent
+ * @property {number | null} elapsed seconds
+ * @property {number | null} remaining seconds: the ETA
+ * @property {number | null} rate units per second
+ * @property {string | null} unit
+ * @property {Record<string, number>} metrics
+ */
+
+/**
+ * One experiment in the table. The browser ticks the runtime itself from `started`/`ended`.
+ * @typedef {object} RowJson
+ * @property {number} id
+ * @property {string} name
+ * @property {string} status
+ * @property {number | Array<number | string> | null} gpus assigned indices once started, else
+ *   the request (a count, a list of indices or UUIDs, or null)
+ * @property {number[] | null} assigned GPUs held now (running only)
+ * @property {number | null} pid
+ * @property {string} executor
+ * @property {string | null} job_id
+ * @property {number | null} started
+ * @property {number | null} ended
+ * @property {number | null} exit_code
+ * @property {string | null} reason
+ * @property {number} attempt
+ * @property {string[]} actions what the state allows, e.g. ["stop"]
+ * @property {ProgressJson | null} progress
+ */
+
+/**
+ * @typedef {object} GpuProcessJson
+ * @property {number} pid
+ * @property {string | null} user
+ * @property {number | null} mem MiB
+ */
+
+/**
+ * What rarely changes about one GPU.
+ * @typedef {object} GpuInfoEntry
+ * @property {number} index
+ * @property {string | null} uuid
+ * @property {string | null} name
+ * @property {number | null} mem_total MiB
+ * @property {number | null} power_limit W
+ * @property {number[]} pids
+ * @property {string | null} problem
+ */
+
+/**
+ * @typedef {object} GpuInfo
+ * @property {boolean} available
+ * @property {boolean} simulated
+ * @property {string | null} reason why there are no GPUs
+ * @property {GpuInfoEntry[]} gpus
+ */
+
+/**
+ * One reading of one GPU: [memory used MiB, utilisation %, temperature °C, power W].
+ * @typedef {Array<number | null>} GpuReading
+ */
+
+/**
+ * A log line: plain text, or [text, [[start, end, css], ...]] when it has colours.
+ * @typedef {string | [string, Array<[number, number, string]>]} LineJson
+ */
+
+/**
+ * Lines of the selected experiment's log (every field optional, as Python's total=False). With
+ * `reset`, the browser drops what it had and `lines` is a list starting at line `start`;
+ * otherwise `lines` maps line numbers (as strings) to new contents and `stale` is a range of
+ * lines to drop and fetch again if shown.
+ * @typedef {object} LogPart
+ * @property {boolean} [reset]
+ * @property {number} [id]
+ * @property {number} [attempt]
+ * @property {number} [total]
+ * @property {number} [start]
+ * @property {LineJson[] | Record<string, LineJson>} [lines] a list (reset) or a map (delta)
+ * @property {[number, number]} [stale] [from, to)
+ * @property {string} [note] why there is no log to show
+ */
+
+// Kernel → browser. Python declares ticks and snapshots total=False; `type` is always sent.
+
+/**
+ * @typedef {object} TickMessage
+ * @property {"tick"} type
+ * @property {number} [now] the kernel's clock (seconds since the epoch)
+ * @property {RowJson[]} [rows] new or changed rows
+ * @property {number[]} [removed]
+ * @property {GpuInfo} [gpu_info]
+ * @property {GpuReading[]} [gpu]
+ * @property {Record<string, GpuProcessJson[]>} [gpu_foreign] GPU index -> someone else's processes
+ * @property {LogPart} [log]
+ * @property {string[]} [problems] what went wrong this tick, in words
+ */
+
+/**
+ * @typedef {object} SnapshotMessage
+ * @property {"snapshot"} type
+ * @property {number} [now]
+ * @property {RowJson[]} [rows]
+ * @property {GpuInfo} [gpu_info]
+ * @property {GpuReading[]} [gpu]
+ * @property {Record<string, GpuProcessJson[]>} [gpu_foreign]
+ * @property {GpuReading[][]} [gpu_history] per GPU, oldest first
+ * @property {LogPart} [log]
+ */
+
+/**
+ * @typedef {object} LogLinesMessage
+ * @property {"log_lines"} type
+ * @property {number | null} req
+ * @property {number} id
+ * @property {number} attempt
+ * @property {number} start
+ * @property {number} total
+ * @property {LineJson[]} lines
+ */
+
+/**
+ * @typedef {object} ActionDoneMessage
+ * @property {"action_done"} type
+ * @property {number | null} req
+ * @property {number} id
+ * @property {string} action
+ * @property {string} message
+ * @property {RowJson | null} row null once removed
+ */
+
+/**
+ * @typedef {object} ErrorMessage
+ * @property {"error"} type
+ * @property {number | null} req
+ * @property {string} message
+ */
+
+// Browser → kernel.
+
+/**
+ * A view was drawn: send it everything.
+ * @typedef {object} HelloMessage
+ * @property {"hello"} type
+ */
+
+/**
+ * A view was removed.
+ * @typedef {object} ByeMessage
+ * @property {"bye"} type
+ */
+
+/**
+ * @typedef {object} ActionRequest
+ * @property {"action"} type
+ * @property {number} req
+ * @property {number} id
+ * @property {string} action one of states.USER_ACTIONS
+ */
+
+/**
+ * @typedef {object} LogRangeRequest
+ * @property {"log_range"} type
+ * @property {number} req
+ * @property {number} id
+ * @property {number} attempt
+ * @property {number} start
+ * @property {number} end
+ */
+
+/** @typedef {TickMessage | SnapshotMessage | LogLinesMessage | ActionDoneMessage | ErrorMessage} KernelMessage */
+/** @typedef {LogLinesMessage | ActionDoneMessage | ErrorMessage} Reply a message answering a request */
+/** @typedef {HelloMessage | ByeMessage | ActionRequest | LogRangeRequest} BrowserMessage */
+/** @typedef {Omit<ActionRequest, "req"> | Omit<LogRangeRequest, "req">} RequestBody */
+
+// -- anywidget's model, as far as these modules use it ------------------------------------------
+
+/**
+ * @template T the synced traits
+ * @typedef {object} Model
+ * @property {<K extends keyof T>(name: K) => T[K]} get
+ * @property {<K extends keyof T>(name: K, value: T[K]) => void} set
+ * @property {() => void} save_changes
+ * @property {(content: BrowserMessage) => void} send
+ * @property {(event: string, callback: (...args: any[]) => void) => void} on
+ * @property {(event: string, callback: (...args: any[]) => void) => void} off
+ */
+
+/**
+ * The traits of nbexp._ui.dashboard.Dashboard.
+ * @typedef {object} DashboardTraits
+ * @property {string} kind
+ * @property {number | null} selected
+ * @property {string[]} status_filter
+ * @property {string} search
+ * @property {number} interval
+ * @property {string} home
+ */
+
+/**
+ * The traits of nbexp._ui.card.ExperimentCard.
+ * @typedef {object} CardTraits
+ * @property {string} kind
+ * @property {Partial<RowJson>} row {} once removed
+ * @property {string[]} tail
+ * @property {number} now
+ */
+
+export {};
