@@ -73,7 +73,7 @@ def test_every_module_is_type_checked() -> None:
 def test_js_dependencies_are_pinned() -> None:
     package = json.loads((JS / "package.json").read_text())
     versions = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
-    assert {"esbuild", "typescript"} <= set(versions)
+    assert {"esbuild", "typescript", "uplot"} <= set(versions)
     loose = {name: v for name, v in versions.items() if not re.fullmatch(r"\d+\.\d+\.\d+", v)}
     assert not loose, f"pin exact versions in js/package.json (the bundle is compared): {loose}"
 
@@ -125,3 +125,34 @@ def test_committed_bundle_is_built_from_src(tmp_path: Path) -> None:
             f"js/{name} (it is generated: never edit it by hand)"
         )
     assert (JS / "widget.js").read_text().startswith("// nbexp front end, generated from js/src")
+
+
+def test_uplot_bundles_once_a_module_uses_it(tmp_path: Path) -> None:
+    """uPlot (the vendored chart library) reaches the bundle, JS and CSS, the day a module imports
+    it, with no CDN; until then nothing of it ships."""
+    _need(ESBUILD)
+    probe = (
+        'import uPlot from "uplot";\n'
+        'import "uplot/dist/uPlot.min.css";\n'
+        "export const chart = (el) => new uPlot({ width: 9, series: [{}] }, [[]], el);\n"
+    )
+    result = subprocess.run(
+        [
+            str(ESBUILD),
+            "--bundle",
+            "--format=esm",
+            "--target=es2020",
+            "--loader=js",
+            f"--outfile={tmp_path / 'probe.js'}",
+        ],
+        input=probe,
+        cwd=JS,  # resolves "uplot" from js/node_modules, as a module under js/src would
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"esbuild could not bundle uPlot:\n{result.stderr}"
+    assert "function uPlot(" in (tmp_path / "probe.js").read_text()
+    assert ".uplot" in (tmp_path / "probe.css").read_text()
+    for name in BUNDLE:
+        assert "uplot" not in (JS / name).read_text().lower(), f"js/{name} ships uPlot unused"
