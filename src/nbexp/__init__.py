@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs every runner memory
 
 __version__ = "0.1.0"
@@ -66,6 +64,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    import importlib  # here, not at the top: every runner imports this package
+
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'nbexp' has no attribute {name!r}")

@@ -64,18 +64,26 @@ class QueuedRow:
     after: tuple[int, ...]
     group: str | None = None
     not_before: float | None = None
+    waiting_for: str | None = None  # the reason the last step gave (rewritten only on change)
 
     def request(self, gpu_indices: Sequence[int] | None) -> Request:
         """The scheduler's view; `gpu_indices`: its explicit GPUs resolved to indices."""
-        request = _request(
-            self.id, self.gpus, self.options, self.priority, self.queued_at, self.after, gpu_indices
+        return _request(
+            self.id,
+            self.gpus,
+            self.options,
+            self.priority,
+            self.queued_at,
+            self.after,
+            gpu_indices,
+            self.group,
+            self.not_before,
         )
-        return replace(request, group=self.group, not_before=self.not_before)
 
 
 def request_of(record: ExperimentRecord, gpu_indices: Sequence[int] | None = None) -> Request:
     """The scheduler's view of a record; `gpu_indices`: its explicit GPUs resolved to indices."""
-    request = _request(
+    return _request(
         record.id,
         record.gpus,
         record.options or {},
@@ -83,8 +91,9 @@ def request_of(record: ExperimentRecord, gpu_indices: Sequence[int] | None = Non
         record.queued_at or record.created,
         tuple(record.after),
         gpu_indices,
+        record.group_name,
+        record.not_before,
     )
-    return replace(request, group=record.group_name, not_before=record.not_before)
 
 
 def _request(
@@ -95,6 +104,8 @@ def _request(
     queued_at: float,
     after: tuple[int, ...],
     gpu_indices: Sequence[int] | None,
+    group: str | None,
+    not_before: float | None,
 ) -> Request:
     gpus: int | tuple[int, ...] | None
     if isinstance(gpus_wanted, list):
@@ -110,6 +121,8 @@ def _request(
         priority=priority,
         queued_at=queued_at,
         after=after,
+        group=group,
+        not_before=not_before,
     )
 
 
@@ -283,10 +296,11 @@ def plan(
             reason = f"waiting for experiment {dependencies.waiting_for}"
             decisions.append(Blocked(request.id, reason))
             continue
-        waiting = held_back(request, resources)
-        if waiting is not None:
-            decisions.append(Blocked(request.id, waiting))
-            continue
+        if request.group is not None or request.not_before is not None:
+            waiting = held_back(request, resources)
+            if waiting is not None:
+                decisions.append(Blocked(request.id, waiting))
+                continue
         gpus, why = allocate(request, resources)
         if gpus is None:
             decisions.append(Blocked(request.id, why or "busy"))

@@ -25,13 +25,14 @@ from .._io import proc as _proc
 from .._io.attempt_files import exit_file_path, pid_file_path, write_json
 from .._io.spawn import describe_os_error, find_executable, python_entry
 from .._io.store import Store
-from .pty_output import PtyCopier, spawn_on_pty
 
 # No subprocess, pathlib, typing or dataclasses here: this process lives as long as the
 # experiment, and every module it imports is resident memory (see benchmarks/bench_runner.py).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from .pty_output import PtyCopier
 
 DEFAULT_STOP_GRACE_S = 10.0
 KILL_TIMEOUT_S = 10.0  # after this, a process stuck in the kernel is given up on
@@ -149,6 +150,8 @@ class Runner:
         assert self.log_fd is not None
         try:
             if tty:
+                from .pty_output import PtyCopier, spawn_on_pty  # only pty runs pay for it
+
                 default_signals = (*_RESET_SIGNALS, signal.SIGCHLD, *STOP_SIGNALS)
                 self.main_pid, master = spawn_on_pty(argv, cwd, env, tty, default_signals)
                 self.pty = PtyCopier(master, self.log_fd)

@@ -17,7 +17,6 @@ import contextlib
 import os
 import sqlite3
 import threading
-import weakref
 
 from .._core.errors import StoreError, UsageError
 
@@ -193,9 +192,6 @@ class Database:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()  # guards _connections and migrations
-        # A store nobody holds any more closes its connections itself (not the collector of
-        # each sqlite3.Connection, which warns); callers close() when they are done anyway.
-        weakref.finalize(self, _close_all, self._connections)
         self._store_id: str | None = None
         self._prepare_file(create)
         self.read_only = not os.access(self.path, os.W_OK)
@@ -306,6 +302,11 @@ class Database:
             self._connections.clear()
         _close_all(connections)
         self._local = threading.local()
+
+    def __del__(self) -> None:
+        # A store nobody holds any more closes its connections itself, before the collector
+        # reaches each sqlite3.Connection (which would warn); callers close() when done anyway.
+        _close_all(getattr(self, "_connections", []))
 
     def close_thread(self) -> None:
         """Close this thread's connection (a thread that ends calls it)."""

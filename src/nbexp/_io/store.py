@@ -346,7 +346,8 @@ class Store:
 
         rows = conn.execute(
             "SELECT id, attempt, gpus, options, priority, queued_at, created, after, group_name, "
-            "not_before FROM experiments WHERE status = 'queued' AND executor = 'local'"
+            "not_before, waiting_for FROM experiments "
+            "WHERE status = 'queued' AND executor = 'local'"
         ).fetchall()
         queue: dict[int, QueuedRow] = {}
         corrupt: dict[int, str] = {}
@@ -362,6 +363,7 @@ class Store:
                     after=tuple(_fast_json(r[7], []) or ()),
                     group=r[8],
                     not_before=r[9],
+                    waiting_for=r[10],
                 )
             except (ValueError, TypeError) as e:
                 corrupt[r[0]] = f"its row in the store is corrupt ({e})"
@@ -402,11 +404,10 @@ class Store:
             conn.execute("DELETE FROM groups WHERE name = ?", (name,))
 
     def set_waiting_reasons(self, conn: sqlite3.Connection, reasons: dict[int, str]) -> None:
-        """Record why each queued experiment waits now (only where that changed)."""
+        """Record why each queued experiment waits now (callers pass only what changed)."""
         conn.executemany(
-            "UPDATE experiments SET waiting_for = ? "
-            "WHERE id = ? AND status = 'queued' AND waiting_for IS NOT ?",
-            [(why, experiment_id, why) for experiment_id, why in reasons.items()],
+            "UPDATE experiments SET waiting_for = ? WHERE id = ? AND status = 'queued'",
+            [(why, experiment_id) for experiment_id, why in reasons.items()],
         )
 
     def dependency_statuses(

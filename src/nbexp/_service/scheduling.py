@@ -78,8 +78,13 @@ class Scheduling:
             statuses = self.store.dependency_statuses(conn, [d for r in requests for d in r.after])
             decisions: list[Decision] = plan(requests, resources, statuses)
             decisions += [Fail(i, f"not started: {why}") for i, why in unavailable.items()]
-            waiting = {d.id: d.reason for d in decisions if isinstance(d, Blocked)}
-            self.store.set_waiting_reasons(conn, waiting)
+            waiting = {
+                d.id: d.reason
+                for d in decisions
+                if isinstance(d, Blocked) and queued[d.id].waiting_for != d.reason
+            }
+            if waiting:  # usually nothing changed since the last step: no write at all
+                self.store.set_waiting_reasons(conn, waiting)
             for decision in decisions:
                 if isinstance(decision, Launch):
                     row = queued[decision.id]
