@@ -1,8 +1,8 @@
-"""The wire format between the kernel and js/widget.js, declared once.
+"""The wire format between the kernel and the widget's JS (js/src), declared once.
 
-Every message either way is one of the TypedDicts below; js/widget.js declares the same shapes as
-JSDoc `@typedef`s (checked by `// @ts-check`), and docs/dashboard.md lists them. Builders for the
-row and GPU parts live here too, so no other module writes these dicts by hand.
+Every message either way is one of the TypedDicts below; js/src/protocol.js declares the same
+shapes as JSDoc `@typedef`s (checked by `// @ts-check`), and docs/dashboard.md lists them.
+Builders for the row and GPU parts live here too, so no other module writes these dicts by hand.
 
 Kernel → browser: `SnapshotMessage` (everything, in reply to hello), `TickMessage` (what changed),
 `LogLinesMessage` (a requested range), `ActionDoneMessage`, `ErrorMessage`.
