@@ -174,7 +174,7 @@ SQL = re.compile(
 )
 
 
-STORE_MODULES = {"nbexp._io.store", "nbexp._io.database"}  # queries; schema and connections
+STORE_MODULES = {"nbexp._io.store", "nbexp._io.database", "nbexp._io.listing"}  # + many rows
 
 
 def test_only_the_store_speaks_sql() -> None:

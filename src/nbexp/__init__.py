@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         WaitTimeout,
     )
     from ._core.states import Status
+    from ._group import Group
     from ._manager import Experiment, ExperimentManager
     from ._ui.dashboard import Dashboard
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "Dashboard": "._ui.dashboard",
     "Experiment": "._manager",
+    "Group": "._group",
     "ExperimentManager": "._manager",
     "Status": "._core.states",
     "Busy": "._core.errors",
@@ -51,6 +53,7 @@ __all__ = [
     "ExperimentManager",
     "GpuConflict",
     "GpuUnavailable",
+    "Group",
     "InvalidTransition",
     "NbexpError",
     "NotFound",

@@ -9,10 +9,10 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._core.errors import NbexpError
+from ._core.errors import NbexpError, UsageError
 from ._core.options import (
     START_OPTIONS,
     LaunchOptions,
@@ -25,12 +25,17 @@ from ._core.validate import (
     check_executor,
     check_flag,
     check_launch,
+    check_note,
     check_seconds,
+    check_tags,
     parse_experiment_id,
     parse_status,
 )
 from ._exec.runner import DEFAULT_STOP_GRACE_S
+from ._group import Group
+from ._io import listing
 from ._service.core import Service
+from ._service.groups import SweepOptions
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -69,6 +74,10 @@ class Experiment:
         ),
         doc="GPUs assigned (or requested, before it starts).",
     )
+    group = property(lambda self: self.record.group_name, doc="Its group's name (or None).")
+    params = property(lambda self: self.record.params, doc="Its parameters (a sweep's run).")
+    tags = property(lambda self: self.record.tags, doc="Its tags (see ExperimentManager.tag).")
+    note = property(lambda self: self.record.note, doc="Its note, if any.")
 
     @property
     def metrics(self) -> dict[str, list[float]]:
@@ -236,6 +245,69 @@ class ExperimentManager:
             experiment_id, force=check_flag(force, "force"), queue=check_flag(queue, "queue")
         )
         return Experiment(self, experiment_id)
+
+    # -- sweeps, groups, tags ----------------------------------------------------------------
+
+    def sweep(
+        self,
+        template: str | Sequence[str],
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        name: str | None = None,
+        mode: str = "grid",
+        samples: int | None = None,
+        seed: int | None = None,
+        max_parallel: int | None = None,
+        queue: bool = True,
+        force: bool = False,
+        **run_options: Any,  # LaunchOptions but `name` (the sweep's) and `group`
+    ) -> Group:
+        """Launch one run per combination of `params` (docs/sweeps.md): `template` is a command
+        with `{key}` placeholders, filled in per argument; `params` is {key: [values]} (every
+        combination, or zipped with mode="zip") or a list of dicts; samples=N draws N of them
+        (seeded). At most `max_parallel` run at once; the rest wait in the queue. Every run
+        option of run() applies to each run. Nothing is created if any of it is wrong.
+        queue=False: refused (creating nothing) unless every run can start now."""
+        check_option_names(run_options, "sweep", extra=())
+        how = SweepOptions(
+            mode=mode,
+            samples=samples,
+            seed=seed,
+            max_parallel=max_parallel,
+            queue=check_flag(queue, "queue"),
+            force=check_flag(force, "force"),
+        )
+        group, _ = self.service.groups.sweep(
+            template, params, name, how, run_options, self.executor
+        )
+        return Group(self, group)
+
+    def group(self, name: str) -> Group:
+        """The group of this name (a sweep's, or given with run(group=…)); UsageError if none."""
+        return Group(self, self.service.groups.known(name))
+
+    def groups(self) -> builtins.list[Group]:
+        """Every group, the newest first."""
+        return [Group(self, name) for name in self.service.groups.summaries()]
+
+    def tag(
+        self,
+        experiment_id: int,
+        add: str | Sequence[str] = (),
+        remove: str | Sequence[str] = (),
+    ) -> builtins.list[str]:
+        """Add and remove tags (words to find it by; `nbexp tag ID +best -old`); its tags now."""
+        added, removed = check_tags(add), check_tags(remove)
+        both = [t for t in added if t in removed]
+        if both:
+            raise UsageError(f"tag {both[0]!r} is both added and removed: say which")
+        record = self.service.fresh_record(experiment_id)
+        return listing.change_tags(self.store, record.id, added, removed)
+
+    def note(self, experiment_id: int, text: str | None) -> None:
+        """Set (or, with None or "", clear) the experiment's note."""
+        record = self.service.fresh_record(experiment_id)
+        listing.set_note(self.store, record.id, check_note(text))
 
     # -- stopping ----------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
-"""A throw-away single-node Slurm (munged + slurmctld + slurmd) for the tests and benchmarks.
+"""A throw-away single-node Slurm (munged, MariaDB + slurmdbd for accounting, slurmctld,
+slurmd) for the tests and benchmarks.
 
-Everything lives under one scratch folder and listens on loopback ports picked at start, so two
-clusters (two pytest-xdist workers, two CI jobs) never collide. No systemd, no cgroups; every
-daemon runs in the foreground as our child and is stopped by its pid.
+Everything lives under one scratch folder and listens on loopback ports (or a unix socket) picked
+at start, so two clusters (two pytest-xdist workers, two CI jobs) never collide. No systemd, no
+cgroups; every daemon runs in the foreground as our child and is stopped by its pid.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
+
+from .accounting import ACCOUNTING_PROGRAMS, Accounting, AccountingError
 
 DAEMONS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "scancel")
 # Daemons are looked up here too: Debian puts them in /usr/sbin, which a non-root PATH lacks.
@@ -39,8 +43,9 @@ def find_program(name: str) -> str | None:
     return None
 
 
-def missing_programs() -> list[str]:
-    return [name for name in DAEMONS if find_program(name) is None]
+def missing_programs(accounting: bool = True) -> list[str]:
+    wanted = DAEMONS + (ACCOUNTING_PROGRAMS if accounting else ())
+    return [name for name in wanted if find_program(name) is None]
 
 
 def free_port() -> int:
@@ -49,6 +54,25 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+CGROUP_V1_MEMORY = Path("/sys/fs/cgroup/memory")
+MEMORY_ENFORCEMENT_ENV = "NBEXP_SLURM_MEMORY_ENFORCEMENT"  # "cgroup" or "jobacct", to force one
+
+
+def memory_enforcement() -> str:
+    """How the test cluster enforces --mem: "cgroup" where a cgroup v1 memory controller is
+    mounted and writable (Slurm's task/cgroup then records OUT_OF_MEMORY), else "jobacct"
+    (jobacct_gather polls each step's RSS and kills it: the job ends FAILED, its log says why).
+    Slurm 22.05's cgroup v2 plugin needs systemd's D-Bus, which a container without systemd
+    lacks, so a v2-only machine gets "jobacct"."""
+    forced = os.environ.get(MEMORY_ENFORCEMENT_ENV)
+    if forced in ("cgroup", "jobacct"):
+        return forced
+    usable = (CGROUP_V1_MEMORY / "memory.limit_in_bytes").exists() and os.access(
+        CGROUP_V1_MEMORY, os.W_OK
+    )
+    return "cgroup" if usable else "jobacct"
 
 
 def total_memory_mb() -> int:
@@ -63,18 +87,34 @@ class SlurmCluster:
     """One controller and one compute node on this machine, configured under `base`.
 
     `cpus` may exceed the real core count: `SlurmdParameters=config_overrides` makes Slurm trust
-    the configuration, so tests can run several jobs at once on a 2-core CI machine.
+    the configuration, so tests can run several jobs at once on a 2-core CI machine. With
+    `accounting` (the default) MariaDB and slurmdbd start first, so `sacct` answers; a second
+    partition, `urgent`, has a higher priority tier and preempts (cancels) jobs of `partition`.
     """
 
-    def __init__(self, base: Path, *, cpus: int = 16, gpus: int = 1, partition: str = "debug"):
+    def __init__(
+        self,
+        base: Path,
+        *,
+        cpus: int = 16,
+        gpus: int = 1,
+        partition: str = "debug",
+        accounting: bool = True,
+    ):
         self.base = Path(base)
         self.cpus = cpus
         self.gpus = gpus
         self.partition = partition
+        self.urgent_partition = "urgent"
         self.host = socket.gethostname().split(".")[0]
         self.ctld_port = 0
         self.slurmd_port = 0
+        self.accounting: Accounting | None = None
+        self.memory_enforcement = memory_enforcement() if accounting else "none"
+        self._want_accounting = accounting
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.startup_seconds: dict[str, float] = {}  # step -> seconds, for the docs and tests
+        self._step_at = 0.0
 
     # Paths -------------------------------------------------------------------------------------
     @property
@@ -90,6 +130,10 @@ class SlurmCluster:
         return self.base / "log" / "jobcomp.txt"
 
     @property
+    def cluster_name(self) -> str:
+        return f"nbexp{self.ctld_port}"
+
+    @property
     def env(self) -> dict[str, str]:
         """What a Slurm client needs to talk to this cluster (merge into os.environ)."""
         return {"SLURM_CONF": str(self.conf_path)}
@@ -99,21 +143,62 @@ class SlurmCluster:
 
     # Start -------------------------------------------------------------------------------------
     def start(self, timeout: float = 30.0) -> None:
-        missing = missing_programs()
+        missing = missing_programs(self._want_accounting)
         if missing:
             raise ClusterError(f"Slurm programs not found: {', '.join(missing)}")
         if len(str(self.munge_socket)) > MAX_SOCKET_PATH:
             raise ClusterError(f"scratch folder too deep for a unix socket: {self.base}")
+        began = self._step_at = time.monotonic()
         try:
             self._make_folders()
             self._start_munge(timeout)
+            self._pick_ports()
+            if self._want_accounting:
+                self._start_accounting(timeout)
             self._write_config()
+            self._step("config")
             self._start_daemon("slurmctld", ["-D", "-i", "-f", str(self.conf_path)])
             self._start_daemon("slurmd", ["-D", "-f", str(self.conf_path)])
             self._wait_idle(timeout)
+            self._step("slurmctld+slurmd")
+        except AccountingError as exc:
+            self.stop()
+            raise ClusterError(f"{exc}; {self.logs_hint()}") from None
         except BaseException:
             self.stop()
             raise
+        self.startup_seconds["total"] = time.monotonic() - began
+
+    def _step(self, name: str) -> None:
+        """Record when a start-up step ended (seconds since the previous one)."""
+        now = time.monotonic()
+        self.startup_seconds[name] = now - self._step_at
+        self._step_at = now
+
+    def _pick_ports(self) -> None:
+        ports: set[int] = set()
+        while len(ports) < 3:
+            ports.add(free_port())
+        self.ctld_port, self.slurmd_port, dbd_port = sorted(ports)
+        if self._want_accounting:
+            self.accounting = Accounting(
+                self.base,
+                user=getpass.getuser(),
+                dbd_port=dbd_port,
+                munge_socket=self.munge_socket,
+                check_alive=self._check_alive,
+            )
+
+    def _start_accounting(self, timeout: float) -> None:
+        accounting = self.accounting
+        assert accounting is not None
+        accounting.start_mariadb(_need, self._start_daemon, timeout)
+        self._step("mariadb")
+        self._write_config()  # slurmdbd and sacctmgr read slurm.conf's folder and lines
+        accounting.write_config(self.conf_path.parent)
+        accounting.start_slurmdbd(_need, self._start_daemon, self.client_env(), timeout)
+        accounting.add_cluster(_need, self.cluster_name, self.client_env())
+        self._step("slurmdbd")
 
     def _make_folders(self) -> None:
         for sub in ("etc", "munge", "log", "spool/ctld", "spool/d", "run"):
@@ -146,19 +231,16 @@ class SlurmCluster:
             if time.monotonic() > deadline:
                 raise ClusterError(f"munged did not create {self.munge_socket}")
             time.sleep(0.02)
+        self._step("munge")
 
     def _write_config(self) -> None:
-        self.ctld_port = free_port()
-        self.slurmd_port = free_port()
-        while self.slurmd_port == self.ctld_port:
-            self.slurmd_port = free_port()
         user = getpass.getuser()
         base = self.base
-        # Keep RealMemory under the real total: config_overrides keeps the node usable anyway, but
-        # a sane figure keeps DefMemPerCPU-based packing meaningful.
-        memory_mb = max(1024, total_memory_mb() // 2)
+        # Only a figure to pack jobs by (config_overrides trusts it; nothing is reserved): large
+        # enough for 32 jobs of DefMemPerCPU side by side even on a small CI machine.
+        memory_mb = max(16 * 1024, total_memory_mb() // 2)
         lines = [
-            f"ClusterName=nbexp{self.ctld_port}",
+            f"ClusterName={self.cluster_name}",
             f"SlurmctldHost={self.host}(127.0.0.1)",
             f"SlurmctldPort={self.ctld_port}",
             f"SlurmdPort={self.slurmd_port}",
@@ -174,10 +256,16 @@ class SlurmCluster:
             f"SlurmctldLogFile={base / 'log' / 'slurmctld.log'}",
             f"SlurmdLogFile={base / 'log' / 'slurmd.log'}",
             "ProctrackType=proctrack/linuxproc",
-            "TaskPlugin=task/none",
+            "TaskPlugin=task/cgroup"
+            if self.memory_enforcement == "cgroup"
+            else "TaskPlugin=task/none",
             "SelectType=select/cons_tres",
             "SelectTypeParameters=CR_Core_Memory",
-            "DefMemPerCPU=100",  # without it a job takes all memory and jobs run one at a time
+            # Without it a job takes all memory and jobs run one at a time. It is also each job's
+            # enforced limit unless it asks --mem: room for a Python job and its telemetry sidecar.
+            "DefMemPerCPU=500",
+            # Job ids of two clusters on one machine differ, so their cgroups never collide.
+            f"FirstJobId={self.ctld_port * 1000}",
             "SlurmdParameters=config_overrides",
             # Default 30 s: a cancelled job would stay COMPLETING (and hold its CPUs) that long.
             "KillWait=2",
@@ -194,12 +282,27 @@ class SlurmCluster:
             "ReturnToService=2",
             "JobCompType=jobcomp/filetxt",
             f"JobCompLoc={self.jobcomp_path}",
-            "AccountingStorageType=accounting_storage/none",
-            "JobAcctGatherType=jobacct_gather/none",
+            *(
+                self.accounting.slurm_conf_lines(
+                    kill_over_memory=self.memory_enforcement == "jobacct"
+                )
+                if self.accounting is not None
+                else [
+                    "AccountingStorageType=accounting_storage/none",
+                    "JobAcctGatherType=jobacct_gather/none",
+                ]
+            ),
+            # A job of a higher priority tier that needs what a lower one holds cancels it:
+            # the PREEMPTED ending, seen for real (tests/slurm/test_slurm_endings.py).
+            "PreemptType=preempt/partition_prio",
+            "PreemptMode=CANCEL",
             "GresTypes=gpu",
             f"NodeName={self.host} NodeAddr=127.0.0.1 CPUs={self.cpus} "
             f"RealMemory={memory_mb} Gres=gpu:{self.gpus} State=UNKNOWN",
-            f"PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
+            f"PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP "
+            "PriorityTier=1",
+            f"PartitionName={self.urgent_partition} Nodes=ALL MaxTime=INFINITE State=UP "
+            "PriorityTier=2",
         ]
         self.conf_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         # A fake GPU: /dev/null stands in for the device file, enough for GRES bookkeeping.
@@ -209,8 +312,16 @@ class SlurmCluster:
             else f"NodeName={self.host} Name=gpu File=/dev/null\n"
         )
         (base / "etc" / "gres.conf").write_text(gres, encoding="utf-8")
+        if self.memory_enforcement == "cgroup":
+            (base / "etc" / "cgroup.conf").write_text(
+                "CgroupPlugin=cgroup/v1\nCgroupMountpoint=/sys/fs/cgroup\nCgroupAutomount=no\n"
+                "ConstrainRAMSpace=yes\n",
+                encoding="utf-8",
+            )
 
-    def _start_daemon(self, name: str, args: list[str]) -> None:
+    def _start_daemon(
+        self, name: str, args: list[str], extra_env: Mapping[str, str] | None = None
+    ) -> None:
         log = open(self.base / "log" / f"{name}.stdout", "ab")  # noqa: SIM115 - lives with the process
         try:
             self._procs[name] = subprocess.Popen(
@@ -218,7 +329,7 @@ class SlurmCluster:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=self.client_env(),
+                env={**self.client_env(), **(extra_env or {})},
                 # Own session: a Ctrl-C in the test terminal must not kill the daemons half-way;
                 # stop() ends them in order.
                 start_new_session=True,
@@ -280,8 +391,8 @@ class SlurmCluster:
                 check=False,
                 timeout=timeout,
             )
-        # Reverse start order: slurmd and slurmctld need munged to the end.
-        for name in ("slurmd", "slurmctld", "munged"):
+        # Reverse start order: slurmd and slurmctld need munged to the end, slurmdbd MariaDB.
+        for name in ("slurmd", "slurmctld", "slurmdbd", "mariadbd", "munged"):
             proc = self._procs.pop(name, None)
             if proc is not None:
                 _end_process(proc, timeout / 3)
@@ -291,12 +402,13 @@ class SlurmCluster:
         # Jobs run under slurmstepd, which survives `scontrol shutdown`; cancel them first so no
         # test job outlives the session.
         env = self.client_env()
-        subprocess.run(
-            [_need("scancel"), "--full", "--partition", self.partition],
-            capture_output=True,
-            env=env,
-            check=False,
-        )
+        for partition in (self.partition, self.urgent_partition):
+            subprocess.run(
+                [_need("scancel"), "--full", "--partition", partition],
+                capture_output=True,
+                env=env,
+                check=False,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = subprocess.run(

@@ -38,6 +38,9 @@ class LaunchOptions(TypedDict, total=False):
     time: str | None
     cpus: int | None
     mem: str | None
+    group: str | None
+    tags: Sequence[str] | None
+    note: str | None
 
 
 def _identity(value: Any) -> Any:
@@ -186,6 +189,16 @@ LAUNCH_OPTIONS: tuple[Option, ...] = (
     Option("time", None, ("--time",), "Slurm time limit, e.g. 2:00:00"),
     Option("cpus", None, ("--cpus",), "Slurm CPUs per task", {"type": int}),
     Option("mem", None, ("--mem",), "Slurm memory, e.g. 16G"),
+    Option("group", None, ("--group",), "the group it belongs to (a sweep is one)"),
+    Option(
+        "tags",
+        None,
+        ("--tag",),
+        "a tag to find it by (repeatable)",
+        {"action": "append", "default": [], "metavar": "TAG"},
+        lambda tags: list(tags) or None,
+    ),
+    Option("note", None, ("--note",), "a line of text to remember it by"),
 )
 OPTION_NAMES = tuple(option.name for option in LAUNCH_OPTIONS)
 SLURM_OPTION_NAMES = ("partition", "time", "cpus", "mem")

@@ -104,6 +104,10 @@ class ExperimentRecord:
             "priority": self.priority,
             "after": self.after,
             "options": self.options,
+            "group": self.group_name,
+            "params": self.params,
+            "tags": self.tags,
+            "note": self.note,
         }
 
 

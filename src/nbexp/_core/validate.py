@@ -14,6 +14,8 @@ from .launch import DEFAULT_TTY_SIZE, normalize_command
 from .options import SLURM_OPTION_NAMES, with_defaults
 from .states import Status
 
+MAX_LABEL = 100  # characters of a group name or a tag
+
 
 def default_name(argv: list[str]) -> str:
     """A short readable name: the script for `python x.py`, else the program."""
@@ -175,6 +177,10 @@ class LaunchRequest:
     after: list[int]
     executor: str
     options: dict[str, Any] = field(default_factory=dict)  # tty, GPU sharing, Slurm, …
+    group: str | None = None  # the group it belongs to (a sweep is one)
+    tags: list[str] = field(default_factory=list)
+    note: str | None = None
+    params: dict[str, Any] | None = None  # a sweep run's parameters
 
 
 def check_launch(command: Any, given: Mapping[str, Any], default_executor: str) -> LaunchRequest:
@@ -235,7 +241,121 @@ def check_launch(command: Any, given: Mapping[str, Any], default_executor: str) 
         after=check_ids(values["after"], "after"),
         executor=executor,
         options=options,
+        **check_labels(values),
     )
+
+
+def check_group_name(group: Any, what: str = "group") -> str:
+    """A group's name: one line of printable text, as the tables and `--group G` show it."""
+    if not isinstance(group, str) or not group.strip() or not group.isprintable():
+        raise UsageError(f"{what} must be a name (one line of printable text), not {group!r}")
+    if group != group.strip() or len(group) > MAX_LABEL:
+        raise UsageError(
+            f"{what} must have no spaces around it and at most {MAX_LABEL} characters, "
+            f"not {group!r}"
+        )
+    return group
+
+
+def check_tag(tag: Any) -> str:
+    """A tag: a word without spaces or commas that does not start with + or - (`nbexp tag ID
+    +best -old` adds and removes them)."""
+    if (
+        not isinstance(tag, str)
+        or not tag
+        or not tag.isprintable()
+        or any(c.isspace() or c == "," for c in tag)
+        or tag[0] in "+-"
+        or len(tag) > MAX_LABEL
+    ):
+        raise UsageError(
+            f"a tag must be a word (no spaces or commas, not starting with + or -, at most "
+            f"{MAX_LABEL} characters), not {tag!r}"
+        )
+    return tag
+
+
+def check_tags(tags: Any) -> list[str]:
+    """Tags as a list without repeats (a lone string is one tag)."""
+    if tags is None:
+        return []
+    if isinstance(tags, str):
+        tags = [tags]
+    if not isinstance(tags, (list, tuple, set, frozenset)):
+        raise UsageError(f"tags must be a list of words such as ['best'], not {tags!r}")
+    return list(dict.fromkeys(check_tag(tag) for tag in tags))
+
+
+def check_note(note: Any) -> str | None:
+    if note is None:
+        return None
+    if not isinstance(note, str) or len(note) > 10_000 or "\0" in note:
+        raise UsageError(f"note must be text (at most 10,000 characters), not {note!r}")
+    return note or None
+
+
+def check_labels(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The group, tags and note of a launch, checked."""
+    group = values.get("group")
+    return {
+        "group": check_group_name(group) if group is not None else None,
+        "tags": check_tags(values.get("tags")),
+        "note": check_note(values.get("note")),
+    }
+
+
+def check_endings(values: Mapping[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Retries, the time limit and the on_end hook, checked, as the store's columns. On Slurm
+    the time limit becomes the job's --time (written into `options`)."""
+    retries = values["retries"]
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 1000:
+        raise UsageError(
+            f"retries (--retries) must be a whole number from 0 to 1000, not {retries!r}"
+        )
+    retry_on = values["retry_on"]
+    if retry_on is not None:
+        if isinstance(retry_on, str):
+            retry_on = [retry_on]
+        if not isinstance(retry_on, (list, tuple)):
+            raise UsageError(
+                f"retry_on must be a list such as ['cuda-oom', 'exit:137'], not {retry_on!r}"
+            )
+        for rule in retry_on:
+            problem = rule_problem(rule)
+            if problem is not None:
+                raise UsageError(f"retry_on (--retry-on): {problem}")
+        retry_on = list(retry_on)
+    delay = values["retry_delay"]
+    no_delay = not isinstance(delay, bool) and (delay == 0 or delay in ("0", "0s"))
+    retry_delay = 0.0 if no_delay else parse_duration(delay, "retry_delay")
+    timeout = values["timeout"]
+    timeout_seconds = None if timeout is None else parse_duration(timeout, "timeout")
+    timeout_signal = values["timeout_signal"]
+    if timeout_signal is not None:
+        if timeout_seconds is None:
+            raise UsageError("timeout_signal (--timeout-signal) needs a time limit: add timeout=")
+        _, lead = parse_timeout_signal(timeout_signal)
+        if lead >= timeout_seconds:
+            raise UsageError(
+                f"timeout_signal {timeout_signal!r} would come before the attempt starts: its "
+                f"lead must be shorter than the time limit ({format_duration(timeout_seconds)})"
+            )
+    on_end = values["on_end"]
+    if on_end is not None and (not isinstance(on_end, str) or "\0" in on_end):
+        raise UsageError(f"on_end (--on-end) must be a shell command line, not {on_end!r}")
+    slurm = options.get("slurm")
+    if slurm is not None and timeout_seconds is not None:
+        if slurm.get("time") is not None:
+            raise UsageError("give the time limit once: timeout= (--timeout) or time= (--time)")
+        slurm["time"] = slurm_time(timeout_seconds)
+    return {
+        "retries": retries,
+        "retry_on": retry_on,
+        "retry_delay": retry_delay,
+        "timeout": timeout_seconds,
+        "timeout_signal": timeout_signal.strip() if timeout_signal is not None else None,
+        "on_end": on_end,
+    }
 
 
 def slurm_options(values: dict[str, Any], gpus: Any) -> dict[str, Any]:

@@ -170,6 +170,36 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (experiment_id, attempt, name)
     );
     """,
+    # v5 -> v6: a change counter, so that a dashboard of 10,000 experiments reads only the rows
+    # that changed since its last tick (`changed > ?`), whoever wrote them (a runner of any
+    # version included: triggers, not code, keep it). `change_seq` only grows, deletions too.
+    """
+    CREATE TABLE change_seq (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+    INSERT INTO change_seq (id, seq) SELECT 1, COALESCE(MAX(id), 0) FROM experiments;
+    ALTER TABLE experiments ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
+    UPDATE experiments SET changed = id;
+    CREATE INDEX experiments_by_change ON experiments (changed);
+    CREATE TRIGGER experiments_inserted AFTER INSERT ON experiments
+    BEGIN
+        UPDATE change_seq SET seq = seq + 1;
+        UPDATE experiments SET changed = (SELECT seq FROM change_seq) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER experiments_updated AFTER UPDATE ON experiments
+    WHEN NEW.changed = OLD.changed
+    BEGIN
+        UPDATE change_seq SET seq = seq + 1;
+        UPDATE experiments SET changed = (SELECT seq FROM change_seq) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER experiments_deleted AFTER DELETE ON experiments
+    BEGIN
+        UPDATE change_seq SET seq = seq + 1;
+    END;
+    """,
+    # v6 -> v7: how many retries the current run has used ("attempt 2/3"): reset by a start or
+    # restart, one more for each retry the end of an attempt schedules.
+    """
+    ALTER TABLE experiments ADD COLUMN retried INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _STORE_ID_SINCE = 4  # the schema version that added the meta table
@@ -435,9 +465,22 @@ def _close_all(connections: list[sqlite3.Connection]) -> None:
 
 
 def _split_sql(script: str) -> list[str]:
-    """Statements of a migration script (none of ours contain ';' inside literals)."""
+    """Statements of a migration script (none of ours contain ';' inside literals); a
+    `CREATE TRIGGER … BEGIN …; END` stays one statement."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements: list[str] = []
+    trigger: list[str] = []
+    for piece in (s.strip() for s in "\n".join(lines).split(";")):
+        if trigger:
+            trigger.append(piece)
+            if piece.upper() == "END":
+                statements.append(";\n".join(trigger))
+                trigger = []
+        elif piece.upper().startswith("CREATE TRIGGER"):
+            trigger = [piece]
+        elif piece:
+            statements.append(piece)
+    return statements
 
 
 def _is_regular(mode: int) -> bool:

@@ -26,6 +26,7 @@ from .._io.paths import resolve_home
 from .._io.proc import is_alive
 from .._io.store import Store
 from .gpus import GpuOwnership
+from .groups import Groups
 from .lifecycle import Lifecycle
 from .scheduling import Scheduling
 from .watches import LogWatches, WatchedLog
@@ -62,6 +63,15 @@ class Service:
             self.scheduling,
             self.fresh_record,
             self.settings,
+        )
+        self.groups = Groups(
+            self.home,
+            self.store,
+            self.lifecycle,
+            self.scheduling,
+            self.gpus,
+            self.settings,
+            self.reconcile,
         )
         self.watches = LogWatches()
 

@@ -66,16 +66,21 @@ class Lifecycle:
     def create(self, request: LaunchRequest, *, launching: bool = False) -> int:
         """A new pending experiment; its id. `launching`: this process starts it right away
         (run()): if it dies first, the experiment ends as "launch interrupted", not pending."""
-        workdir = os.path.abspath(request.cwd) if request.cwd is not None else os.getcwd()
-        if not os.path.isdir(workdir):
-            raise UsageError(f"working directory does not exist: {workdir}")
+        values = self.row_values(request)
+        if not os.path.isdir(values["cwd"]):
+            raise UsageError(f"working directory does not exist: {values['cwd']}")
         for dependency in request.after:
             self.store.get(dependency)  # NotFound names the missing id
-        return self.store.insert(
+        return self.store.insert(**values, **(launcher_fields() if launching else {}))
+
+    def row_values(self, request: LaunchRequest) -> dict[str, Any]:
+        """The store's columns for a new experiment made from `request` (a sweep inserts many
+        at once)."""
+        return dict(
             name=request.name,
             command=request.argv,
             shell=request.shell,
-            cwd=workdir,
+            cwd=os.path.abspath(request.cwd) if request.cwd is not None else os.getcwd(),
             env=request.env,
             gpus=request.gpus,
             uv=request.uv,
@@ -83,7 +88,10 @@ class Lifecycle:
             after=request.after,
             options=request.options,
             executor=request.executor,
-            **(launcher_fields() if launching else {}),
+            group_name=request.group,
+            params=request.params,
+            tags=request.tags,
+            note=request.note,
         )
 
     # -- starting -----------------------------------------------------------------------------
