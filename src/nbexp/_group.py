@@ -6,23 +6,37 @@ work is done by the home's service (`_service/groups.py`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from ._core.errors import NbexpError
 from ._core.records import ExperimentRecord
 from ._core.states import Status
 from ._core.validate import check_flag, check_seconds, parse_status
+from ._io.store import Store
+from ._service.core import Service
 from ._service.groups import Groups
 
-if TYPE_CHECKING:
-    from ._manager import Experiment, ExperimentManager
+# Handles on experiments (`nbexp.Experiment`; named loosely here: _manager imports this module).
+Experiment = Any
+
+
+class Manager(Protocol):
+    """What a Group needs of its ExperimentManager."""
+
+    service: Service
+    store: Store
+    home: Path
+    stop_grace: float
+
+    def get(self, experiment_id: int) -> Experiment: ...
 
 
 class Group:
     """A named group of experiments: its members, their counts by status, and the verbs on all
     of them at once. `max_parallel` (settable) caps how many run at a time."""
 
-    def __init__(self, manager: ExperimentManager, name: str) -> None:
+    def __init__(self, manager: Manager, name: str) -> None:
         self.manager = manager
         self.name = name
 

@@ -216,10 +216,8 @@ def check_launch(command: Any, given: Mapping[str, Any], default_executor: str) 
     if executor == "slurm":
         options["slurm"] = slurm_options(slurm_values, gpus)
     elif any(v is not None for v in slurm_values.values()):
-        given_names = ", ".join(k for k, v in slurm_values.items() if v is not None)
-        verb = (
-            "applies" if len([v for v in slurm_values.values() if v is not None]) == 1 else "apply"
-        )
+        named = [k for k, v in slurm_values.items() if v is not None]
+        given_names, verb = ", ".join(named), "applies" if len(named) == 1 else "apply"
         raise UsageError(
             f"{given_names} only {verb} to Slurm experiments: add executor='slurm' "
             "(--executor slurm)"
@@ -301,60 +299,6 @@ def check_labels(values: Mapping[str, Any]) -> dict[str, Any]:
         "group": check_group_name(group) if group is not None else None,
         "tags": check_tags(values.get("tags")),
         "note": check_note(values.get("note")),
-    }
-
-
-def check_endings(values: Mapping[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    """Retries, the time limit and the on_end hook, checked, as the store's columns. On Slurm
-    the time limit becomes the job's --time (written into `options`)."""
-    retries = values["retries"]
-    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 1000:
-        raise UsageError(
-            f"retries (--retries) must be a whole number from 0 to 1000, not {retries!r}"
-        )
-    retry_on = values["retry_on"]
-    if retry_on is not None:
-        if isinstance(retry_on, str):
-            retry_on = [retry_on]
-        if not isinstance(retry_on, (list, tuple)):
-            raise UsageError(
-                f"retry_on must be a list such as ['cuda-oom', 'exit:137'], not {retry_on!r}"
-            )
-        for rule in retry_on:
-            problem = rule_problem(rule)
-            if problem is not None:
-                raise UsageError(f"retry_on (--retry-on): {problem}")
-        retry_on = list(retry_on)
-    delay = values["retry_delay"]
-    no_delay = not isinstance(delay, bool) and (delay == 0 or delay in ("0", "0s"))
-    retry_delay = 0.0 if no_delay else parse_duration(delay, "retry_delay")
-    timeout = values["timeout"]
-    timeout_seconds = None if timeout is None else parse_duration(timeout, "timeout")
-    timeout_signal = values["timeout_signal"]
-    if timeout_signal is not None:
-        if timeout_seconds is None:
-            raise UsageError("timeout_signal (--timeout-signal) needs a time limit: add timeout=")
-        _, lead = parse_timeout_signal(timeout_signal)
-        if lead >= timeout_seconds:
-            raise UsageError(
-                f"timeout_signal {timeout_signal!r} would come before the attempt starts: its "
-                f"lead must be shorter than the time limit ({format_duration(timeout_seconds)})"
-            )
-    on_end = values["on_end"]
-    if on_end is not None and (not isinstance(on_end, str) or "\0" in on_end):
-        raise UsageError(f"on_end (--on-end) must be a shell command line, not {on_end!r}")
-    slurm = options.get("slurm")
-    if slurm is not None and timeout_seconds is not None:
-        if slurm.get("time") is not None:
-            raise UsageError("give the time limit once: timeout= (--timeout) or time= (--time)")
-        slurm["time"] = slurm_time(timeout_seconds)
-    return {
-        "retries": retries,
-        "retry_on": retry_on,
-        "retry_delay": retry_delay,
-        "timeout": timeout_seconds,
-        "timeout_signal": timeout_signal.strip() if timeout_signal is not None else None,
-        "on_end": on_end,
     }
 
 
