@@ -12,9 +12,11 @@ Two tables, both Markdown, both medians:
   "as fast as splitting lines"); then the peak of the Python heap (tracemalloc) while
   rendering.
 
-The process is pinned to one CPU. Usage:
+`--before FILE` measures an older terminal.py (`git show REV:src/nbexp/terminal.py > FILE`)
+in the same runs, interleaved, so that before and after meet the same machine. The process
+is pinned to one CPU. Usage:
     uv run python benchmarks/bench_terminal.py [--size-mb 100] [--runs 5] [--ratio-mb 10]
-        [--only throughput|ratios]
+        [--only throughput|ratios] [--inputs plain,tqdm] [--before FILE]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.metadata
+import importlib.util
 import os
 import random
 import statistics
@@ -32,8 +35,10 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
-from nbexp.terminal import Screen, render
+from nbexp import terminal
+from nbexp.terminal import Screen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.capture_helpers import capture_pty
@@ -155,15 +160,6 @@ def wide_one_line(size: int) -> bytes:
     return "中".encode() * (size // 3)
 
 
-def time_chunked(data: bytes) -> float:
-    gc.collect()
-    screen = Screen(max_lines=10_000)
-    start = time.perf_counter()
-    for offset in range(0, len(data), CHUNK):
-        screen.feed(data[offset : offset + CHUNK])
-    return time.perf_counter() - start
-
-
 def time_once(function: Callable[[bytes], object], data: bytes) -> float:
     gc.collect()  # start each timing from the same heap, not the last one's garbage
     start = time.perf_counter()
@@ -175,11 +171,16 @@ def baseline(data: bytes) -> object:
     return data.decode(errors="replace").splitlines()
 
 
-def chunked(data: bytes) -> object:
-    screen = Screen(max_lines=10_000)
-    for offset in range(0, len(data), CHUNK):
-        screen.feed(data[offset : offset + CHUNK])
-    return screen
+def chunked_with(module: ModuleType) -> Callable[[bytes], object]:
+    """Feed `data` to a `module.Screen(max_lines=10_000)` in 1 MiB chunks."""
+
+    def feed(data: bytes) -> object:
+        screen = module.Screen(max_lines=10_000)
+        for offset in range(0, len(data), CHUNK):
+            screen.feed(data[offset : offset + CHUNK])
+        return screen
+
+    return feed
 
 
 def peak_mb(function: Callable[[bytes], object], data: bytes) -> float:
@@ -191,6 +192,16 @@ def peak_mb(function: Callable[[bytes], object], data: bytes) -> float:
     tracemalloc.stop()
     del result
     return peak / 1e6
+
+
+def load_module(path: str) -> ModuleType:
+    """A terminal.py from another checkout (`git show REV:src/nbexp/terminal.py > FILE`)."""
+    spec = importlib.util.spec_from_file_location("terminal_before", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def ratio_inputs(tmp: Path, size: int) -> dict[str, Callable[[], bytes]]:
@@ -215,37 +226,54 @@ def ratio_inputs(tmp: Path, size: int) -> dict[str, Callable[[], bytes]]:
     }
 
 
-def ratio_table(tmp: Path, size: int, runs: int, only: list[str] | None = None) -> None:
+def ratio_table(
+    tmp: Path, size: int, runs: int, only: list[str] | None, before: str | None
+) -> None:
+    renderers = {"now": terminal}
+    if before:
+        renderers = {"before": load_module(before), **renderers}
     print(f"\nratios to decode().splitlines() on the same bytes; {runs} runs, medians\n")
     print(
-        "| input | MB | splitlines MB/s | chunked MB/s | ratio | one-shot MB/s | ratio "
+        "| input | code | MB | splitlines MB/s | chunked MB/s | ratio | one-shot MB/s | ratio "
         "| peak MB chunked | peak MB one-shot |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, make in ratio_inputs(tmp, size).items():
         if only and not any(word in name for word in only):
             continue
         data = make()
-        mb = len(data) / 1e6
-        base, piece, whole = [], [], []
+        base: list[float] = []
+        times: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in renderers}
         for _ in range(runs):
-            # Interleaved, so that the shared machine's drift touches all three alike; the
-            # ratio is median baseline time over median renderer time.
-            base.append(time_once(baseline, data))
-            piece.append(time_chunked(data))
-            base.append(time_once(baseline, data))
-            whole.append(time_once(render, data))
-        peaks = (peak_mb(chunked, data), peak_mb(render, data))
-        print(
-            f"| {name} | {mb:.0f} | {mb / statistics.median(base):.0f} "
-            f"| {mb / statistics.median(piece):.1f} "
-            f"| {statistics.median(base) / statistics.median(piece):.2f} "
-            f"| {mb / statistics.median(whole):.1f} "
-            f"| {statistics.median(base) / statistics.median(whole):.2f} "
-            f"| {peaks[0]:.1f} | {peaks[1]:.1f} |",
-            flush=True,
-        )
+            # Interleaved, so that the shared machine's drift touches all alike; the ratio
+            # is the median baseline time over the median renderer time.
+            for label, module in renderers.items():
+                base.append(time_once(baseline, data))
+                times[label][0].append(time_once(chunked_with(module), data))
+                base.append(time_once(baseline, data))
+                times[label][1].append(time_once(module.render, data))
+        for label, module in renderers.items():
+            peaks = (peak_mb(chunked_with(module), data), peak_mb(module.render, data))
+            print_ratio_row(name, label, len(data) / 1e6, base, times[label], peaks)
         del data
+
+
+def print_ratio_row(
+    name: str,
+    label: str,
+    mb: float,
+    base: list[float],
+    times: tuple[list[float], list[float]],
+    peaks: tuple[float, float],
+) -> None:
+    base_time, piece, whole = (statistics.median(t) for t in (base, *times))
+    print(
+        f"| {name} | {label} | {mb:.0f} | {mb / base_time:.0f} "
+        f"| {mb / piece:.1f} | {base_time / piece:.2f} "
+        f"| {mb / whole:.1f} | {base_time / whole:.2f} "
+        f"| {peaks[0]:.1f} | {peaks[1]:.1f} |",
+        flush=True,
+    )
 
 
 # --------------------------------------------------------------------------- throughput
@@ -291,6 +319,7 @@ def main() -> None:
     parser.add_argument("--ratio-mb", type=float, default=10)
     parser.add_argument("--only", choices=["throughput", "ratios"])
     parser.add_argument("--inputs", help="ratios only for inputs whose name holds one of these")
+    parser.add_argument("--before", help="an older terminal.py to measure alongside, interleaved")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as promised
@@ -301,7 +330,7 @@ def main() -> None:
             throughput_table(Path(tmp), args)
         if args.only != "throughput":
             only = args.inputs.split(",") if args.inputs else None
-            ratio_table(Path(tmp), int(args.ratio_mb * 1e6), args.runs, only)
+            ratio_table(Path(tmp), int(args.ratio_mb * 1e6), args.runs, only, args.before)
 
 
 if __name__ == "__main__":
