@@ -15,6 +15,7 @@ import pytest
 
 from nbexp import ExperimentManager, Status
 from nbexp._core.records import ExperimentRecord
+from nbexp._io import listing
 
 from .conftest import NBEXP_CLI, cli, wait_for
 
@@ -247,6 +248,8 @@ def test_list_and_show_survive_records_with_odd_fields(
     odd = [_odd_record(3, Status.ERROR), _odd_record(4, Status.RUNNING), _odd_record(5, "bogus")]
     by_id = {r.id: r for r in odd}
     monkeypatch.setattr(ExperimentManager, "records", lambda self, status=None: odd)
+    # ls reads a page in SQL (newest first), show reads by id
+    monkeypatch.setattr(listing, "page", lambda store, **kw: listing.Page(odd[::-1], 3, 3))
     monkeypatch.setattr(
         ExperimentManager, "get", lambda self, i: SimpleNamespace(id=i, record=by_id[i])
     )

@@ -192,9 +192,11 @@ def test_home_is_honoured_per_call(  # type: ignore[no-untyped-def]
 
 
 def test_messages_inside_exp_name_exp(shell, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
-    shell.run_line_magic("exp", "stop")
+    shell.run_line_magic("exp", "start")
     err = capsys.readouterr().err
-    assert err.startswith("%exp stop: error: ") and err.endswith("(see %exp stop --help)\n")
+    assert err.startswith("%exp start: error: ") and err.endswith("(see %exp start --help)\n")
+    shell.run_line_magic("exp", "stop")
+    assert capsys.readouterr().err == "%exp: error: which experiment? %exp stop ID (or --group G)\n"
     shell.run_line_magic("exp", "run")
     assert capsys.readouterr().err == (
         "%exp: error: no command given: %exp run [options] -- CMD ARGS…\n"

@@ -2,9 +2,11 @@
 
 Every verb takes the same options as the `nbexp` command, `--home` included (one manager per
 home, and the current NBEXP_HOME at each call); errors are one line, never a traceback, and
-name `%exp`. `%%exp run [options]` runs the cell's body as a Python script in the background:
-the options are checked first, then the script is written under NBEXP_HOME/scripts (one file
-per cell) and removed with its experiment (`%exp rm` / `nbexp rm`).
+name `%exp`. The line is not expanded: `{lr}` and `$HOME` reach the command as typed
+(`%exp sweep -p lr=1e-3,3e-4 -- python train.py --lr {lr}`). `%%exp run [options]` runs the
+cell's body as a Python script in the background: the options are checked first, then the
+script is written under NBEXP_HOME/scripts (one file per cell) and removed with its
+experiment (`%exp rm` / `nbexp rm`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ._cli import HANDLERS, build_parser, command_words, launch_kwargs, run_verb
+from ._cli.groups import sweep_from_args
 from ._core.errors import NbexpError, UsageError
 from ._core.states import Status
 from ._core.validate import check_launch
@@ -123,11 +126,14 @@ def _dispatch(line: str, cell: str | None) -> Any:
         return exp.wait() if args.wait else exp
     if args.verb == "logs":
         return _logs(manager, args)
+    if args.verb == "sweep":
+        group = sweep_from_args(manager, args)  # shown as a Group; the CLI prints its ids
+        return group.wait() if args.wait else group
     if args.verb == "start":
         return manager.start(args.id, force=args.force, queue=args.queue)
-    if args.verb == "stop":
+    if args.verb == "stop" and args.id is not None and args.group is None:
         return manager.stop(args.id, grace=args.grace)
-    if args.verb == "restart":
+    if args.verb == "restart" and args.id is not None and args.group is None and not args.failed:
         return manager.restart(args.id, force=args.force, queue=args.queue)
     run_verb(manager, args)
     return None
@@ -204,7 +210,11 @@ def _write_script(folder: Path, text: str) -> Path:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    ipython.register_magic_function(exp, magic_kind="line_cell", magic_name="exp")
+    from IPython.core.magic import no_var_expand
+
+    # The line reaches nbexp as typed, like a shell line: a sweep's {lr} must not be filled in
+    # from a notebook variable, nor a command's $HOME from a Python one.
+    ipython.register_magic_function(no_var_expand(exp), magic_kind="line_cell", magic_name="exp")
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -16,16 +16,16 @@ from collections.abc import Sequence
 
 from .._core.errors import NbexpError, UsageError
 from .._manager import ExperimentManager
-from . import config, experiments, gpus, logs
+from . import bulk, config, experiments, gpus, groups, logs
 from .base import EXIT_REFUSED, EXIT_USAGE, Handler, Parser, command_words, launch_kwargs
 from .config import SETTINGS
 
-VERB_MODULES = (experiments, logs, gpus, config)
+VERB_MODULES = (experiments, groups, logs, gpus, config, bulk)
 HANDLERS: dict[str, Handler] = {
     verb: handler for module in VERB_MODULES for verb, handler in module.HANDLERS.items()
 }
 # Verbs that need no housekeeping step first (they neither read experiments nor act on them).
-NO_TICK = frozenset({"gpus", "config"})
+NO_TICK = frozenset({"gpus", "config", "du"})
 
 __all__ = [
     "EXIT_REFUSED",

@@ -7,14 +7,16 @@ import sys
 import time
 from typing import Any
 
-from .._core.errors import NbexpError, WaitTimeout
+from .._core.errors import NbexpError, UsageError, WaitTimeout
 from .._core.records import ExperimentRecord
 from .._core.states import Status
 from .._core.validate import parse_status
 from .._manager import ExperimentManager
+from . import bulk
 from .base import EXIT_REFUSED, Handler, add_launch_options, command_words, launch_kwargs
 from .tables import (
     cell,
+    clip,
     format_gpus,
     format_runtime,
     json_text,
@@ -46,9 +48,10 @@ def _add_launching_verbs(sub: Any, name: str) -> None:
 
 
 def _add_reading_verbs(sub: Any) -> None:
-    p = sub.add_parser("list", aliases=["ls"], help="list experiments")
+    p = sub.add_parser("list", aliases=["ls"], help="list experiments (the newest 50)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("-s", "--status", action="append", help="only this status (repeatable)")
+    bulk.add_list_options(p)
 
     p = sub.add_parser("show", help="everything about one experiment")
     p.add_argument("id", type=int)
@@ -66,16 +69,20 @@ def _add_acting_verbs(sub: Any) -> None:
     p.add_argument("--queue", action="store_true", help="queue it when its GPUs are busy")
 
     p = sub.add_parser("stop", help="stop a running experiment's process tree (or dequeue it)")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=int, nargs="?")
     p.add_argument("--grace", type=float, help="seconds between SIGTERM and SIGKILL (default 10)")
+    p.add_argument("-g", "--group", help="every member of this group instead of one")
 
     p = sub.add_parser("restart", help="run an ended experiment again as a new attempt")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=int, nargs="?")
     p.add_argument("--force", action="store_true", help="start now, ignoring GPU checks")
     p.add_argument("--queue", action="store_true", help="queue it when its GPUs are busy")
+    p.add_argument("-g", "--group", help="the ended members of this group (they queue)")
+    p.add_argument("--failed", action="store_true", help="with --group: only those that failed")
 
-    p = sub.add_parser("rm", aliases=["remove"], help="forget an experiment and its logs")
-    p.add_argument("id", type=int)
+    p = sub.add_parser("rm", aliases=["remove"], help="forget experiments and their logs")
+    p.add_argument("id", type=int, nargs="?")
+    bulk.add_cleanup_options(p)
     p.add_argument(
         "--keep-logs",
         action="store_true",
@@ -137,12 +144,12 @@ def _progress_text(manager: ExperimentManager, record: ExperimentRecord) -> str:
 def _list_row(manager: ExperimentManager, r: ExperimentRecord) -> list[str]:
     return [
         cell(lambda: str(r.id)),
-        cell(lambda: r.name[:30]),
+        cell(lambda: clip(r.name, 30)),
         status_text(r),
         cell(lambda: pid_column(r)),
         cell(lambda: format_runtime(r.runtime)),
         _progress_text(manager, r),
-        cell(lambda: _exit_column(r, manager)[:48]),
+        cell(lambda: clip(_exit_column(r, manager), 48)),
         cell(lambda: format_gpus(r)),
     ]
 
@@ -151,7 +158,8 @@ def _list(manager: ExperimentManager, args: argparse.Namespace) -> int:
     statuses = None
     if args.status:
         statuses = [parse_status(s) for s in args.status]
-    records = manager.records(statuses)
+    found = bulk.list_page(manager, args, statuses)
+    records = found.records
     if args.json:
         print(json_text([_extra_json(manager, r) for r in records]))
         return 0
@@ -159,8 +167,12 @@ def _list(manager: ExperimentManager, args: argparse.Namespace) -> int:
     headers = ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "EXIT", "GPUS"]
     if rows:
         print(table(rows, headers))
-    elif statuses:  # there may be others: "no experiments yet" would mislead
-        print(f"no {' or '.join(s.value for s in statuses)} experiments")
+        more = bulk.more_line(found, args)
+        if more:
+            print(more, file=sys.stderr)  # for the reader; a pipe gets the rows only
+    elif statuses or args.group:  # there may be others: "no experiments yet" would mislead
+        which = " or ".join(s.value for s in statuses or [])
+        print(f"no {which} experiments" + (f" in group {args.group}" if args.group else ""))
     else:
         print(f"no experiments yet: start one with {args.program} run -- CMD")
     return 0
@@ -238,12 +250,16 @@ def _start(manager: ExperimentManager, args: argparse.Namespace) -> int:
 
 
 def _stop(manager: ExperimentManager, args: argparse.Namespace) -> int:
+    if _one_or_group(args):
+        return bulk.stop_group(manager, args)
     exp = manager.stop(args.id, grace=args.grace)
     print(f"{exp.id} {exp.status.value}")
     return 0
 
 
 def _restart(manager: ExperimentManager, args: argparse.Namespace) -> int:
+    if _one_or_group(args):
+        return bulk.restart_group(manager, args)
     exp = manager.restart(args.id, force=args.force, queue=args.queue)
     print(f"{exp.id} {exp.status.value} (attempt {exp.attempt})")
     return 0
@@ -283,7 +299,22 @@ def _wait(manager: ExperimentManager, args: argparse.Namespace) -> int:
     return _wait_exit_code(manager, args.id, args.timeout, args.program)
 
 
+def _one_or_group(args: argparse.Namespace) -> bool:
+    """Whether the command names a group (True) or one experiment (False)."""
+    if args.id is not None and args.group is not None:
+        raise UsageError(f"give an experiment id or --group G, not both ({args.program} --help)")
+    if args.id is None and args.group is None:
+        raise UsageError(f"which experiment? {args.program} {args.verb} ID (or --group G)")
+    if args.id is not None and getattr(args, "failed", False):
+        raise UsageError("--failed goes with --group G (one experiment restarts as it is)")
+    return args.group is not None
+
+
 def _rm(manager: ExperimentManager, args: argparse.Namespace) -> int:
+    if args.id is None:
+        return bulk.remove_many(manager, args)
+    if args.group or args.status or args.older_than or args.dry_run:
+        raise UsageError("rm ID takes no filter: use rm --status S --older-than AGE [--group G]")
     # A `%%exp run` cell's script goes with its experiment (unless the logs are kept).
     manager.remove(args.id, delete_logs=not args.keep_logs)
     return 0

@@ -47,6 +47,11 @@ def cell(make: Callable[[], str], fallback: str = "?") -> str:
         return fallback
 
 
+def clip(text: str, width: int) -> str:
+    """`text` in at most `width` characters, ending in "…" when cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def status_text(record: ExperimentRecord) -> str:
     status = record.status
     return status.value if isinstance(status, Status) else str(status)

@@ -279,10 +279,36 @@ def _choose(count: int, samples: Any, seed: Any) -> tuple[list[int], int | None]
     return sorted(drawn), seed
 
 
+def typed_value(value: Any) -> Any:
+    """Command-line text as the number it reads as ("32" -> 32, "1e-3" -> 0.001); other text,
+    and anything not text, as it is."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return value
+    return number if math.isfinite(number) else value
+
+
 def describe(params: Mapping[str, Any], limit: int = 60) -> str:
     """`lr=0.001 bs=32`: a run's params in a few words (for default names)."""
     text = " ".join(f"{k}={_text(v)}" for k, v in params.items())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["MAX_RUNS", "MODES", "SweepPlan", "SweepRun", "describe", "placeholders", "plan_sweep"]
+__all__ = [
+    "MAX_RUNS",
+    "MODES",
+    "SweepPlan",
+    "SweepRun",
+    "describe",
+    "placeholders",
+    "plan_sweep",
+    "typed_value",
+]

@@ -18,7 +18,7 @@ from .._core.records import ExperimentRecord
 from .._core.scheduler import Launch, Request, plan
 from .._core.settings import Settings
 from .._core.states import TERMINAL, Status
-from .._core.sweeps import SweepPlan, describe, plan_sweep
+from .._core.sweeps import SweepPlan, describe, plan_sweep, typed_value
 from .._core.validate import LaunchRequest, check_group_name, check_launch, check_seconds
 from .._io import listing
 from .._io.store import Store
@@ -40,6 +40,7 @@ class SweepOptions:
     max_parallel: int | None = None
     queue: bool = True
     force: bool = False
+    typed: bool = False  # values are command-line text: store "1e-3" as the number 0.001
 
 
 def check_max_parallel(value: Any) -> int | None:
@@ -96,7 +97,7 @@ class Groups:
             env=run_options.get("env"),
         )
         name = check_group_name(group, "the sweep's name") if group else self._new_name()
-        requests = self._requests(sweep, name, run_options, default_executor)
+        requests = self._requests(sweep, name, run_options, default_executor, how.typed)
         if requests[0].executor != "local" and max_parallel is not None:
             raise UsageError("max_parallel applies to local runs: Slurm queues a sweep itself")
         if not how.queue and not how.force:
@@ -116,7 +117,12 @@ class Groups:
         return name, ids
 
     def _requests(
-        self, sweep: SweepPlan, group: str, options: Mapping[str, Any], executor: str
+        self,
+        sweep: SweepPlan,
+        group: str,
+        options: Mapping[str, Any],
+        executor: str,
+        typed: bool,
     ) -> list[LaunchRequest]:
         if "group" in options or "name" in options:
             which = "group" if "group" in options else "name"
@@ -133,7 +139,8 @@ class Groups:
                 "group": group,
             }
             request = check_launch(run.command, given, executor)
-            requests.append(dataclasses.replace(request, params=run.params))
+            params = {k: typed_value(v) for k, v in run.params.items()} if typed else run.params
+            requests.append(dataclasses.replace(request, params=params))
         workdir = requests[0].cwd
         if workdir is not None and not os.path.isdir(workdir):
             raise UsageError(f"working directory does not exist: {os.path.abspath(workdir)}")
