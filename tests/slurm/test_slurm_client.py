@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from nbexp._core.errors import NbexpError, SpawnFailed, UsageError
+from nbexp._core.slurm_jobs import parse_time_limit
 from nbexp._exec.slurm_client import (
     JobInfo,
     SlurmClient,
@@ -69,12 +70,63 @@ def test_parse_key_values_ignores_text_without_keys() -> None:
 
 def test_parse_sacct_reads_state_words_and_elapsed() -> None:
     output = (
-        "17|CANCELLED by 0|0:15|None|vm|2026-11-29T21:00:00|2026-11-29T21:01:00|60\n"
-        "18|TIMEOUT|0:0|TimeLimit|vm|2026-11-29T21:00:00|2026-11-29T21:02:00|120\n"
+        "17|17|CANCELLED by 1001|0:15|None|vm|2026-11-29T21:00:00|2026-11-29T21:01:00|60|5\n"
+        "18|18|TIMEOUT|0:0|TimeLimit|vm|2026-11-29T21:00:00|2026-11-29T21:02:00|120|1\n"
+        "19|19|CANCELLED by 0|0:0|None|vm|2026-11-29T21:00:00|2026-11-29T21:01:00|60|5\n"
+        "19.batch|19.batch|CANCELLED|0:9||vm|2026-11-29T21:00:00|2026-11-29T21:01:00|60|\n"
+        "19.extern|19.extern|COMPLETED|0:0||vm|2026-11-29T21:00:00|2026-11-29T21:01:00|60|\n"
     )
     jobs = parse_sacct(output)
     assert jobs["17"].state == "CANCELLED" and jobs["17"].signal == 15
+    assert jobs["17"].cancelled_by == 1001 and jobs["17"].array_job is None
     assert jobs["18"].run_time_seconds == 120.0 and jobs["18"].source == "sacct"
+    assert jobs["18"].time_limit_seconds == 60.0  # TimelimitRaw is in minutes
+    assert sorted(jobs) == ["17", "18", "19"]  # steps are not jobs…
+    assert (jobs["19"].exit_code, jobs["19"].signal) == (0, 9)  # …but the batch step's status is
+
+
+def test_parse_sacct_keys_array_tasks_as_nbexp_stores_them() -> None:
+    output = (
+        "40_0|41|COMPLETED|0:0|None|vm|2026-11-29T21:00:00|2026-11-29T21:00:01|1|UNLIMITED\n"
+        "40_1|40|RUNNING|0:0|None|vm|2026-11-29T21:00:00|Unknown|3|UNLIMITED\n"
+        "40_[2-4%2]|40|PENDING|0:0|JobArrayTaskLimit|None assigned|Unknown|Unknown|0|UNLIMITED\n"
+    )
+    jobs = parse_sacct(output)
+    assert sorted(jobs) == ["40_0", "40_1", "40_2", "40_3", "40_4"]
+    assert jobs["40_0"].state == "COMPLETED" and jobs["40_0"].array_job == "40"
+    assert {jobs[f"40_{i}"].state for i in (2, 3, 4)} == {"PENDING"}
+    assert jobs["40_3"].job_id == "40_3" and jobs["40_3"].array_job == "40"
+
+
+def test_parse_scontrol_expands_an_arrays_pending_tasks() -> None:
+    text = (
+        "JobId=51 ArrayJobId=50 ArrayTaskId=1 JobState=RUNNING TimeLimit=00:01:00 NodeList=vm\n"
+        "JobId=50 ArrayJobId=50 ArrayTaskId=2-3,5%2 JobState=PENDING Reason=JobArrayTaskLimit\n"
+        "JobId=60 JobState=PENDING TimeLimit=UNLIMITED\n"
+    )
+    jobs = parse_scontrol_jobs(text)
+    assert sorted(jobs) == ["50_1", "50_2", "50_3", "50_5", "60"]
+    assert jobs["50_1"].state == "RUNNING" and jobs["50_1"].time_limit_seconds == 60.0
+    assert jobs["50_5"].reason == "JobArrayTaskLimit" and jobs["50_5"].array_job == "50"
+    assert jobs["60"].time_limit_seconds is None and jobs["60"].array_job is None
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30", 1800.0),
+        ("5:30", 330.0),
+        ("1:00:00", 3600.0),
+        ("2-12", 2 * 86400 + 12 * 3600.0),
+        ("1-00:30", 86400 + 1800.0),
+        ("1-02:03:04", 93784.0),
+        ("UNLIMITED", None),
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_parse_time_limit_reads_slurms_formats(text: str | None, seconds: float | None) -> None:
+    assert parse_time_limit(text) == seconds
 
 
 def job(state: str, **fields: Any) -> JobInfo:
@@ -262,7 +314,8 @@ def test_query_is_one_call_cached_for_the_interval(fake_bin: dict[str, str]) -> 
     now[0] += 0.2
     fake.jobs_output = "JobId=1 JobState=COMPLETED ExitCode=0:0\n"
     assert client.query(["1"])["1"].state == "COMPLETED"
-    assert len(fake.commands) == 2
+    # One more scontrol call; the end also asked, once, whether the cluster keeps accounting.
+    assert fake.commands[1:] == [["scontrol", "show", "-o", "job"], ["scontrol", "show", "config"]]
 
 
 def test_concurrent_pollers_share_one_scontrol_call(fake_bin: dict[str, str]) -> None:
@@ -304,14 +357,34 @@ def test_forgotten_job_comes_from_jobcomp_file(tmp_path: Path, fake_bin: dict[st
 
 def test_forgotten_job_comes_from_sacct_when_accounting_exists(fake_bin: dict[str, str]) -> None:
     config = "AccountingStorageType   = accounting_storage/slurmdbd\nJobCompType = jobcomp/none\n"
-    sacct = "9|OUT_OF_MEMORY|0:125|None|vm|2026-11-29T21:00:00|2026-11-29T21:01:00|60\n"
+    sacct = "9|9|OUT_OF_MEMORY|0:125|None|vm|2026-11-29T21:00:00|2026-11-29T21:01:00|60|10\n"
     fake = FakeSlurm("", config=config, sacct=sacct)
     client = SlurmClient(fake_bin, min_poll_interval=0.0, runner=fake)
     assert client.query(["9", "10"]) == {
         "9": parse_sacct(sacct)["9"],
         "10": JobInfo(job_id="10", state="UNKNOWN", source="none"),
     }
-    assert fake.commands[-1][:6] == ["sacct", "-n", "-P", "-X", "-j", "9,10"]
+    assert fake.commands[-1][:5] == ["sacct", "-n", "-P", "-j", "9,10"]
+
+
+def test_an_ended_job_is_read_from_sacct_when_accounting_exists(fake_bin: dict[str, str]) -> None:
+    config = "AccountingStorageType   = accounting_storage/slurmdbd\n"
+    scontrol = "JobId=5 JobState=CANCELLED ExitCode=0:15 NodeList=vm Reason=None\n"
+    sacct = "5|5|CANCELLED by 1001|0:15|None|vm|2026-11-29T21:00:00|2026-11-29T21:01:00|60|10\n"
+    fake = FakeSlurm(scontrol, config=config, sacct="")
+    client = SlurmClient(fake_bin, min_poll_interval=0.0, runner=fake)
+    # sacct has not recorded the end yet: scontrol's record, and sacct is asked again next time
+    assert client.query(["5"])["5"].source == "scontrol"
+    fake.sacct = sacct
+    info = client.query(["5"])["5"]
+    assert (info.source, info.cancelled_by, info.node_list) == ("sacct", 1001, "vm")
+    assert map_job_state(info, False) == (
+        Status.ERROR,
+        "cancelled by Slurm or an administrator (uid 1001)",
+    )
+    calls = len(fake.commands)
+    client.query(["5"])  # a final record is kept: sacct is not asked again
+    assert [c[0] for c in fake.commands[calls:]] == ["scontrol"]
 
 
 def test_submit_reads_parsable_job_id_with_cluster(
@@ -458,10 +531,12 @@ class TestAgainstRealSlurm:
         assert slurm_client.scancel(job_id)
         info = wait_state(slurm_client, job_id, finished)
         assert info.state == "CANCELLED"
+        # With accounting the end is sacct's, which names who cancelled it (root, here).
+        assert (info.source, info.cancelled_by) == ("sacct", 0)
         assert map_job_state(info, stop_requested=True) == (Status.INTERRUPTED, "stopped by user")
         assert map_job_state(info, stop_requested=False) == (
             Status.ERROR,
-            "cancelled by Slurm or an administrator",
+            "cancelled by Slurm or an administrator (uid 0)",
         )
         slurm_client.scancel(job_id)  # a second cancel of a finished job must not raise
 
@@ -567,19 +642,29 @@ class TestAgainstRealSlurm:
             for job_id in job_ids:
                 slurm_client.scancel(job_id)
 
-    def test_final_state_falls_back_to_the_jobcomp_file(
+    def test_a_forgotten_job_comes_from_sacct_then_the_jobcomp_file(
         self, slurm_cluster: SlurmCluster, slurm_client: SlurmClient, tmp_path: Path
     ) -> None:
         job_id, _ = submit_python(slurm_client, tmp_path, "import sys; sys.exit(4)")
         wait_state(slurm_client, job_id, finished)
 
-        def forgetful(argv: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-            # scontrol after MinJobAge: the job is gone from the controller's memory.
-            if argv[1:] == ["show", "-o", "job"]:
-                return subprocess.CompletedProcess(argv, 0, "No jobs in the system\n", "")
-            return subprocess.run(argv, capture_output=True, text=True, env=dict(env))
+        def forgetful(
+            without_sacct: bool,
+        ) -> Callable[[list[str], Mapping[str, str]], subprocess.CompletedProcess[str]]:
+            def run(argv: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+                # scontrol after MinJobAge: the job is gone from the controller's memory.
+                if argv[1:] == ["show", "-o", "job"]:
+                    return subprocess.CompletedProcess(argv, 0, "No jobs in the system\n", "")
+                if without_sacct and Path(argv[0]).name == "sacct":  # slurmdbd is down
+                    return subprocess.CompletedProcess(argv, 1, "", "sacct: error: down\n")
+                return subprocess.run(argv, capture_output=True, text=True, env=dict(env))
 
-        client = SlurmClient(slurm_client.env, min_poll_interval=0.0, runner=forgetful)
+            return run
+
+        client = SlurmClient(slurm_client.env, min_poll_interval=0.0, runner=forgetful(False))
+        info = client.query([job_id])[job_id]
+        assert (info.source, info.state, info.exit_code) == ("sacct", "FAILED", 4)
+        client = SlurmClient(slurm_client.env, min_poll_interval=0.0, runner=forgetful(True))
         assert client.jobcomp_path() == str(slurm_cluster.jobcomp_path)
         info = client.query([job_id])[job_id]
         assert (info.source, info.state, info.exit_code) == ("jobcomp", "FAILED", 4)

@@ -1,26 +1,26 @@
-"""Slurm's side of things as pure data: job states mapped onto nbexp's `Status`, `scontrol`,
-`sacct` and jobcomp output parsed into `JobInfo`, and the text of a batch script. No I/O: the
-client that runs the commands is `_exec.slurm_client`.
+"""Slurm's side of things as pure data: job states mapped onto nbexp's `Status` and failure
+kinds, and `scontrol`, `sacct` and jobcomp output parsed into `JobInfo` (array tasks keyed
+`JOBID_TASK`, as nbexp stores them). No I/O: the client that runs the commands is
+`_exec.slurm_client`; batch scripts are written by `_core.slurm_script`.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .errors import UsageError
 from .states import Status, signal_name
 
 __all__ = [
+    "SACCT_FORMAT",
     "JobInfo",
-    "batch_script",
     "is_active_state",
     "map_job_state",
     "parse_sacct",
     "parse_scontrol_jobs",
+    "slurm_failure_kind",
 ]
 
 
@@ -65,7 +65,6 @@ PENDING_REASONS = {
     "Reservation": "waiting for a reservation",
 }
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # A field boundary in `scontrol -o` output: a space followed by `Key=`. Values may hold spaces
 # (WorkDir, Command), so splitting on every space would cut them apart.
 _FIELD_BOUNDARY = re.compile(r" (?=[A-Za-z][A-Za-z0-9_/:.\-]*=)")
@@ -85,6 +84,9 @@ class JobInfo:
     run_time_seconds: float | None = None
     start_time: datetime | None = None  # aware, local time zone
     end_time: datetime | None = None
+    time_limit_seconds: float | None = None  # None: no limit (or not said)
+    cancelled_by: int | None = None  # the uid sacct names in "CANCELLED by UID"
+    array_job: str | None = None  # the array this task belongs to (job_id is then A_TASK)
     source: str = "scontrol"  # where it came from: scontrol, jobcomp, sacct or none
     fields: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -123,7 +125,8 @@ def map_job_state(info: JobInfo, stop_requested: bool) -> tuple[Status, str | No
     if state == "COMPLETED":
         return Status.COMPLETED, None
     if state == "CANCELLED":
-        return Status.ERROR, "cancelled by Slurm or an administrator"
+        by = f" (uid {info.cancelled_by})" if info.cancelled_by is not None else ""
+        return Status.ERROR, f"cancelled by Slurm or an administrator{by}"
     if state == "FAILED":
         return Status.ERROR, _failure_reason(info)
     if state in ERROR_REASONS:
@@ -131,6 +134,73 @@ def map_job_state(info: JobInfo, stop_requested: bool) -> tuple[Status, str | No
     if state == UNKNOWN_STATE:
         return Status.ERROR, f"lost: Slurm no longer knows job {info.job_id}"
     return Status.ERROR, f"ended in Slurm state {state}"
+
+
+# Slurm's endings as nbexp's failure kinds (the endings of issue 13 add: exception, cuda-oom,
+# nccl, segfault, signal, exit, found in the log). `requeue_on` names these.
+SLURM_FAILURE_KINDS = {
+    "TIMEOUT": "timeout",
+    "DEADLINE": "timeout",
+    "OUT_OF_MEMORY": "oom-killed",
+    "NODE_FAIL": "node-fail",
+    "BOOT_FAIL": "node-fail",
+    "PREEMPTED": "preempted",
+    "CANCELLED": "cancelled",
+}
+REQUEUE_KINDS = ("timeout", "preempted", "node-fail")
+
+# What slurmstepd writes into the job's output when it ends a job, and the kind it means. Read
+# from the log's tail: the same words whatever the cluster's accounting says (a job killed by
+# jobacct_gather's OverMemoryKill is recorded as FAILED, yet its log says why).
+SLURM_LOG_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("timeout", re.compile(r"\*\*\* JOB \S+ ON \S+ CANCELLED AT \S+ DUE TO TIME LIMIT")),
+    ("preempted", re.compile(r"\*\*\* JOB \S+ ON \S+ CANCELLED AT \S+ DUE TO PREEMPTION")),
+    ("node-fail", re.compile(r"\*\*\* JOB \S+ ON \S+ CANCELLED AT \S+ DUE TO NODE FAIL")),
+    (
+        "oom-killed",
+        re.compile(r"Exceeded job memory limit|exceeded memory limit|oom-kill event"),
+    ),
+)
+
+
+def slurm_failure_kind(info: JobInfo) -> str | None:
+    """The failure kind Slurm's final state names by itself (TIMEOUT → timeout…), or None when
+    the state says no more than "failed" (the log's tail then tells)."""
+    return SLURM_FAILURE_KINDS.get(info.state)
+
+
+def slurm_log_failure(lines: list[str]) -> tuple[str, str] | None:
+    """(kind, the line) from slurmstepd's own words in a job's log, searched from the end."""
+    for line in reversed(lines):
+        for kind, pattern in SLURM_LOG_MARKERS:
+            if pattern.search(line):
+                return kind, line.strip()
+    return None
+
+
+def parse_time_limit(text: str | None) -> float | None:
+    """Seconds of a Slurm time limit (`--time`): minutes, MM:SS, H:MM:SS, D-H, D-H:MM,
+    D-H:MM:SS; None for none, UNLIMITED or an unreadable one."""
+    if not text or text.upper() in ("UNLIMITED", "INFINITE", "NONE"):
+        return None
+    text = text.strip()
+    days_text, dash, clock = text.partition("-")
+    if not dash:
+        days_text, clock = "0", text
+    parts = clock.split(":")
+    if not (days_text.isdigit() and all(p.isdigit() for p in parts) and len(parts) <= 3):
+        return None
+    numbers = [int(p) for p in parts]
+    if dash:  # D-H, D-H:MM, D-H:MM:SS
+        numbers += [0] * (3 - len(numbers))
+        hours, minutes, seconds = numbers
+    elif len(numbers) == 1:  # minutes
+        hours, minutes, seconds = 0, numbers[0], 0
+    elif len(numbers) == 2:  # MM:SS
+        hours, (minutes, seconds) = 0, numbers
+    else:
+        hours, minutes, seconds = numbers
+    return float(int(days_text) * 86400 + hours * 3600 + minutes * 60 + seconds)
 
 
 def _pending_reason(reason: str | None) -> str | None:
@@ -161,15 +231,21 @@ def parse_key_values(line: str) -> dict[str, str]:
 
 
 def job_info_from_fields(fields: Mapping[str, str], source: str) -> JobInfo | None:
-    """A JobInfo from one scontrol / jobcomp record; None when it names no job."""
+    """A JobInfo from one scontrol / jobcomp record; None when it names no job. An array task
+    gets the id `ARRAYJOB_TASK`, as sbatch --array, scancel and nbexp's store name it."""
     job_id = fields.get("JobId")
     if not job_id:
         return None
+    array_job = _present(fields.get("ArrayJobId"))
+    task = _present(fields.get("ArrayTaskId"))
+    if array_job and task and task.isdigit():
+        job_id = f"{array_job}_{task}"
+    words = (fields.get("JobState") or UNKNOWN_STATE).split()
     exit_code, signal_number = _parse_exit_code(fields.get("ExitCode"))
     return JobInfo(
         job_id=job_id,
         # sacct and squeue write "CANCELLED by 0"; the state is the first word.
-        state=(fields.get("JobState") or UNKNOWN_STATE).split()[0].upper(),
+        state=words[0].upper(),
         exit_code=exit_code,
         signal=signal_number,
         reason=_present(fields.get("Reason")),
@@ -177,34 +253,86 @@ def job_info_from_fields(fields: Mapping[str, str], source: str) -> JobInfo | No
         run_time_seconds=_parse_duration(fields.get("RunTime")),
         start_time=_parse_time(fields.get("StartTime")),
         end_time=_parse_time(fields.get("EndTime")),
+        time_limit_seconds=_parse_duration(fields.get("TimeLimit")),
+        cancelled_by=_cancelled_by(words),
+        array_job=array_job if "_" in job_id else None,
         source=source,
         fields=dict(fields),
     )
+
+
+def _cancelled_by(words: list[str]) -> int | None:
+    if len(words) == 3 and words[1] == "by" and words[2].isdigit():
+        return int(words[2])
+    return None
 
 
 def parse_scontrol_jobs(output: str, source: str = "scontrol") -> dict[str, JobInfo]:
     """Parse `scontrol show -o job` (one job per line) or a jobcomp/filetxt file.
 
     A job id seen twice keeps its last record: the jobcomp file appends, so the newest wins.
+    The pending tasks of an array come as one record (`ArrayTaskId=3-5%2`): each gets its own
+    entry (`A_3`, `A_4`, `A_5`).
     """
     jobs: dict[str, JobInfo] = {}
     for line in output.splitlines():
-        info = job_info_from_fields(parse_key_values(line), source)
-        if info is not None:
+        fields = parse_key_values(line)
+        info = job_info_from_fields(fields, source)
+        if info is None:
+            continue
+        for job_id in _pending_tasks(fields.get("ArrayJobId"), fields.get("ArrayTaskId")):
+            jobs[job_id] = replace(info, job_id=job_id, array_job=fields["ArrayJobId"])
+        if "_" in info.job_id or not _present(fields.get("ArrayTaskId")):
             jobs[info.job_id] = info
     return jobs
 
 
+def _pending_tasks(array_job: str | None, tasks: str | None) -> list[str]:
+    """`A_i` for each index of a task expression such as `3-5%2` or `[1,4-6]`; [] for one
+    index (that task has a record of its own)."""
+    if not array_job or not tasks or tasks.isdigit() or not _present(tasks):
+        return []
+    return [f"{array_job}_{index}" for index in expand_indices(tasks)]
+
+
+def expand_indices(text: str) -> list[int]:
+    """Slurm's index expression (`0-5%2`, `[1,3,7-9]`, `4-10:2`) as indices; [] if unreadable."""
+    text = text.strip().strip("[]").split("%", 1)[0]
+    indices: list[int] = []
+    for part in text.split(","):
+        span, _, step = part.partition(":")
+        first, _, last = span.partition("-")
+        if not (first.isdigit() and (not last or last.isdigit()) and (not step or step.isdigit())):
+            return []
+        stop = int(last) if last else int(first)
+        indices.extend(range(int(first), stop + 1, int(step) if step else 1))
+    return indices
+
+
+# What the client asks sacct for (-o), in this order; `parse_sacct` reads the same.
+SACCT_FORMAT = "JobID,JobIDRaw,State,ExitCode,Reason,NodeList,Start,End,ElapsedRaw,TimelimitRaw"
+
+
 def parse_sacct(output: str) -> dict[str, JobInfo]:
-    """Parse `sacct -n -P -X -o JobIDRaw,State,ExitCode,Reason,NodeList,Start,End,ElapsedRaw`."""
+    """Parse `sacct -n -P -o SACCT_FORMAT` (without -X: the batch step's line is read too). An
+    array task is keyed `A_TASK` (its JobID column); a pending array's `A_[3-5%2]` line gives
+    each of its tasks. The job's exit code is its batch step's when the allocation's says
+    nothing (sacct writes 0:0 there for a job killed by a signal)."""
     jobs: dict[str, JobInfo] = {}
+    batch_exits: dict[str, tuple[int | None, int | None]] = {}
     for line in output.splitlines():
         parts = line.split("|")
-        if len(parts) < 8 or not parts[0]:
+        if len(parts) < 10 or not parts[0]:
             continue
-        job_id, state, exit_code, reason, node_list, start, end, elapsed = parts[:8]
+        job_id, raw_id, state, exit_code, reason, node_list, start, end, elapsed, limit = parts[:10]
+        if "." in job_id:  # a step: only the batch step's exit status matters here
+            base, _, step = job_id.partition(".")
+            if step == "batch":
+                batch_exits[base] = _parse_exit_code(exit_code)
+            continue
+        array_job, _, task = job_id.partition("_")
         fields = {
-            "JobId": job_id,
+            "JobId": raw_id or job_id,
             "JobState": state,
             "ExitCode": exit_code,
             "Reason": reason,
@@ -212,10 +340,24 @@ def parse_sacct(output: str) -> dict[str, JobInfo]:
             "StartTime": start,
             "EndTime": end,
         }
+        if task:
+            fields.update(ArrayJobId=array_job, ArrayTaskId=task.strip("[]"))
         info = job_info_from_fields(fields, "sacct")
-        if info is not None:
-            seconds = float(elapsed) if elapsed.isdigit() else None
-            jobs[job_id] = replace(info, run_time_seconds=seconds)
+        if info is None:
+            continue
+        info = replace(
+            info,
+            run_time_seconds=float(elapsed) if elapsed.isdigit() else None,
+            time_limit_seconds=float(limit) * 60 if limit.isdigit() else None,
+        )
+        pending = _pending_tasks(array_job, task) if task.startswith("[") else []
+        for key in pending or [info.job_id]:
+            owner = info.array_job or (array_job if task else None)
+            jobs[key] = replace(info, job_id=key, array_job=owner)
+    for key, (code, signal_number) in batch_exits.items():
+        info = jobs.get(key)
+        if info is not None and not info.signal and not info.exit_code and (code or signal_number):
+            jobs[key] = replace(info, exit_code=code, signal=signal_number)
     return jobs
 
 
@@ -268,106 +410,3 @@ def one_line_error(stderr: str, stdout: str = "") -> str:
         if text and text not in messages:
             messages.append(text)
     return "; ".join(messages) or "no message"
-
-
-# --------------------------------------------------------------------------------------------
-# Batch scripts
-# --------------------------------------------------------------------------------------------
-
-
-def batch_script(
-    *,
-    argv: Sequence[str],
-    cwd: str,
-    env: Mapping[str, str],
-    log_path: str,
-    job_name: str,
-    partition: str | None = None,
-    time: str | None = None,
-    cpus: int | None = None,
-    mem: str | None = None,
-    gpus: int | None = None,
-    extra: Iterable[str] = (),
-) -> str:
-    """A bash batch script that runs `argv` in `cwd` with `env` added.
-
-    stdout and stderr both go to `log_path` (appended, byte for byte), and the command is
-    exec'd so that scancel's signals reach it rather than a shell in between.
-    """
-    if not argv:
-        raise UsageError("the Slurm job needs a command (argv is empty)")
-    options = _sbatch_options(
-        cwd=cwd,
-        log_path=log_path,
-        job_name=job_name,
-        partition=partition,
-        time=time,
-        cpus=cpus,
-        mem=mem,
-        gpus=gpus,
-        extra=extra,
-    )
-    lines = ["#!/bin/bash", *(f"#SBATCH {option}" for option in options), ""]
-    lines += [f"export {name}={shlex.quote(value)}" for name, value in _checked_env(env)]
-    lines += ["export PYTHONUNBUFFERED=1", f"cd {shlex.quote(cwd)} || exit 1"]
-    lines += [f"exec {shlex.join(argv)}", ""]
-    return "\n".join(lines)
-
-
-def _sbatch_options(
-    *,
-    cwd: str,
-    log_path: str,
-    job_name: str,
-    partition: str | None,
-    time: str | None,
-    cpus: int | None,
-    mem: str | None,
-    gpus: int | None,
-    extra: Iterable[str],
-) -> list[str]:
-    options = [
-        f"--job-name={_sbatch_value(job_name)}",
-        f"--output={_sbatch_value(log_path)}",  # no --error: stderr joins stdout in one log
-        "--open-mode=append",  # a requeue or a header written by nbexp is kept
-        f"--chdir={_sbatch_value(cwd)}",
-        # One Slurm job is one attempt: a requeue would put a running experiment back to
-        # PENDING, which nbexp's states do not allow. `extra` may say --requeue to override.
-        "--no-requeue",
-    ]
-    if partition:
-        options.append(f"--partition={_sbatch_value(partition)}")
-    if time:
-        options.append(f"--time={_sbatch_value(time)}")
-    if cpus is not None:
-        options.append(f"--cpus-per-task={_positive(cpus, 'cpus')}")
-    if mem:
-        options.append(f"--mem={_sbatch_value(mem)}")
-    if gpus is not None:
-        options.append(f"--gpus={_positive(gpus, 'gpus')}")
-    for option in extra:
-        if "\n" in option or not option.startswith("-"):
-            raise UsageError(f"extra sbatch option must be one option like --qos=high: {option!r}")
-        options.append(option)
-    return options
-
-
-def _sbatch_value(value: str) -> str:
-    # sbatch reads #SBATCH lines itself: double quotes group a value with spaces; there is no
-    # escape for a quote or a newline, so refuse those instead of writing a broken script.
-    if "\n" in value or '"' in value:
-        raise UsageError(f"sbatch option values cannot hold quotes or newlines: {value!r}")
-    return f'"{value}"' if (" " in value or "\t" in value) else value
-
-
-def _positive(value: int, name: str) -> int:
-    if value < 1:
-        raise UsageError(f"{name} must be at least 1 for a Slurm job, got {value}")
-    return value
-
-
-def _checked_env(env: Mapping[str, str]) -> list[tuple[str, str]]:
-    for name in env:
-        if not _ENV_NAME.match(name):
-            raise UsageError(f"not a valid environment variable name: {name!r}")
-    return sorted(env.items())

@@ -1,8 +1,10 @@
 """A small client for Slurm's own commands (sbatch, scontrol, scancel, sacct), no daemon of ours.
 
 It writes batch scripts, submits them, and polls all jobs with one `scontrol show -o job` call
-(cached, so many pollers cost one call per interval). What the commands print is parsed by the
-pure `_core.slurm_jobs`.
+(cached, so many pollers cost one call per interval). Where the cluster keeps accounting, a job's
+final state comes from `sacct` (one call for every job that ended since the last poll), and from
+`scontrol` or the jobcomp file only while sacct has not recorded it yet. What the commands print
+is parsed by the pure `_core.slurm_jobs`; scripts are written by `_core.slurm_script`.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .._core.errors import NbexpError, SpawnFailed
 from .._core.slurm_jobs import (
+    SACCT_FORMAT,
     UNKNOWN_STATE,
     JobInfo,
-    batch_script,
     is_active_state,
     job_info_from_fields,
     map_job_state,
@@ -30,6 +32,7 @@ from .._core.slurm_jobs import (
     parse_sacct,
     parse_scontrol_jobs,
 )
+from .._core.slurm_script import array_script, batch_script
 
 __all__ = [
     "JobInfo",
@@ -39,6 +42,7 @@ __all__ = [
     "is_active_state",
     "map_job_state",
     "parse_scontrol_jobs",
+    "write_array_script",
     "write_batch_script",
 ]
 
@@ -62,7 +66,15 @@ class SlurmCommandMissing(SpawnFailed):
 def write_batch_script(path: str | os.PathLike[str], **fields: Any) -> None:
     """Write `batch_script(**fields)` to `path`, mode 0600 (it can hold secrets passed as
     environment variables)."""
-    text = batch_script(**fields)
+    _write_private(path, batch_script(**fields))
+
+
+def write_array_script(path: str | os.PathLike[str], tasks: Any, **fields: Any) -> None:
+    """Write `array_script(tasks, **fields)` to `path`, mode 0600."""
+    _write_private(path, array_script(tasks, **fields))
+
+
+def _write_private(path: str | os.PathLike[str], text: str) -> None:
     # O_EXCL | O_NOFOLLOW: never write through a file or symlink someone planted there.
     fd = os.open(os.fspath(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as script:
@@ -170,8 +182,10 @@ class SlurmClient:
         """The state of every job in `job_ids`, from one scontrol call shared by all callers.
 
         Answers come from a snapshot at most `max_age` seconds old (default: min_poll_interval);
-        a job missing from the snapshot forces a new one. Jobs scontrol has forgotten are looked
-        up in the jobcomp file or sacct; failing those they are reported with state UNKNOWN.
+        a job missing from the snapshot forces a new one. With accounting, a job that ended is
+        read from sacct (one call for all of them). Jobs scontrol has forgotten are looked up in
+        sacct or the jobcomp file; failing those they are reported with state UNKNOWN. Array
+        tasks are asked for as `ARRAYJOB_TASK`.
         """
         wanted = [str(job_id) for job_id in job_ids]
         limit = self.min_poll_interval if max_age is None else max_age
@@ -186,7 +200,9 @@ class SlurmClient:
         """One job, fresh from scontrol (no cache): cheap on a big cluster, for stop loops."""
         result = self._run(["scontrol", "show", "-o", "job", str(job_id)])
         if result.returncode != 0:
-            if "Invalid job id" in result.stderr:
+            # "Job 12_5 not found": a pending array task, cancelled, has no record of its own.
+            said = result.stderr + result.stdout
+            if "Invalid job id" in said or "not found" in said:
                 return self._fallback([str(job_id)])[str(job_id)]
             raise SlurmError(self._failure("scontrol", result))
         info = parse_scontrol_jobs(result.stdout).get(str(job_id))
@@ -202,20 +218,36 @@ class SlurmClient:
             jobs: dict[str, JobInfo] = {}
         else:
             jobs = parse_scontrol_jobs(result.stdout)
+        jobs.update(self._accounted_ends(wanted, jobs))
         missing = [job_id for job_id in wanted if job_id not in jobs]
         if missing:
             jobs.update(self._fallback(missing))
         self._snapshot = _Snapshot(taken_at, jobs)
         return self._snapshot
 
+    def _accounted_ends(self, wanted: list[str], jobs: dict[str, JobInfo]) -> dict[str, JobInfo]:
+        """The final record of each wanted job that scontrol shows as ended: from sacct when
+        the cluster keeps accounting (who cancelled it, the limit it ran into), kept for good.
+        A job sacct has not recorded yet (its end takes ~0.1 s to get there) keeps scontrol's
+        record and is asked again at the next poll."""
+        ended = [j for j in wanted if j in jobs and not jobs[j].is_active]
+        finals = {j: self._final[j] for j in ended if j in self._final}
+        asked = [j for j in ended if j not in finals]
+        if asked and self._has_accounting():
+            for job_id, info in self._from_sacct(asked).items():
+                if job_id in jobs and not info.is_active:
+                    finals[job_id] = self._final[job_id] = _merged(info, jobs[job_id])
+        return finals
+
     def _fallback(self, job_ids: list[str]) -> dict[str, JobInfo]:
         found = {j: self._final[j] for j in job_ids if j in self._final}
         remaining = [j for j in job_ids if j not in found]
-        if remaining:
-            found.update(self._from_jobcomp(remaining))
-            remaining = [j for j in remaining if j not in found]
+        # Accounting first where there is some: it also knows array tasks and who cancelled.
         if remaining and self._has_accounting():
             found.update(self._from_sacct(remaining))
+            remaining = [j for j in remaining if j not in found]
+        if remaining:
+            found.update(self._from_jobcomp(remaining))
             remaining = [j for j in remaining if j not in found]
         for job_id, info in found.items():
             if not info.is_active:
@@ -229,36 +261,27 @@ class SlurmClient:
         if path is None:
             return {}
         wanted = set(job_ids)
+        arrays = tuple(f"ArrayJobId={j.split('_')[0]} " for j in wanted if "_" in j)
         found: dict[str, JobInfo] = {}
         try:
             with open(path, encoding="utf-8", errors="replace") as jobcomp:
                 for line in jobcomp:
                     # Cheap pre-filter: most lines belong to other jobs.
                     job_id = line[6 : line.find(" ")] if line.startswith("JobId=") else ""
-                    if job_id in wanted:
+                    if job_id in wanted or (arrays and any(a in line for a in arrays)):
                         info = job_info_from_fields(parse_key_values(line), "jobcomp")
-                        if info is not None:
-                            found[job_id] = info
+                        if info is not None and info.job_id in wanted:
+                            found[info.job_id] = info
         except OSError:
             return {}
         return found
 
     def _from_sacct(self, job_ids: list[str]) -> dict[str, JobInfo]:
-        result = self._run(
-            [
-                "sacct",
-                "-n",
-                "-P",
-                "-X",
-                "-j",
-                ",".join(job_ids),
-                "-o",
-                "JobIDRaw,State,ExitCode,Reason,NodeList,Start,End,ElapsedRaw",
-            ]
-        )
+        result = self._run(["sacct", "-n", "-P", "-j", ",".join(job_ids), "-o", SACCT_FORMAT])
         if result.returncode != 0:
             return {}
-        return parse_sacct(result.stdout)
+        wanted = set(job_ids)
+        return {j: info for j, info in parse_sacct(result.stdout).items() if j in wanted}
 
     # Configuration -------------------------------------------------------------------------------
     def config(self) -> dict[str, str]:
@@ -344,6 +367,20 @@ class SlurmClient:
         # other than cgroup its children would outlive the job. Slurm's own cancel kills them all.
         self.scancel(job_id)
         return self.query_one(job_id)
+
+
+def _merged(primary: JobInfo, secondary: JobInfo) -> JobInfo:
+    """`primary` (sacct's record) with what only `secondary` (scontrol's) says filled in."""
+    exit_status: dict[str, Any] = {}
+    if not primary.exit_code and not primary.signal:
+        exit_status = {"exit_code": secondary.exit_code, "signal": secondary.signal}
+    missing = {
+        name: getattr(secondary, name)
+        for name in ("reason", "node_list", "start_time", "end_time", "time_limit_seconds")
+        if getattr(primary, name) is None
+    }
+    fields = {**secondary.fields, **primary.fields}
+    return replace(primary, fields=fields, **missing, **exit_status)
 
 
 _GONE_MESSAGES = (

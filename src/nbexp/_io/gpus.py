@@ -443,6 +443,9 @@ class SimulatedBackend:
         self._clock = clock
         self._problem = problem  # a bad NBEXP_SIMULATED_GPUS value, reported instead of GPUs
         self._store: Any = None
+        # Who holds which simulated GPU: GPU index -> [(experiment id, pid)]. None: the home's
+        # running experiments (a Slurm job's telemetry sidecar names its own job instead).
+        self.holders: Callable[[], dict[int, list[tuple[int, int | None]]]] | None = None
 
     @classmethod
     def from_env(cls, value: str, home: Path | None = None) -> SimulatedBackend:
@@ -466,6 +469,8 @@ class SimulatedBackend:
 
     def _running_holders(self) -> dict[int, list[tuple[int, int | None]]]:
         """GPU index → (experiment id, pid) of running experiments nbexp assigned to it."""
+        if self.holders is not None:
+            return self.holders()
         records = self._running_records()
         holders: dict[int, list[tuple[int, int | None]]] = {}
         for record in records:
