@@ -195,13 +195,7 @@ def kill_tree(walk: Callable[[], set[int]], *, timeout: float = 5.0) -> set[int]
 
     deadline = time.monotonic() + timeout
     while True:
-        stopped: set[int] = set()
-        while True:
-            new = walk() - stopped
-            if not new:
-                break
-            signal_all(new, signal.SIGSTOP)
-            stopped |= new
+        stopped = freeze(walk)
         signal_all(stopped, signal.SIGKILL)
         settle = time.monotonic() + 0.2  # SIGKILL is delivered asynchronously
         while time.monotonic() < min(settle, deadline):
@@ -211,6 +205,35 @@ def kill_tree(walk: Callable[[], set[int]], *, timeout: float = 5.0) -> set[int]
         left = walk()
         if not left or time.monotonic() >= deadline:
             return left
+
+
+def freeze(walk: Callable[[], set[int]]) -> set[int]:
+    """SIGSTOP every process `walk()` finds, walking again until no new one appears (a stopped
+    process cannot fork, so the tree stops growing); the processes stopped."""
+    stopped: set[int] = set()
+    while True:
+        new = walk() - stopped
+        if not new:
+            return stopped
+        signal_all(new, signal.SIGSTOP)
+        stopped |= new
+
+
+def is_stopped(pid: int) -> bool:
+    """Whether `pid` is in the stopped state (T: SIGSTOP, or t: a tracer's stop)."""
+    fields = _read_stat(pid)
+    return fields is not None and fields[0] in ("T", "t")
+
+
+def catches(pid: int, sig: int) -> bool:
+    """Whether `pid` has a handler for `sig` (its SigCgt mask in /proc/PID/status): an nbexp
+    runner older than the signal's use would be killed by it instead."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            line = next(line for line in f if line.startswith(b"SigCgt:"))
+        return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    except (OSError, StopIteration, ValueError, IndexError):
+        return False
 
 
 def group_members(pgid: int) -> set[int]:
