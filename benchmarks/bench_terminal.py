@@ -7,10 +7,10 @@ Two tables, both Markdown, both medians:
   pyte on a few MB of the same data gives a reference;
 * ratios: ~10 MB of each kind of input (the real logs above, and byte soups: bare ESC, random
   bytes, escape bytes, wide characters), rendered chunked (`Screen.feed` in 1 MiB pieces) and
-  one-shot (`render`), each timed against `data.decode(errors="replace").splitlines()` on the
-  same bytes, interleaved (the ratio is median baseline time / median renderer time, so 1.0 is
-  "as fast as splitting lines"); then the peak of the Python heap (tracemalloc) while
-  rendering.
+  one-shot (`render`), each timed (CPU time of this process) against
+  `data.decode(errors="replace").splitlines()` on the same bytes, interleaved (the ratio is
+  median baseline time / median renderer time, so 1.0 is "as fast as splitting lines"); then
+  the peak of the Python heap (tracemalloc) while rendering.
 
 `--before FILE` measures an older terminal.py (`git show REV:src/nbexp/terminal.py > FILE`)
 in the same runs, interleaved, so that before and after meet the same machine. The process
@@ -161,10 +161,11 @@ def wide_one_line(size: int) -> bytes:
 
 
 def time_once(function: Callable[[bytes], object], data: bytes) -> float:
+    """CPU seconds of `function(data)`: time spent waiting for a busy CPU does not count."""
     gc.collect()  # start each timing from the same heap, not the last one's garbage
-    start = time.perf_counter()
+    start = time.process_time()
     function(data)
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def baseline(data: bytes) -> object:

@@ -69,7 +69,8 @@ def test_create_start_list_stop_restart_rm(home: Path, monkeypatch: pytest.Monke
     assert cli(home, "start", "1").returncode == 0
     listing = cli(home, "list")
     header, row = listing.stdout.splitlines()
-    assert header.split() == ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "EXIT", "GPUS"]
+    columns = ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "REASON", "GPUS"]
+    assert header.split() == columns
     assert row.split()[:3] == ["1", "sleeper", "running"] and row.split()[-1] == "0,1"
     as_json = json.loads(cli(home, "ls", "--json", "--status", "running").stdout)
     assert [e["id"] for e in as_json] == [1] and as_json[0]["env"] == {"A": "1"}
@@ -133,7 +134,7 @@ def test_refused_transitions(home: Path) -> None:
     )
     cli(home, "run", "--", "sleep", "30")
     rm = cli(home, "rm", "2")
-    assert rm.returncode == 1 and "it is running; allowed now: stop" in rm.stderr
+    assert rm.returncode == 1 and "it is running; allowed now: pause, stop" in rm.stderr
     assert cli(home, "stop", "2", "--grace", "1").returncode == 0
     status = ExperimentManager(home=home).get(2).status
     assert status is Status.INTERRUPTED

@@ -18,8 +18,10 @@ def test_config_lists_every_setting_with_its_value_and_default(home: Path) -> No
     header, *rows = listing.stdout.splitlines()
     assert header.split()[:3] == ["KEY", "VALUE", "DEFAULT"]
     by_key = {row.split()[0]: row.split() for row in rows}
-    assert set(by_key) == {"max_parallel_cpu", "gpu_busy_memory_mb"}
+    assert set(by_key) == {"max_parallel_cpu", "gpu_busy_memory_mb", "on_end", "on_end_timeout"}
     assert by_key["max_parallel_cpu"][1:3] == ["none", "none"]
+    assert by_key["on_end"][1:3] == ["none", "none"]
+    assert by_key["on_end_timeout"][1:3] == ["60", "60"]
     assert by_key["gpu_busy_memory_mb"][1:3] == ["1024", "1024"]
     as_json = json.loads(cli(home, "config", "--json").stdout)
     assert as_json["gpu_busy_memory_mb"] == {"value": 1024, "default": 1024, "set": False}

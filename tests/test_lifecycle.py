@@ -219,7 +219,7 @@ def test_bad_input(manager: ExperimentManager) -> None:
         manager.stop(done.id)
     running = manager.run(["sleep", "30"])
     with pytest.raises(
-        InvalidTransition, match=r"cannot remove .* it is running; allowed now: stop"
+        InvalidTransition, match=r"cannot remove .* it is running; allowed now: pause, stop"
     ):
         manager.remove(running.id)
     with pytest.raises(InvalidTransition, match="it is running"):

@@ -16,11 +16,12 @@ from nbexp.states import (
 )
 
 
-def test_six_states() -> None:
+def test_seven_states() -> None:
     assert [s.value for s in Status] == [
         "pending",
         "queued",
         "running",
+        "paused",
         "interrupted",
         "error",
         "completed",
@@ -33,9 +34,11 @@ def test_six_states() -> None:
     [
         (Action.START, {Status.PENDING}),
         (Action.FORCE_START, {Status.PENDING, Status.QUEUED}),
-        (Action.STOP, {Status.RUNNING, Status.QUEUED}),
+        (Action.STOP, {Status.RUNNING, Status.PAUSED, Status.QUEUED}),
+        (Action.PAUSE, {Status.RUNNING}),
+        (Action.RESUME, {Status.PAUSED}),
         (Action.RESTART, {Status.INTERRUPTED, Status.ERROR, Status.COMPLETED}),
-        (Action.REMOVE, set(Status) - {Status.RUNNING}),
+        (Action.REMOVE, set(Status) - {Status.RUNNING, Status.PAUSED}),
     ],
 )
 def test_user_actions_follow_the_design(action: Action, allowed: set[Status]) -> None:
@@ -47,7 +50,8 @@ def test_every_action_has_an_entry() -> None:
 
 
 def test_allowed_actions_in_words() -> None:
-    assert allowed_actions(Status.RUNNING) == ["stop"]
+    assert allowed_actions(Status.RUNNING) == ["pause", "stop"]
+    assert allowed_actions(Status.PAUSED) == ["resume", "stop"]
     assert allowed_actions(Status.COMPLETED) == ["restart", "remove"]
     assert allowed_actions(Status.QUEUED) == ["force start", "stop", "remove"]
 

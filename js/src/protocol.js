@@ -41,6 +41,26 @@
  * @property {number} attempt
  * @property {string[]} actions what the state allows, e.g. ["stop"]
  * @property {ProgressJson | null} progress
+ * @property {FailureJson | null} failure why the current attempt failed
+ * @property {string | null} attempts "attempt 2/3" when retries are allowed
+ * @property {number} paused_seconds time the current attempt spent paused (left out of its runtime)
+ * @property {number | null} paused_at when it was paused, while it is
+ */
+
+/**
+ * @typedef {object} FailureJson
+ * @property {string} kind exception, cuda-oom, oom-killed, nccl, segfault, timeout, signal, exit
+ * @property {string} summary one line, e.g. "ValueError: batch 0 has NaN in column 'loss'"
+ */
+
+/**
+ * A run that just ended (or failed and will be retried): what its toast says.
+ * @typedef {object} EndedJson
+ * @property {number} id
+ * @property {string} name
+ * @property {string} status completed, error, interrupted; queued when a retry waits
+ * @property {string | null} summary the failure's summary, or why it ended
+ * @property {string | null} attempts "attempt 2/3" when retries are allowed
  */
 
 /**
@@ -109,6 +129,7 @@
  * @property {Record<string, GpuProcessJson[]>} [gpu_foreign] GPU index -> someone else's processes
  * @property {LogPart} [log]
  * @property {string[]} [problems] what went wrong this tick, in words
+ * @property {EndedJson[]} [ended] runs that ended since the last push (toasts)
  */
 
 /**

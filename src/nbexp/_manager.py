@@ -131,6 +131,19 @@ class Experiment:
     def restart(self) -> Experiment:
         return self.manager.restart(self.id)
 
+    def pause(self) -> Experiment:
+        """Stop its whole process tree where it is (SIGSTOP); it keeps its GPUs."""
+        return self.manager.pause(self.id)
+
+    def resume(self) -> Experiment:
+        """Let it run on after pause() (SIGCONT to its whole tree)."""
+        return self.manager.resume(self.id)
+
+    @property
+    def failure(self) -> dict[str, str] | None:
+        """Why its current attempt failed: {"kind": "cuda-oom", "summary": "…"} or None."""
+        return self.record.failure
+
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Experiment)
@@ -326,6 +339,20 @@ class ExperimentManager:
             # SIGKILL comes after `grace`; Slurm's own cleanup can take a while longer.
             margin = 30.0 if record.executor == "slurm" else 15.0
             self.service.wait_until_ended(record.id, timeout=grace + margin)
+            if record.executor == "local":
+                self.service.wait_runner_gone(record)  # "stopped" means no process is left
+        return Experiment(self, record.id)
+
+    def pause(self, experiment_id: int) -> Experiment:
+        """Stop a running experiment's whole process tree where it is (SIGSTOP to every
+        process, including those started while it is paused); its GPUs stay held and its
+        runtime stops counting. Returns once the tree is seen stopped (5 s at most)."""
+        record = self.service.lifecycle.pause(parse_experiment_id(experiment_id))
+        return Experiment(self, record.id)
+
+    def resume(self, experiment_id: int) -> Experiment:
+        """Let a paused experiment run on (SIGCONT to its whole tree)."""
+        record = self.service.lifecycle.resume(parse_experiment_id(experiment_id))
         return Experiment(self, record.id)
 
     # -- reading -------------------------------------------------------------------------------
@@ -422,14 +449,24 @@ class ExperimentManager:
         *,
         max_parallel_cpu: int | object | None = ...,
         gpu_busy_memory_mb: int | object | None = ...,
+        on_end: str | object | None = ...,
+        on_end_timeout: int | object | None = ...,
     ) -> dict[str, str]:
-        """Scheduling settings shared by every process using this home (None resets one).
+        """Settings shared by every process using this home (None resets one).
 
         max_parallel_cpu: how many CPU-only experiments may run at once (default: no limit).
         gpu_busy_memory_mb: a GPU not held by nbexp counts as busy above this much used memory
         (default 1024).
+        on_end: a shell command run when any attempt ends, for experiments without an on_end
+        of their own (docs/endings.md lists its NBEXP_* variables).
+        on_end_timeout: seconds an on_end hook may run before it is stopped (default 60).
         """
-        given = {"max_parallel_cpu": max_parallel_cpu, "gpu_busy_memory_mb": gpu_busy_memory_mb}
+        given = {
+            "max_parallel_cpu": max_parallel_cpu,
+            "gpu_busy_memory_mb": gpu_busy_memory_mb,
+            "on_end": on_end,
+            "on_end_timeout": on_end_timeout,
+        }
         return self.service.configure({k: v for k, v in given.items() if v is not ...})
 
     # -- GPUs and Slurm ------------------------------------------------------------------------

@@ -86,7 +86,10 @@ def test_rows_and_badges(home: Path, show_dashboard: Any) -> None:
     assert "exit code 3" in row(root, failed.id).locator(".nbexp-reason").inner_text()
     assert row(root, running.id).locator(".nbexp-spinner").count() == 1
     # Only the actions the state allows are offered.
-    assert row(root, running.id).locator("button.nbexp-action").all_inner_texts() == ["stop"]
+    assert row(root, running.id).locator("button.nbexp-action").all_inner_texts() == [
+        "pause",
+        "stop",
+    ]
     assert row(root, waiting.id).locator("button.nbexp-action").all_inner_texts() == [
         "start",
         "force start",

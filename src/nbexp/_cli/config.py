@@ -9,7 +9,7 @@ from contextlib import suppress
 from typing import Any
 
 from .._core.errors import UsageError
-from .._core.settings import SETTING_HELP, Settings
+from .._core.settings import SETTING_HELP, TEXT_SETTINGS, Settings
 from .._manager import ExperimentManager
 from .base import Handler
 from .tables import (
@@ -22,7 +22,9 @@ SETTINGS = tuple(SETTING_HELP)  # every setting of a home, in a stable order
 def add_verbs(sub: Any, name: str) -> None:
     p = sub.add_parser("config", help="show or change this home's scheduling settings")
     p.add_argument("key", nargs="?", metavar="KEY", help="one setting (default: list them all)")
-    p.add_argument("value", nargs="?", metavar="VALUE", help="a whole number, or none to reset")
+    p.add_argument(
+        "value", nargs="?", metavar="VALUE", help="a whole number (on_end: a command), or none"
+    )
     p.add_argument("--unset", action="store_true", help="reset KEY to its default")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -35,15 +37,17 @@ def _setting_name(key: str) -> str:
     raise UsageError(f"unknown setting {key!r}: use one of {', '.join(SETTINGS)}{hint}")
 
 
-def _setting_value(key: str, text: str) -> int | None:
+def _setting_value(key: str, text: str) -> int | str | None:
     if text.strip().lower() == "none":
         return None
+    if key in TEXT_SETTINGS:
+        return text
     if not (text.isascii() and text.isdigit()):
         raise UsageError(f"{key} must be a whole number >= 0 or none, not {text!r}")
     return int(text)
 
 
-def _settings(manager: ExperimentManager) -> dict[str, tuple[int | None, int | None, bool]]:
+def _settings(manager: ExperimentManager) -> dict[str, tuple[Any, Any, bool]]:
     """Every setting: (value in effect, default, whether it was set)."""
     stored = manager.configure()
     found = {}
@@ -51,14 +55,16 @@ def _settings(manager: ExperimentManager) -> dict[str, tuple[int | None, int | N
         default = getattr(Settings(), key)
         text = stored.get(key)
         value = default
-        if text is not None:
+        if text is not None and key in TEXT_SETTINGS:
+            value = text
+        elif text is not None:
             with suppress(ValueError):
                 value = int(text)
         found[key] = (value, default, text is not None)
     return found
 
 
-def _config_text(value: int | None) -> str:
+def _config_text(value: int | str | None) -> str:
     return "none" if value is None else str(value)
 
 

@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any
 
+from .._core.durations import format_duration
 from .._core.errors import NbexpError, UsageError, WaitTimeout
 from .._core.records import ExperimentRecord
 from .._core.states import Status
@@ -90,18 +91,28 @@ def _add_acting_verbs(sub: Any) -> None:
     )
 
 
-def _exit_column(record: ExperimentRecord, manager: ExperimentManager | None = None) -> str:
+def _reason_column(record: ExperimentRecord, manager: ExperimentManager | None = None) -> str:
+    """Why it is where it is: its failure's summary, why it waits, which attempt of how many."""
+    attempts = f"{record.attempt_text}: " if record.retries else ""
     if record.status is Status.QUEUED:
         # Why it waits now, as the last scheduling step saw it (e.g. "needs 2 free GPUs").
         if record.waiting_for:
-            return record.waiting_for
-        history = manager.history(record.id) if manager is not None else []
-        return history[-1].reason or "queued" if history else "queued"
+            why = record.waiting_for
+        else:
+            history = manager.history(record.id) if manager is not None else []
+            why = history[-1].reason or "queued" if history else "queued"
+        if record.retried and record.failure_kind and "after" not in why:
+            why += f" after {record.failure_kind}"  # a retry waits: after what
+        return why
     if record.status is Status.COMPLETED:
-        return "0"
+        return record.attempt_text if record.retries else "0"
     if record.status in (Status.ERROR, Status.INTERRUPTED):
-        return record.error or (str(record.exit_code) if record.exit_code is not None else "-")
-    return "-"
+        ended = record.failure_summary or record.error
+        code = str(record.exit_code) if record.exit_code is not None else "-"
+        return attempts + (ended or code)
+    if record.status is Status.PAUSED:
+        return f"{attempts}paused (keeps its GPUs)"
+    return record.attempt_text if record.retries else "-"
 
 
 def _extra_json(manager: ExperimentManager, record: ExperimentRecord) -> dict[str, Any]:
@@ -149,7 +160,7 @@ def _list_row(manager: ExperimentManager, r: ExperimentRecord) -> list[str]:
         cell(lambda: pid_column(r)),
         cell(lambda: format_runtime(r.runtime)),
         _progress_text(manager, r),
-        cell(lambda: clip(_exit_column(r, manager), 48)),
+        cell(lambda: clip(_reason_column(r, manager), 60)),
         cell(lambda: format_gpus(r)),
     ]
 
@@ -164,7 +175,7 @@ def _list(manager: ExperimentManager, args: argparse.Namespace) -> int:
         print(json_text([_extra_json(manager, r) for r in records]))
         return 0
     rows = [_list_row(manager, r) for r in records]
-    headers = ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "EXIT", "GPUS"]
+    headers = ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "REASON", "GPUS"]
     if rows:
         print(table(rows, headers))
         more = bulk.more_line(found, args)
@@ -228,6 +239,12 @@ def _show_lines(
     runtime = cell(lambda: format_runtime(record.runtime))
     if runtime != "-":
         lines.append(f"{'runtime':10} {runtime}")
+    if record.failure_kind:
+        lines.append(f"{'failure':10} {record.failure_kind}: {record.failure_summary}")
+    if record.retries:
+        lines.append(f"{'retries':10} {record.attempt_text} ({record.retried} used)")
+    if record.timeout:
+        lines.append(f"{'timeout':10} {format_duration(record.timeout)}")
     if data.get("progress"):
         progress = _progress_text(manager, record)
         if progress not in ("-", "?"):

@@ -81,7 +81,7 @@ def format_gpus(record: ExperimentRecord) -> str:
 def pid_column(record: ExperimentRecord) -> str:
     if record.executor == "slurm":
         return f"slurm:{record.job_id}" if record.job_id else "slurm"
-    return str(record.pid or "-") if record.status is Status.RUNNING else "-"
+    return str(record.pid or "-") if record.status in (Status.RUNNING, Status.PAUSED) else "-"
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:

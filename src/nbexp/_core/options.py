@@ -41,6 +41,12 @@ class LaunchOptions(TypedDict, total=False):
     group: str | None
     tags: Sequence[str] | None
     note: str | None
+    retries: int
+    retry_on: Sequence[str] | None
+    retry_delay: float | str
+    timeout: float | str | None
+    timeout_signal: str | None
+    on_end: str | None
 
 
 def _identity(value: Any) -> Any:
@@ -97,6 +103,18 @@ def parse_tty_text(text: str | None) -> bool | tuple[int, int]:
     if not (sep and columns.isascii() and columns.isdigit() and rows.isascii() and rows.isdigit()):
         raise UsageError(f"bad --tty size {text!r}: use COLUMNSxROWS, e.g. 120x40")
     return int(columns), int(rows)
+
+
+def _split_rules(text: str) -> list[str]:
+    """`--retry-on cuda-oom,exit:137`: commas separate rules, except inside a regex: (the
+    rest of the text is its pattern)."""
+    rules: list[str] = []
+    for part in text.split(","):
+        if rules and rules[-1].startswith("regex:"):
+            rules[-1] += "," + part
+        elif part.strip():
+            rules.append(part.strip())
+    return rules
 
 
 def parse_env_pairs(pairs: list[str] | None) -> dict[str, str]:
@@ -199,6 +217,52 @@ LAUNCH_OPTIONS: tuple[Option, ...] = (
         lambda tags: list(tags) or None,
     ),
     Option("note", None, ("--note",), "a line of text to remember it by"),
+    Option(
+        "retries",
+        0,
+        ("--retries",),
+        "run a failed attempt again up to N times (see --retry-on)",
+        {"type": int, "default": 0, "metavar": "N"},
+    ),
+    Option(
+        "retry_on",
+        None,
+        ("--retry-on",),
+        "which failures are retried: a kind (cuda-oom, oom-killed, nccl, segfault, timeout, "
+        "signal, exit, exception), exit:N, signal:NAME or regex:PATTERN (repeatable, or "
+        "comma-separated; default: every kind but exception)",
+        {"action": "append", "default": [], "metavar": "KIND"},
+        lambda rules: [r for text in rules for r in _split_rules(text)] or None,
+    ),
+    Option(
+        "retry_delay",
+        0.0,
+        ("--retry-delay",),
+        "wait this long before a retry starts, e.g. 30s or 5m",
+        {"default": 0.0, "metavar": "DURATION"},
+    ),
+    Option(
+        "timeout",
+        None,
+        ("--timeout",),
+        "time limit of each attempt, e.g. 2h, 90m or 3600 (seconds); on Slurm, its --time",
+        {"metavar": "DURATION"},
+    ),
+    Option(
+        "timeout_signal",
+        None,
+        ("--timeout-signal",),
+        "send this signal that long before the time limit, e.g. USR1@60 (to checkpoint)",
+        {"metavar": "SIG@DURATION"},
+    ),
+    Option(
+        "on_end",
+        None,
+        ("--on-end",),
+        "a shell command run when an attempt ends (NBEXP_STATUS, NBEXP_SUMMARY… set; "
+        "default: the home's `nbexp config on_end`)",
+        {"metavar": "CMD"},
+    ),
 )
 OPTION_NAMES = tuple(option.name for option in LAUNCH_OPTIONS)
 SLURM_OPTION_NAMES = ("partition", "time", "cpus", "mem")

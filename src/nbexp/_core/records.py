@@ -66,15 +66,32 @@ class ExperimentRecord:
     array_job: str | None = None  # the Slurm array it was submitted in
     requeue_on: list[str] | None = None  # Slurm endings that resubmit it
     final_progress: dict[str, Any] | None = None  # the last progress of an ended attempt
+    retried: int = 0  # retries the current run has used (reset by a start or restart)
     problem: str | None = None  # set when the store's row could not be read (corrupt)
 
     @property
     def runtime(self) -> float | None:
-        """Seconds the current attempt has run (so far, while it runs)."""
+        """Seconds the current attempt has run (so far, while it runs), paused time left out."""
         if self.started is None:
             return None
         end = self.ended if self.ended is not None else time.time()
-        return max(0.0, end - self.started)
+        if self.paused_at is not None:
+            end = min(end, self.paused_at)  # the clock stopped when it was paused
+        return max(0.0, end - self.started - (self.paused_seconds or 0.0))
+
+    @property
+    def failure(self) -> dict[str, str] | None:
+        """Why the current attempt failed: {"kind", "summary"}, or None."""
+        if self.failure_kind is None:
+            return None
+        return {"kind": self.failure_kind, "summary": self.failure_summary or ""}
+
+    @property
+    def attempt_text(self) -> str:
+        """ "attempt 2/3" while retries are allowed (the run's own count), else "attempt 2"."""
+        if self.retries:
+            return f"attempt {self.retried + 1}/{self.retries + 1}"
+        return f"attempt {self.attempt}"
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON form used by `nbexp show --json` and `nbexp list --json`."""
@@ -104,6 +121,11 @@ class ExperimentRecord:
             "priority": self.priority,
             "after": self.after,
             "options": self.options,
+            "failure": self.failure,
+            "retries": self.retries,
+            "retried": self.retried,
+            "timeout": self.timeout,
+            "paused_seconds": self.paused_seconds,
             "group": self.group_name,
             "params": self.params,
             "tags": self.tags,

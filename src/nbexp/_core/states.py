@@ -14,6 +14,7 @@ class Status(str, enum.Enum):
     PENDING = "pending"  # created, not started
     QUEUED = "queued"  # waiting for GPUs, a slot or a dependency
     RUNNING = "running"
+    PAUSED = "paused"  # its process tree is stopped (SIGSTOP); it keeps its GPUs
     INTERRUPTED = "interrupted"  # stopped by a user
     ERROR = "error"  # non-zero exit, signal, failed to spawn, or lost
     COMPLETED = "completed"  # exit code 0
@@ -27,11 +28,15 @@ class Status(str, enum.Enum):
 
     @property
     def is_active(self) -> bool:
-        """Running or waiting to run: something will still happen by itself."""
-        return self in (Status.QUEUED, Status.RUNNING)
+        """Running, paused or waiting to run: its processes exist (or will), so it must be
+        watched for its end."""
+        return self in (Status.QUEUED, Status.RUNNING, Status.PAUSED)
 
 
 TERMINAL = frozenset({Status.INTERRUPTED, Status.ERROR, Status.COMPLETED})
+# States whose processes exist and hold what they were given (GPUs, a CPU slot, a group slot):
+# a paused experiment keeps its GPUs, so nothing else may be scheduled onto them.
+HOLDING = (Status.RUNNING, Status.PAUSED)
 
 
 class Action(str, enum.Enum):
@@ -41,12 +46,15 @@ class Action(str, enum.Enum):
     FORCE_START = "force start"
     QUEUE = "queue"
     STOP = "stop"
+    PAUSE = "pause"
+    RESUME = "resume"
     RESTART = "restart"
     REMOVE = "remove"
     # Internal events, not offered to users:
     LAUNCH = "launch"  # the scheduler starts a queued experiment
     FINISH = "finish"  # the process ended (or could not be spawned, or was lost)
     DEQUEUE = "dequeue"  # a queued experiment leaves the queue (stop while queued)
+    RETRY = "retry"  # a failed attempt earned a retry: it waits in the queue for its time
 
     def __str__(self) -> str:
         return self.value
@@ -58,17 +66,24 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.QUEUE: (frozenset({Status.PENDING}), Status.QUEUED),
     Action.FORCE_START: (frozenset({Status.PENDING, Status.QUEUED}), Status.RUNNING),
     Action.LAUNCH: (frozenset({Status.QUEUED}), Status.RUNNING),
-    Action.STOP: (frozenset({Status.RUNNING}), Status.INTERRUPTED),
+    Action.STOP: (frozenset({Status.RUNNING, Status.PAUSED}), Status.INTERRUPTED),
+    Action.PAUSE: (frozenset({Status.RUNNING}), Status.PAUSED),
+    Action.RESUME: (frozenset({Status.PAUSED}), Status.RUNNING),
     Action.DEQUEUE: (frozenset({Status.QUEUED}), Status.PENDING),
     Action.RESTART: (TERMINAL, Status.RUNNING),
-    Action.REMOVE: (frozenset(Status) - {Status.RUNNING}, None),
-    # A batch-scheduler job can also end while it waits (cancelled by an administrator).
-    Action.FINISH: (frozenset({Status.RUNNING, Status.QUEUED}), None),
+    Action.REMOVE: (frozenset(Status) - {Status.RUNNING, Status.PAUSED}, None),
+    # A batch-scheduler job can also end while it waits (cancelled by an administrator), and a
+    # paused tree can still be killed (the OOM killer, a stop).
+    Action.FINISH: (frozenset({Status.RUNNING, Status.QUEUED, Status.PAUSED}), None),
+    # Only an error is retried: a stop (interrupted) never is.
+    Action.RETRY: (frozenset({Status.ERROR}), Status.QUEUED),
 }
 
 USER_ACTIONS = (
     Action.START,
     Action.FORCE_START,
+    Action.PAUSE,
+    Action.RESUME,
     Action.STOP,
     Action.RESTART,
     Action.REMOVE,

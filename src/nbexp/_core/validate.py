@@ -9,7 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .durations import format_duration, parse_duration, parse_timeout_signal, slurm_time
 from .errors import NotFound, UsageError
+from .failures import rule_problem
 from .launch import DEFAULT_TTY_SIZE, normalize_command
 from .options import SLURM_OPTION_NAMES, with_defaults
 from .states import Status
@@ -181,6 +183,8 @@ class LaunchRequest:
     tags: list[str] = field(default_factory=list)
     note: str | None = None
     params: dict[str, Any] | None = None  # a sweep run's parameters
+    # retries, retry_on, retry_delay, timeout, timeout_signal, on_end: the store's columns
+    endings: dict[str, Any] = field(default_factory=dict)
 
 
 def check_launch(command: Any, given: Mapping[str, Any], default_executor: str) -> LaunchRequest:
@@ -240,6 +244,7 @@ def check_launch(command: Any, given: Mapping[str, Any], default_executor: str) 
         executor=executor,
         options=options,
         **check_labels(values),
+        endings=check_endings(values, options),
     )
 
 
@@ -299,6 +304,65 @@ def check_labels(values: Mapping[str, Any]) -> dict[str, Any]:
         "group": check_group_name(group) if group is not None else None,
         "tags": check_tags(values.get("tags")),
         "note": check_note(values.get("note")),
+    }
+
+
+def check_endings(values: Mapping[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Retries, the time limit and the on_end hook, checked, as the store's columns. On Slurm
+    the time limit becomes the job's --time (written into `options`)."""
+    retries = values["retries"]
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 1000:
+        raise UsageError(
+            f"retries (--retries) must be a whole number from 0 to 1000, not {retries!r}"
+        )
+    retry_on = values["retry_on"]
+    if retry_on is not None:
+        if isinstance(retry_on, str):
+            retry_on = [retry_on]
+        if not isinstance(retry_on, (list, tuple)):
+            raise UsageError(
+                f"retry_on must be a list such as ['cuda-oom', 'exit:137'], not {retry_on!r}"
+            )
+        for rule in retry_on:
+            problem = rule_problem(rule)
+            if problem is not None:
+                raise UsageError(f"retry_on (--retry-on): {problem}")
+        retry_on = list(retry_on)
+    delay = values["retry_delay"]
+    no_delay = not isinstance(delay, bool) and (delay == 0 or delay in ("0", "0s"))
+    retry_delay = 0.0 if no_delay else parse_duration(delay, "retry_delay")
+    timeout = values["timeout"]
+    timeout_seconds = None if timeout is None else parse_duration(timeout, "timeout")
+    timeout_signal = values["timeout_signal"]
+    if timeout_signal is not None:
+        if timeout_seconds is None:
+            raise UsageError("timeout_signal (--timeout-signal) needs a time limit: add timeout=")
+        _, lead = parse_timeout_signal(timeout_signal)
+        if lead >= timeout_seconds:
+            raise UsageError(
+                f"timeout_signal {timeout_signal!r} would come before the attempt starts: its "
+                f"lead must be shorter than the time limit ({format_duration(timeout_seconds)})"
+            )
+    on_end = values["on_end"]
+    if on_end is not None and (not isinstance(on_end, str) or "\0" in on_end):
+        raise UsageError(f"on_end (--on-end) must be a shell command line, not {on_end!r}")
+    slurm = options.get("slurm")
+    if slurm is not None and retries:
+        raise UsageError(
+            "retries (--retries) apply to local runs: a Slurm job is resubmitted by Slurm "
+            "itself (its requeue), not by nbexp"
+        )
+    if slurm is not None and timeout_seconds is not None:
+        if slurm.get("time") is not None:
+            raise UsageError("give the time limit once: timeout= (--timeout) or time= (--time)")
+        slurm["time"] = slurm_time(timeout_seconds)
+    return {
+        "retries": retries,
+        "retry_on": retry_on,
+        "retry_delay": retry_delay,
+        "timeout": timeout_seconds,
+        "timeout_signal": timeout_signal.strip() if timeout_signal is not None else None,
+        "on_end": on_end,
     }
 
 

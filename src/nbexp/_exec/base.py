@@ -49,6 +49,15 @@ class Executor(Protocol):
         request is already in the store."""
         ...
 
+    def pause(self, record: ExperimentRecord) -> None:
+        """Stop the attempt's whole process tree where it is (the store says paused
+        already); its resources stay held."""
+        ...
+
+    def resume(self, record: ExperimentRecord) -> None:
+        """Let a paused attempt's tree run again (the store says running already)."""
+        ...
+
     def sweep(self, record: ExperimentRecord) -> int:
         """End the processes an ended attempt left running (its runner was killed); how many."""
         ...

@@ -21,19 +21,23 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from .._core.errors import SpawnFailed, StoreError
+from .._core.failures import Ending, Failure
 from .._core.launch import ATTEMPT_ENV, EXPERIMENT_ID_ENV, child_environment, effective_argv
 from .._core.records import ExperimentRecord
-from .._core.states import Status
+from .._core.states import HOLDING, Status
 from .._io import proc as _proc
 from .._io.attempt_files import exit_file_path, pid_file_path, read_json
 from .._io.paths import runner_log_path
 from .._io.spawn import python_entry, reap_children, spawn_problem, track_child
 from .base import ExecContext
+from .ending import after_end, failure_from_json, failure_of, plan_after_end, record_end
+from .runner import PAUSE_SIGNAL
 
 # A running row from nbexp 0.1 (no launcher recorded) without a runner pid is being launched;
 # after this long it is not. Newer rows name their launcher, which is checked instead.
 LAUNCH_GRACE_S = 30.0
 LEFTOVER_GRACE_S = 1.0  # SIGTERM to SIGKILL for processes an ended experiment left behind
+SETTLE_S = 5.0  # how long pause() and resume() wait to see the tree stopped or running again
 
 
 class LocalExecutor:
@@ -118,26 +122,71 @@ class LocalExecutor:
     def stop(self, record: ExperimentRecord, grace: float) -> None:
         """Ask the runner to stop the tree; if the runner is gone, stop the tree here."""
         record = self._wait_until_signalable(record)
-        if record.status is not Status.RUNNING:
+        if record.status not in HOLDING:
             return
         runner_pid, runner_start = self._ids(record, "runner")
         if _proc.is_alive(runner_pid, runner_start):
             assert runner_pid is not None
             os.kill(runner_pid, signal.SIGTERM)
+            if record.status is Status.PAUSED and not _proc.catches(runner_pid, PAUSE_SIGNAL):
+                # A runner older than pause would SIGTERM a stopped tree: wake it to hear it.
+                _proc.signal_all(self._processes(record) - {runner_pid}, signal.SIGCONT)
             return
         # The runner is gone (killed, or it crashed): end the tree ourselves.
         self._end(record, grace)
         why = "stopped by user (its runner was gone, so the exit status is unknown)"
-        self.store.finish(
-            record.id, record.attempt, Status.INTERRUPTED, why, error="stopped by user"
+        self._end_attempt(
+            record,
+            Status.INTERRUPTED,
+            why,
+            None,
+            Ending(None, None, stopped=True),
+            error="stopped by user",
         )
+
+    # -- pausing ------------------------------------------------------------------------------
+
+    def pause(self, record: ExperimentRecord) -> None:
+        """Stop the attempt's whole tree (the store says paused already): its runner does it
+        and keeps every new process stopped; with the runner gone, this process stops what
+        it finds. Waits (SETTLE_S at most) until the tree is seen stopped."""
+        self._pause_or_resume(self._wait_until_signalable(record), stopped=True)
+
+    def resume(self, record: ExperimentRecord) -> None:
+        """SIGCONT to the whole tree (the store says running again), the same two ways."""
+        self._pause_or_resume(record, stopped=False)
+
+    def _pause_or_resume(self, record: ExperimentRecord, *, stopped: bool) -> None:
+        runner_pid, runner_start = self._ids(record, "runner")
+        runner_alive = _proc.is_alive(runner_pid, runner_start)
+        if runner_alive and runner_pid is not None and _proc.catches(runner_pid, PAUSE_SIGNAL):
+            os.kill(runner_pid, PAUSE_SIGNAL)  # "read your state": the runner follows the store
+        else:
+            others = {runner_pid} if runner_alive else set()
+            tree = lambda: self._processes(record) - others  # noqa: E731
+            if stopped:
+                _proc.freeze(tree)
+            else:
+                _proc.signal_all(tree(), signal.SIGCONT)
+        self._settle(record, stopped=stopped)
+
+    def _settle(self, record: ExperimentRecord, *, stopped: bool) -> bool:
+        """Wait until every process of the attempt but its runner is stopped (or running)."""
+        runner_pid, _ = self._ids(record, "runner")
+        deadline = time.monotonic() + SETTLE_S
+        while time.monotonic() < deadline:
+            pids = self._processes(record) - {runner_pid}
+            if all(_proc.is_stopped(pid) is stopped for pid in pids):
+                return True
+            time.sleep(0.02)
+        return False
 
     def _wait_until_signalable(self, record: ExperimentRecord) -> ExperimentRecord:
         """Wait (5 s at most) until the runner has spawned the command: its handlers are
         installed by then. A SIGTERM earlier would kill the runner before it could stop
         anything."""
         deadline = time.monotonic() + 5
-        while record.status is Status.RUNNING and time.monotonic() < deadline:
+        while record.status in HOLDING and time.monotonic() < deadline:
             runner_pid, runner_start = self._ids(record, "runner")
             pid, _ = self._ids(record, "pid")
             runner_alive = _proc.is_alive(runner_pid, runner_start)
@@ -163,6 +212,7 @@ class LocalExecutor:
     def _end(self, record: ExperimentRecord, grace: float) -> None:
         """SIGTERM, `grace` seconds, then SIGKILL until nothing of the attempt is left."""
         _proc.signal_all(self._processes(record), signal.SIGTERM)
+        _proc.signal_all(self._processes(record), signal.SIGCONT)  # a paused tree must hear it
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and self._processes(record):
             time.sleep(0.05)
@@ -230,7 +280,7 @@ class LocalExecutor:
         """Mark running attempts whose runner and command are gone as ended (or lost)."""
         reap_children()  # runners this process started and that have exited: no zombies
         for record in active:
-            if record.executor == self.name and record.status is Status.RUNNING:
+            if record.executor == self.name and record.status in HOLDING:
                 self._reconcile_one(record)
 
     def _reconcile_one(self, record: ExperimentRecord) -> None:
@@ -250,18 +300,59 @@ class LocalExecutor:
             if self._processes(record):
                 return  # unkillable for now: try again next time, never "lost" while alive
         if outcome is not None and outcome.get("status") in {s.value for s in Status}:
-            self.store.finish(
-                record.id,
-                record.attempt,
-                Status(outcome["status"]),
+            status = Status(outcome["status"])
+            ending = Ending(
+                outcome.get("exit_code"),
+                outcome.get("signal"),
+                stopped=bool(outcome.get("stopped", status is Status.INTERRUPTED)),
+            )
+            # A runner of this version wrote its failure; an older one's is read from the log.
+            failure = (
+                failure_from_json(outcome["failure"])
+                if "failure" in outcome
+                else failure_of(record.log_path, status, ending)
+            )
+            self._end_attempt(
+                record,
+                status,
                 outcome.get("error"),
+                failure,
+                ending,
                 ended=outcome.get("ended"),
                 exit_code=outcome.get("exit_code"),
                 signal=outcome.get("signal"),
                 log_problem=outcome.get("log_problem"),
             )
             return
-        self.store.finish(record.id, record.attempt, Status.ERROR, _lost_reason(record, pid))
+        # Lost: the exit status is unknown; the log may still say what went wrong.
+        lost = Ending(None, None)
+        failure = failure_of(record.log_path, Status.ERROR, lost)
+        self._end_attempt(record, Status.ERROR, _lost_reason(record, pid), failure, lost)
+
+    def _end_attempt(
+        self,
+        record: ExperimentRecord,
+        status: Status,
+        reason: str | None,
+        failure: Failure | None,
+        ending: Ending,
+        *,
+        ended: float | None = None,
+        **values: Any,
+    ) -> None:
+        """Record an end the runner could not (with its failure and the retry it earns), then
+        start its on_end hook and a scheduling step, as the runner would have."""
+        row = self.store.get_row(record.id)
+        if row["attempt"] != record.attempt:
+            return  # moved on meanwhile
+        ended = ended if ended is not None else time.time()
+        plan = plan_after_end(self.store, row)
+        done, retry = record_end(
+            self.store, row, status, reason, failure=failure, ending=ending, ended=ended, **values
+        )
+        if done:
+            row.update(values, error=values.get("error", reason))
+            after_end(plan, str(self.home), row, status, failure, retry, by_runner=False)
 
 
 def _lost_reason(record: ExperimentRecord, pid: int | None) -> str:

@@ -18,12 +18,14 @@ import signal
 import sys
 import time
 
+from .._core.durations import TimeLimit, format_duration, parse_timeout_signal
 from .._core.errors import StoreError
 from .._core.launch import child_environment, effective_argv
 from .._core.states import Status, outcome_reason, outcome_status, signal_name
 from .._io import proc as _proc
 from .._io.attempt_files import exit_file_path, pid_file_path, write_json
-from .._io.spawn import describe_os_error, find_executable, python_entry
+from .._io.cgroups import oom_kill_count
+from .._io.spawn import describe_os_error, find_executable
 from .._io.store import Store
 
 # No subprocess, pathlib, typing or dataclasses here: this process lives as long as the
@@ -32,11 +34,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .._core.failures import Ending, Failure, Retry
     from .pty_output import PtyCopier
 
 DEFAULT_STOP_GRACE_S = 10.0
 KILL_TIMEOUT_S = 10.0  # after this, a process stuck in the kernel is given up on
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# "Read your state from the store": pause or resume (see docs/endings.md).
+PAUSE_SIGNAL = signal.SIGUSR1
+PAUSED_POLL_S = 0.5  # while paused, how often the tree is checked for processes to stop
 # Python ignores SIGPIPE (and SIGXFSZ); children must start with the default dispositions.
 _RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 # A store write never holds the main loop longer than this; it is retried later instead.
@@ -71,6 +77,12 @@ class Runner:
         self.log_fd: int | None = None
         self.pty: PtyCopier | None = None
         self.log_problem: str | None = None
+        self.row: dict[str, Any] = {}  # the experiment as it was at the start
+        self.limit: TimeLimit | None = None  # its time limit (paused time excluded)
+        self.timed_out = False
+        self.paused_since: float | None = None  # monotonic, while the tree is stopped
+        self.check_pause = False  # PAUSE_SIGNAL came: read the store's paused/running
+        self.oom_kills_before: int | None = None
         self._wakeup_r, self._wakeup_w = os.pipe()
         os.set_blocking(self._wakeup_r, False)
         os.set_blocking(self._wakeup_w, False)
@@ -82,6 +94,10 @@ class Runner:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         for sig in STOP_SIGNALS:
             signal.signal(sig, self._on_stop_signal)
+        signal.signal(PAUSE_SIGNAL, self._on_pause_signal)
+
+    def _on_pause_signal(self, _signum: int, _frame: object) -> None:
+        self.check_pause = True
 
     def _on_stop_signal(self, signum: int, _frame: object) -> None:
         if self.stop_signal is None:
@@ -96,6 +112,8 @@ class Runner:
         if row is None or row["status"] != Status.RUNNING.value or row["attempt"] != self.attempt:
             return 0  # another store, or someone else already decided this attempt's fate
         self.log_path = row["log_path"]
+        self.row = row
+        self._read_limits(row)
         self._record(
             runner_pid=os.getpid(),
             runner_start=_proc.identity(os.getpid()),
@@ -121,12 +139,26 @@ class Runner:
         if not self._start(argv, row["cwd"], env, (row.get("options") or {}).get("tty")):
             return 0
         self._record(pid=self.main_pid, pid_start=_proc.identity(self.main_pid or 0))
+        if self.limit is not None:
+            self.limit.start(time.monotonic())
         self._loop()
         if self.pty is not None:
             self.pty.drain()
             self.log_problem = self.log_problem or self.pty.problem
         self._finish_from_wait_status()
         return 0
+
+    def _read_limits(self, row: dict[str, Any]) -> None:
+        if row.get("timeout") is not None:
+            early = None
+            try:
+                early = (
+                    parse_timeout_signal(row["timeout_signal"]) if row["timeout_signal"] else None
+                )
+            except Exception as e:  # checked when it was created; a bad row must not kill us
+                _say(f"nbexp runner: ignoring timeout_signal {row['timeout_signal']!r}: {e}")
+            self.limit = TimeLimit(float(row["timeout"]), early)
+        self.oom_kills_before = oom_kill_count()
 
     def _read_row(self) -> dict[str, Any] | None:
         if self.store.store_id != self.expected_store_id and self.expected_store_id is not None:
@@ -241,6 +273,11 @@ class Runner:
         while True:
             self._reap()
             self._flush()
+            if self.check_pause:
+                self._follow_pause()
+            if self.paused_since is not None and self.kill_deadline is None:
+                _proc.freeze(self._tree)  # a process that joined the tree meanwhile stops too
+            self._check_limits()
             if self.stop_signal is not None and self.kill_deadline is None:
                 self._begin_stop()
             if self.main_status is not None and self.kill_deadline is None:
@@ -265,11 +302,64 @@ class Runner:
         # Something unkillable (stuck in the kernel) must not keep the outcome unrecorded.
         return self.killed and self.main_status is not None
 
+    # -- pause and time limits ----------------------------------------------------------------
+
+    def _follow_pause(self) -> None:
+        """Make the tree match the store: stopped while paused, running otherwise."""
+        if self.kill_deadline is not None or self.main_status is not None:
+            self.check_pause = False  # ending: it stays running so that it can end
+            return
+        try:
+            status = self.store.get_row(self.experiment_id)["status"]
+        except Exception:
+            return  # a locked store: check_pause stays set, the loop comes back soon
+        self.check_pause = False
+        if status == Status.PAUSED.value and self.paused_since is None:
+            _proc.freeze(self._tree)
+            self.paused_since = time.monotonic()
+            if self.limit is not None:
+                self.limit.pause(self.paused_since)
+        elif status == Status.RUNNING.value and self.paused_since is not None:
+            self._thaw()
+
+    def _thaw(self) -> None:
+        """SIGCONT to the whole tree; the time limit moves on by the time spent paused."""
+        self.paused_since = None
+        if self.limit is not None:
+            self.limit.resume(time.monotonic())
+        _proc.signal_group(self.main_pid, signal.SIGCONT)
+        _proc.signal_all(self._tree(), signal.SIGCONT)
+
+    def _check_limits(self) -> None:
+        """The early signal, then the time limit (a stop like the user's, but an error)."""
+        if self.limit is None or self.main_status is not None or self.kill_deadline is not None:
+            return
+        due = self.limit.due(time.monotonic())
+        if due == "early" and self.limit.early is not None:
+            number, lead = self.limit.early
+            # The command only: a worker without a handler would die of SIGUSR1's default.
+            _proc.signal_all([self.main_pid] if self.main_pid else [], number)
+            self._note(f"sent {signal_name(number)} {format_duration(lead)} before the time limit")
+            due = self.limit.due(time.monotonic())
+        if due == "limit":
+            self.timed_out = True
+            self._begin_stop()
+
+    def _note(self, text: str) -> None:
+        try:
+            self.store.note(self.experiment_id, text)
+        except Exception:
+            pass  # only history: never worth holding the main loop for
+
     def _sleep(self) -> None:
         timeout: float | None = None
         if self.kill_deadline is not None:
             # Poll gently: processes outside our reach (not our children) send no SIGCHLD.
             timeout = max(0.0, min(0.2, self.kill_deadline - time.monotonic()))
+        elif self.paused_since is not None or self.check_pause:
+            timeout = PAUSED_POLL_S if not self.check_pause else STORE_WAIT_S
+        elif self.limit is not None and self.main_status is None:
+            timeout = self.limit.wait(time.monotonic())
         if self.pending and self.store_ok:
             wait = max(0.0, self.retry_at - time.monotonic())
             timeout = wait if timeout is None else min(timeout, wait)
@@ -305,6 +395,8 @@ class Runner:
                 self.ended = time.time()
 
     def _begin_stop(self) -> None:
+        if self.paused_since is not None:
+            self._thaw()  # a stopped process would not see SIGTERM until it runs again
         grace = DEFAULT_STOP_GRACE_S
         try:
             stored = self.store.get_row(self.experiment_id).get("stop_grace")
@@ -333,7 +425,9 @@ class Runner:
         code = os.waitstatus_to_exitcode(self.main_status)
         exit_code, signal_number = (code, None) if code >= 0 else (None, -code)
         if self.pty is None:
-            self.log_problem = self.log_problem or _log_file_problem(self.log_path)
+            from .ending import log_file_problem  # only now: the command has ended
+
+            self.log_problem = self.log_problem or log_file_problem(self.log_path)
         self._finish(exit_code, signal_number, self._stop_requested())
 
     def _finish(self, exit_code: int | None, signal_number: int | None, stopped: bool) -> None:
@@ -346,14 +440,43 @@ class Runner:
                 requested = None
             if requested is None:
                 reason = f"stopped: the nbexp runner received {signal_name(self.stop_signal)}"
-        self._record_outcome(exit_code, signal_number, status, reason)
+        limit = self.limit.seconds if self.limit is not None and self.timed_out else None
+        if limit is not None and not stopped:
+            status = Status.ERROR
+            reason = f"timed out after {format_duration(limit)}"
+        from .ending import ending_of  # only now: the command has ended
+
+        ending = ending_of(
+            exit_code,
+            signal_number,
+            stopped,
+            reason,
+            None if stopped else limit,
+            self.oom_kills_before,
+        )
+        self._record_outcome(exit_code, signal_number, status, reason, ending)
 
     def _record_outcome(
-        self, exit_code: int | None, signal_number: int | None, status: Status, reason: str | None
+        self,
+        exit_code: int | None,
+        signal_number: int | None,
+        status: Status,
+        reason: str | None,
+        ending: Ending | None = None,
     ) -> None:
         """Record the outcome in the `.exit` file and in the store: each independently of the
-        other (a full disk must not cost the store its outcome, nor a locked store the file)."""
+        other (a full disk must not cost the store its outcome, nor a locked store the file).
+        The failure summary and the retry it earns go into the store in the same transaction."""
+        from .._core.failures import Ending
+        from .ending import failure_of, plan_after_end, record_end_patiently
+
         ended = self.ended or time.time()
+        ending = ending or Ending(exit_code, signal_number)
+        failure: Failure | None = None
+        try:
+            failure = failure_of(self.log_path, status, ending)
+        except Exception as e:  # a summary is worth less than the outcome it explains
+            _say(f"nbexp runner: no failure summary: {type(e).__name__}: {e}")
         outcome = {
             "exit_code": exit_code,
             "signal": signal_number,
@@ -361,6 +484,8 @@ class Runner:
             "error": reason,
             "ended": ended,
             "log_problem": self.log_problem,
+            "failure": failure.to_json() if failure else None,
+            "stopped": ending.stopped,
         }
         try:
             write_json(exit_file_path(self.log_path), outcome)
@@ -369,55 +494,45 @@ class Runner:
             _say(f"nbexp runner: cannot write the .exit file: {e}")
             patience = OUTCOME_RETRY_NO_FILE_S
         self._flush()
-        deadline = time.monotonic() + patience
-        delay = 0.05
-        while self.store_ok:
-            try:
-                self.store.finish(
-                    self.experiment_id,
-                    self.attempt,
-                    status,
-                    reason,
-                    ended=ended,
-                    exit_code=exit_code,
-                    signal=signal_number,
-                    log_problem=self.log_problem,
-                    **self.pending,
-                )
-                break
-            except StoreError:
-                if self.store.db.replaced():
-                    self.store_ok = False  # nothing left to tell: the .exit file is all
-                    break
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
-        self._after_finish()
+        row = {**self.row, "id": self.experiment_id, "attempt": self.attempt}
+        row.update(log_path=self.log_path, exit_code=exit_code, signal=signal_number, error=reason)
+        retry = None
+        plan = plan_after_end(self.store, row) if self.store_ok else {}
+        if self.store_ok:
+            values = dict(self.pending, log_problem=self.log_problem)
+            done = record_end_patiently(
+                self.store, row, status, reason, failure, ending, ended, patience, values
+            )
+            self.store_ok, retry = done is not None, done[1] if done else None
+        if self.store_ok:
+            self._after_recorded(plan, row, status, failure, retry, ended)
 
-    def _after_finish(self) -> None:
-        """Let queued work start now that resources are free (no daemon does it for us).
+    def _after_recorded(
+        self,
+        plan: dict[str, Any],
+        row: dict[str, Any],
+        status: Status,
+        failure: Failure | None,
+        retry: Retry | None,
+        ended: float,
+    ) -> None:
+        """The on_end hook and a scheduling step (queued work may start now that resources are
+        free: no daemon does it for us), each a detached process; then, for a retry that
+        waits, stay to start it when due."""
+        from .ending import after_end, step_when_due
 
-        The step needs the GPU probe (site-packages), which this lean process does not load:
-        start a short-lived full Python for it, only when something is actually queued.
-        """
-        try:
-            if not self.store_ok or self.store.queue_needs_gpus("local") is None:
-                return  # nothing of ours waits (a Slurm job waiting is Slurm's business)
-            devnull = os.open(os.devnull, os.O_RDWR)
-            try:
-                os.posix_spawn(
-                    sys.executable,
-                    [sys.executable, *python_entry("nbexp._service.queue_watcher"), self.home],
-                    dict(os.environ),
-                    file_actions=[(os.POSIX_SPAWN_DUP2, devnull, fd) for fd in (0, 1, 2)],
-                    setsid=True,
-                    setsigdef=_RESET_SIGNALS,
-                )
-            finally:
-                os.close(devnull)
-        except Exception as e:  # never lose an outcome over a scheduling problem
-            _say(f"nbexp runner: could not start a scheduling step: {e}")
+        for problem in after_end(plan, self.home, row, status, failure, retry):
+            _say(f"nbexp runner: {problem}")
+        if retry is not None and retry.delay > 0:
+            stopped = lambda: self.stop_signal is not None  # noqa: E731
+            step_when_due(
+                self.store,
+                self.home,
+                self.experiment_id,
+                ended + retry.delay,
+                self._wakeup_r,
+                stopped,
+            )
 
 
 def _say(text: str) -> None:
@@ -426,20 +541,6 @@ def _say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
     except OSError:
         pass
-
-
-def _log_file_problem(log_path: str) -> str | None:
-    """Why the command's output may not all be in its log file, or None."""
-    folder = os.path.dirname(log_path)
-    if not os.path.exists(log_path):
-        return "its log file was deleted while it ran: its output is lost"
-    try:
-        space = os.statvfs(folder)
-    except OSError:
-        return None
-    if space.f_bavail == 0:
-        return "the filesystem holding its log is full: the end of its output may be missing"
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:

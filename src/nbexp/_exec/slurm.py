@@ -163,6 +163,23 @@ class SlurmExecutor:
             return
         self.client.cancel(str(record.job_id), grace=grace)
 
+    def pause(self, record: ExperimentRecord) -> None:
+        """`scontrol suspend`: Slurm stops every process of the job; its allocation stays."""
+        self._suspend_or_resume(record, "suspend")
+
+    def resume(self, record: ExperimentRecord) -> None:
+        self._suspend_or_resume(record, "resume")
+
+    def _suspend_or_resume(self, record: ExperimentRecord, verb: str) -> None:
+        from .slurm_client import SlurmError
+
+        if record.job_id is None:
+            raise SpawnFailed(f"experiment {record.id} has no Slurm job to {verb} yet")
+        try:
+            getattr(self.client, verb)(str(record.job_id))
+        except SlurmError as e:
+            raise SpawnFailed(f"cannot {verb} experiment {record.id}: {e}") from None
+
     def sweep(self, record: ExperimentRecord) -> int:
         return 0  # an ended job's processes are Slurm's to clean up
 

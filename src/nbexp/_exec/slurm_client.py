@@ -332,6 +332,20 @@ class SlurmClient:
         """
         return self._scancel([f"--signal={signal_name}", "--full", str(job_id)])
 
+    def suspend(self, job_id: str) -> None:
+        """`scontrol suspend`: SIGSTOP to every process of a running job (it keeps its node and
+        GPUs). Clusters may allow it to operators only: the refusal is raised as it reads."""
+        self._scontrol_job("suspend", job_id)
+
+    def resume(self, job_id: str) -> None:
+        """`scontrol resume`: SIGCONT to a suspended job."""
+        self._scontrol_job("resume", job_id)
+
+    def _scontrol_job(self, verb: str, job_id: str) -> None:
+        result = self._run(["scontrol", verb, str(job_id)])
+        if result.returncode != 0:
+            raise SlurmError(self._failure(f"scontrol {verb}", result))
+
     def _scancel(self, args: list[str]) -> bool:
         result = self._run(["scancel", *args])
         if result.returncode == 0:

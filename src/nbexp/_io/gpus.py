@@ -483,7 +483,7 @@ class SimulatedBackend:
         if self.home is None:
             return []
         from .._core.errors import StoreError
-        from .._core.states import Status
+        from .._core.states import HOLDING
         from .paths import database_path
         from .store import Store
 
@@ -492,7 +492,7 @@ class SimulatedBackend:
                 return []  # never create a database just to show GPUs
             self._store = Store(self.home)
         try:
-            return list(self._store.list([Status.RUNNING]))
+            return list(self._store.list(list(HOLDING)))  # paused ones keep their GPUs
         except StoreError:
             return []  # a busy database must not blank the meters
         finally:

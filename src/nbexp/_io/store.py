@@ -310,6 +310,7 @@ class Store:
                 pid = excluded.pid, exit_code = excluded.exit_code, signal = excluded.signal,
                 error = excluded.error, failure_kind = excluded.failure_kind,
                 failure_summary = excluded.failure_summary
+            WHERE excluded.status != 'queued'  -- an ended attempt whose retry waits stays ended
             """,
             (experiment_id,),
         )
@@ -322,7 +323,7 @@ class Store:
             "UPDATE experiments SET stop_requested = ?, stop_grace = ? WHERE id = ? AND attempt = ?"
         )
         if only_running:
-            sql += " AND status = 'running'"
+            sql += " AND status IN ('running', 'paused')"
         with self.write() as conn:
             conn.execute(sql, (time.time(), grace, experiment_id, attempt))
 

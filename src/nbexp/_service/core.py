@@ -15,7 +15,7 @@ from typing import Any
 from .._core.errors import InvalidTransition, NbexpError, UsageError, WaitTimeout
 from .._core.records import ExperimentRecord, HistoryEntry
 from .._core.settings import Settings, check_setting, parse_settings
-from .._core.states import Status
+from .._core.states import HOLDING, Status
 from .._core.validate import check_count, check_seconds, parse_experiment_id
 from .._exec.base import ExecContext, Executor
 from .._exec.local import LocalExecutor
@@ -106,7 +106,7 @@ class Service:
     def reconcile(self) -> None:
         """Bring every active experiment up to date (ended, lost, started on Slurm), and end
         the launches whose launching process died before starting them."""
-        active = self.store.list([Status.RUNNING, Status.QUEUED])
+        active = self.store.list([Status.RUNNING, Status.PAUSED, Status.QUEUED])
         for executor in self.executors.values():
             executor.reconcile(active)
         for record in self.store.list([Status.PENDING]):
@@ -158,7 +158,7 @@ class Service:
         if os.path.exists(path):
             return path
         current = attempt is None or attempt == record.attempt
-        if current and record.status is Status.RUNNING:
+        if current and record.status in HOLDING:
             return self.executors[record.executor].readable_log(record, path) or path
         return path
 
@@ -188,7 +188,7 @@ class Service:
     # -- GPUs ---------------------------------------------------------------------------------
 
     def gpu_memory(self, experiment_id: Any = None) -> dict[int, Any]:
-        running = self.store.list([Status.RUNNING])
+        running = self.store.list(list(HOLDING))  # a paused run still holds its memory
         usage = self.gpus.experiment_memory(self.gpus.sample(), running)
         if experiment_id is None:
             return usage
@@ -197,7 +197,7 @@ class Service:
 
     def gpu_holders(self, report: GpuReport | None = None) -> dict[int, list[str]]:
         report = report if report is not None else self.gpus.sample()
-        return self.gpus.holders(report, self.store.list([Status.RUNNING]))
+        return self.gpus.holders(report, self.store.list(list(HOLDING)))
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -247,6 +247,18 @@ class Service:
             self.wait(experiment_id, timeout=timeout)
         except (WaitTimeout, InvalidTransition):
             pass
+
+    def wait_runner_gone(self, record: ExperimentRecord, timeout: float = 2.0) -> None:
+        """After an end is recorded, wait (briefly) until the attempt's runner has exited too:
+        it records the outcome first and starts its hook and a scheduling step after."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            fresh = self.store.get(record.id)
+            if fresh.attempt != record.attempt or not is_alive(
+                fresh.runner_pid, fresh.runner_start
+            ):
+                return
+            time.sleep(0.01)
 
     def discard_pending(self, experiment_id: int) -> None:
         """Remove an experiment that is still pending (a run() that never started it)."""

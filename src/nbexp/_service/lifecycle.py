@@ -14,11 +14,11 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from .._core.errors import Busy, GpuConflict, SpawnFailed, UsageError
+from .._core.errors import Busy, GpuConflict, NbexpError, SpawnFailed, UsageError
 from .._core.records import ExperimentRecord
 from .._core.scheduler import Resources, allocate, dependency_state, held_back, request_of
 from .._core.settings import Settings
-from .._core.states import Action, Status, is_allowed, sources
+from .._core.states import HOLDING, Action, Status, is_allowed, sources
 from .._core.validate import LaunchRequest
 from .._exec.base import Executor
 from .._io.gpus import GpuReport
@@ -92,6 +92,7 @@ class Lifecycle:
             params=request.params,
             tags=request.tags,
             note=request.note,
+            **request.endings,
         )
 
     # -- starting -----------------------------------------------------------------------------
@@ -103,6 +104,8 @@ class Lifecycle:
         action = Action.FORCE_START if force else Action.START
         if not is_allowed(action, record.status):
             raise refusal(record, action)
+        if record.retried and record.status is Status.PENDING:
+            self.store.update(record.id, retried=0)  # a user's start begins a new count
         self._launch(record, sources(action), "force start" if force else "start", force, queue)
 
     def restart(self, experiment_id: int, *, force: bool, queue: bool) -> None:
@@ -110,6 +113,8 @@ class Lifecycle:
         record = self.fresh_record(experiment_id)
         if not is_allowed(Action.RESTART, record.status):
             raise refusal(record, Action.RESTART)
+        if record.retried:
+            self.store.update(record.id, retried=0)  # a restart gets all its retries again
         self._launch(record, sources(Action.RESTART), "restart", force, queue)
 
     def _launch(
@@ -146,7 +151,7 @@ class Lifecycle:
         reason = f"failed to start: {problem}"
         self.store.transition(
             record.id,
-            frozenset(Status) - {Status.RUNNING},
+            frozenset(Status) - set(HOLDING),
             Status.ERROR,
             reason,
             error=reason,
@@ -169,7 +174,7 @@ class Lifecycle:
         if isinstance(record.gpus, int) and report is not None and not force:
             require_gpu_count(record.gpus, report, record.id)  # else a queue waits forever
         with self.store.write() as conn:
-            running = self.store.list([Status.RUNNING], conn)
+            running = self.store.list(list(HOLDING), conn)  # paused: still holds its GPUs
             resources = with_groups(
                 self.gpus.resources(report, running, self.settings()), running, self.store, conn
             )
@@ -251,7 +256,7 @@ class Lifecycle:
         if not isinstance(record.gpus, int) or report is None:
             return None
         require_gpu_count(record.gpus, report, record.id)  # raises, naming what exists
-        running = self.store.list([Status.RUNNING])
+        running = self.store.list(list(HOLDING))
         resources = self.gpus.resources(report, running, self.settings())
         ranked = sorted(resources.gpus.values(), key=lambda g: (g.busy, len(g.held_by), g.index))
         return sorted(g.index for g in ranked[: record.gpus])
@@ -276,7 +281,68 @@ class Lifecycle:
             raise refusal(record, Action.STOP)
         only_running = executor.claim_status is Status.RUNNING
         self.store.request_stop(record.id, record.attempt, grace, only_running=only_running)
+        if record.status is Status.PAUSED and executor.claim_status is Status.QUEUED:
+            # An engine that stops jobs itself (Slurm) must resume one first: a stopped
+            # process sees SIGTERM only once it runs. (A local runner does this by itself.)
+            executor.resume(record)
         executor.stop(record, grace)
+        return record
+
+    def pause(self, experiment_id: int) -> ExperimentRecord:
+        """Stop a running experiment's whole tree where it is (SIGSTOP; it keeps its GPUs);
+        the record as it was before. The state changes first, so the runner (or a process
+        that finds the runner gone) knows what to keep."""
+        record = self.fresh_record(experiment_id)
+        if not is_allowed(Action.PAUSE, record.status):
+            raise refusal(record, Action.PAUSE)
+        now = time.time()
+        if not self.store.transition(
+            record.id,
+            sources(Action.PAUSE),
+            Status.PAUSED,
+            "paused by user",
+            where_attempt=record.attempt,
+            paused_at=now,
+        ):
+            raise refusal(self.fresh_record(experiment_id), Action.PAUSE)
+        try:
+            self.executors[record.executor].pause(self.store.get(record.id))
+        except NbexpError as e:  # Slurm refused (operators only?): it still runs
+            self.store.transition(
+                record.id, {Status.PAUSED}, Status.RUNNING, f"not paused: {e}", paused_at=None
+            )
+            raise
+        return record
+
+    def resume(self, experiment_id: int) -> ExperimentRecord:
+        """Let a paused experiment run on (SIGCONT to its whole tree); its runtime leaves the
+        paused time out."""
+        record = self.fresh_record(experiment_id)
+        if not is_allowed(Action.RESUME, record.status):
+            raise refusal(record, Action.RESUME)
+        paused_for = max(0.0, time.time() - (record.paused_at or time.time()))
+        if not self.store.transition(
+            record.id,
+            sources(Action.RESUME),
+            Status.RUNNING,
+            "resumed by user",
+            where_attempt=record.attempt,
+            paused_at=None,
+            paused_seconds=(record.paused_seconds or 0.0) + paused_for,
+        ):
+            raise refusal(self.fresh_record(experiment_id), Action.RESUME)
+        try:
+            self.executors[record.executor].resume(self.store.get(record.id))
+        except NbexpError as e:  # Slurm refused: it is still suspended
+            self.store.transition(
+                record.id,
+                {Status.RUNNING},
+                Status.PAUSED,
+                f"not resumed: {e}",
+                paused_at=record.paused_at,
+                paused_seconds=record.paused_seconds,
+            )
+            raise
         return record
 
     def _sweep(self, record: ExperimentRecord) -> bool:

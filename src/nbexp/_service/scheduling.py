@@ -20,7 +20,7 @@ from .._core.errors import NbexpError
 from .._core.records import ExperimentRecord
 from .._core.scheduler import Blocked, Decision, Fail, GroupState, Launch, Resources, plan
 from .._core.settings import Settings
-from .._core.states import Status
+from .._core.states import HOLDING, Status
 from .._exec.base import Executor
 from .._io.gpus import GpuReport
 from .._io.spawn import python_entry, track_child
@@ -71,7 +71,7 @@ class Scheduling:
                     unavailable[row.id] = str(e)
                     continue
                 requests.append(row.request(explicit))
-            running = self.store.list([Status.RUNNING], conn)
+            running = self.store.list(list(HOLDING), conn)  # paused: still holds its GPUs
             resources = with_groups(
                 self.gpus.resources(report, running, self.settings()), running, self.store, conn
             )

@@ -49,6 +49,11 @@ def run_action(service: Service, experiment_id: int, action: str, stop_grace: fl
         lifecycle.start(experiment_id, force=True, queue=False)
     elif action == "stop":
         lifecycle.stop(experiment_id, stop_grace)
+    elif action == "pause":
+        lifecycle.pause(experiment_id)
+        return f"paused experiment {experiment_id} (its GPUs stay held)"
+    elif action == "resume":
+        lifecycle.resume(experiment_id)
     elif action == "restart":
         lifecycle.restart(experiment_id, force=False, queue=False)
     elif action == "remove":

@@ -160,6 +160,9 @@ class Dashboard(anywidget.AnyWidget):
         changed, removed = diff_rows(self._sent_rows, snap.rows)
         if changed:
             message["rows"] = changed
+            ended = protocol.ended_rows(self._sent_rows, changed)
+            if ended:
+                message["ended"] = ended  # the page shows a toast for each
         if removed:
             message["removed"] = removed
         self._sent_rows = snap.rows

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._core.records import ExperimentRecord
-from .._core.states import Status
+from .._core.states import HOLDING
 from .._service.core import Service
 from .._service.gpus import GpuOwnership
 from . import protocol
@@ -124,7 +124,7 @@ class Monitor:
                 live_logs.add(record.log_path)
             rows[record.id] = protocol.row_json(record, row_progress(self.service, record))
         watches.tails.forget_except(live_logs)
-        running = [r for r in records if r.status is Status.RUNNING]
+        running = [r for r in records if r.status in HOLDING]  # paused: still on its GPUs
         info, readings, foreign = self._gpu_parts(running, errors)
         return Snapshot(
             at=time.time(),

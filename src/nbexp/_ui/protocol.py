@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any, Literal, TypedDict
 
 from .._core.records import ExperimentRecord
-from .._core.states import Status, allowed_actions
+from .._core.states import HOLDING, Status, allowed_actions
 from .._io.gpus import GpuReport, GpuSample, GpuSnapshot
 
 # -- parts ------------------------------------------------------------------------------------
@@ -55,6 +55,25 @@ class RowJson(TypedDict):
     attempt: int
     actions: list[str]  # what the state allows, e.g. ["stop"]
     progress: ProgressJson | None
+    failure: FailureJson | None  # why the current attempt failed
+    attempts: str | None  # "attempt 2/3" when retries are allowed
+    paused_seconds: float  # time the current attempt spent paused (left out of its runtime)
+    paused_at: float | None  # when it was paused, while it is
+
+
+class FailureJson(TypedDict):
+    kind: str  # exception, cuda-oom, oom-killed, nccl, segfault, timeout, signal, exit
+    summary: str  # one line, e.g. "ValueError: batch 0 has NaN in column 'loss'"
+
+
+class EndedJson(TypedDict):
+    """A run that just ended (or failed and will be retried): what its toast says."""
+
+    id: int
+    name: str
+    status: str  # completed, error, interrupted; queued when a retry waits
+    summary: str | None  # the failure's summary, or why it ended
+    attempts: str | None  # "attempt 2/3" when retries are allowed
 
 
 class GpuProcessJson(TypedDict):
@@ -117,6 +136,7 @@ class TickMessage(TypedDict, total=False):
     gpu_foreign: dict[str, list[GpuProcessJson]]  # GPU index -> someone else's processes
     log: LogPart
     problems: list[str]  # what went wrong this tick, in words
+    ended: list[EndedJson]  # runs that ended since the last push (toasts)
 
 
 class SnapshotMessage(TypedDict, total=False):
@@ -196,18 +216,59 @@ def row_json(record: ExperimentRecord, progress: ProgressJson | dict[str, Any] |
         "name": record.name,
         "status": record.status.value,
         "gpus": gpus,
-        "assigned": record.assigned_gpus if record.status is Status.RUNNING else None,
+        "assigned": record.assigned_gpus if record.status in HOLDING else None,
         "pid": record.pid,
         "executor": record.executor,
         "job_id": record.job_id,
         "started": record.started,
         "ended": record.ended,
         "exit_code": record.exit_code,
-        "reason": record.error,
+        "reason": row_reason(record),
         "attempt": record.attempt,
         "actions": allowed_actions(record.status),
         "progress": progress,  # type: ignore[typeddict-item]
+        "failure": record.failure,  # type: ignore[typeddict-item]
+        "attempts": record.attempt_text if record.retries else None,
+        "paused_seconds": record.paused_seconds or 0.0,
+        "paused_at": record.paused_at,
     }
+
+
+def row_reason(record: ExperimentRecord) -> str | None:
+    """The reason cell (full: the page truncates it and shows it all on hover): the failure's
+    summary, or why a retry waits and after what."""
+    if record.status is Status.QUEUED and record.retried and record.failure_kind:
+        waiting = record.waiting_for or "retry"
+        return f"{waiting} after {record.failure_kind}: {record.failure_summary}"
+    if record.status is Status.QUEUED:
+        return record.waiting_for or record.error
+    return record.failure_summary or record.error
+
+
+# A run that leaves these states has ended (or failed and waits for a retry): a toast.
+_RUNS = frozenset({Status.RUNNING.value, Status.PAUSED.value})
+
+
+def ended_rows(before: dict[int, RowJson], changed: list[RowJson]) -> list[EndedJson]:
+    """The changed rows whose run ended since `before` was pushed."""
+    ended: list[EndedJson] = []
+    for row in changed:
+        old = before.get(row["id"])
+        if old is None or row["status"] in _RUNS or row["ended"] is None:
+            continue
+        if old["status"] in _RUNS or (
+            old["ended"] != row["ended"] and old["attempt"] != row["attempt"]
+        ):
+            ended.append(
+                {
+                    "id": row["id"],
+                    "name": row["name"],
+                    "status": row["status"],
+                    "summary": row["reason"],
+                    "attempts": row["attempts"],
+                }
+            )
+    return ended
 
 
 _MIB = 1024**2
