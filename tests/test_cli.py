@@ -69,7 +69,7 @@ def test_create_start_list_stop_restart_rm(home: Path, monkeypatch: pytest.Monke
     assert cli(home, "start", "1").returncode == 0
     listing = cli(home, "list")
     header, row = listing.stdout.splitlines()
-    columns = ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "REASON", "GPUS"]
+    columns = ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "REASON", "METRICS", "GPUS"]
     assert header.split() == columns
     assert row.split()[:3] == ["1", "sleeper", "running"] and row.split()[-1] == "0,1"
     as_json = json.loads(cli(home, "ls", "--json", "--status", "running").stdout)

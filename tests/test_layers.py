@@ -174,7 +174,13 @@ SQL = re.compile(
 )
 
 
-STORE_MODULES = {"nbexp._io.store", "nbexp._io.database", "nbexp._io.listing"}  # + many rows
+# queries; schema and connections; many rows at once; metric histories
+STORE_MODULES = {
+    "nbexp._io.store",
+    "nbexp._io.database",
+    "nbexp._io.listing",
+    "nbexp._io.metric_store",
+}
 
 
 def test_only_the_store_speaks_sql() -> None:

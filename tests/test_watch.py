@@ -55,12 +55,14 @@ def test_metric_history_from_the_bar_postfix(manager: ExperimentManager) -> None
             "0.03",
         ]
     )
-    while exp.status is Status.RUNNING:
-        _ = exp.metrics  # watching while it runs collects a reading per change
+    exp.wait(timeout=60)  # nobody watched: the history is still complete
     history = exp.metrics
     assert set(history) >= {"loss", "lr"}
-    losses = history["loss"]
+    losses = [point.value for point in history["loss"]]
     assert len(losses) > 3 and losses[0] > losses[-1]  # the loss went down
+    # To the very end: the last postfix is the loss the script printed after the bar.
+    printed = next(line for line in exp.logs() if line.startswith("epoch 1: loss="))
+    assert losses[-1] == float(printed.split("=")[1])
 
 
 def test_no_log_yet(manager: ExperimentManager) -> None:

@@ -128,8 +128,8 @@ def test_committed_bundle_is_built_from_src(tmp_path: Path) -> None:
 
 
 def test_uplot_bundles_once_a_module_uses_it(tmp_path: Path) -> None:
-    """uPlot (the vendored chart library) reaches the bundle, JS and CSS, the day a module imports
-    it, with no CDN; until then nothing of it ships."""
+    """uPlot (the vendored chart library) reaches the bundle, JS and CSS, when a module imports
+    it, with no CDN: the chart panel (js/src/chart.js) does, so the committed bundle ships it."""
     _need(ESBUILD)
     probe = (
         'import uPlot from "uplot";\n'
@@ -154,5 +154,7 @@ def test_uplot_bundles_once_a_module_uses_it(tmp_path: Path) -> None:
     assert result.returncode == 0, f"esbuild could not bundle uPlot:\n{result.stderr}"
     assert "function uPlot(" in (tmp_path / "probe.js").read_text()
     assert ".uplot" in (tmp_path / "probe.css").read_text()
-    for name in BUNDLE:
-        assert "uplot" not in (JS / name).read_text().lower(), f"js/{name} ships uPlot unused"
+    assert 'from "uplot"' in (SRC / "chart.js").read_text()
+    assert "function uPlot(" in (JS / "widget.js").read_text()  # bundled, not fetched
+    assert ".uplot" in (JS / "widget.css").read_text()
+    assert "cdn" not in (JS / "widget.js").read_text().lower()

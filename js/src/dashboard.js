@@ -4,6 +4,7 @@
 // changed ("tick" messages); runtimes tick in the browser between pushes.
 
 import { makeChannel } from "./channel.js";
+import { makeChartPanel } from "./chart.js";
 import { h } from "./dom.js";
 import { makeGpuPanel } from "./gpus.js";
 import { makeLogView } from "./logview.js";
@@ -22,8 +23,9 @@ export function renderDashboard({ model, el }) {
   const table = makeStatusTable({ channel, now, selected, onSelect: select, onActionReply, notify: notices.show });
   const gpus = makeGpuPanel();
   const log = makeLogView({ channel, notify: notices.show, selected, rowOf: (id) => table.get(id) });
+  const chart = makeChartPanel({ channel, notify: notices.show, rowOf: (id) => table.get(id), rows: () => table.all() });
   const root = h("div", { class: "nbexp-root nbexp-dashboard" }, header.el, notices.el, table.el,
-    h("div", { class: "nbexp-lower" }, gpus.el, log.el));
+    h("div", { class: "nbexp-lower" }, gpus.el, log.el), chart.el);
   el.append(root);
 
   function refilter() {
@@ -36,6 +38,7 @@ export function renderDashboard({ model, el }) {
     model.save_changes();
     table.markSelected(id);
     log.select(id);
+    chart.select(id);
   }
   /** @param {RowJson} row */
   function upsertRow(row) {
@@ -66,7 +69,8 @@ export function renderDashboard({ model, el }) {
     const rowsChanged = Boolean(msg.rows || msg.type === "snapshot" || (msg.type === "tick" && msg.removed));
     if (gpus.apply(msg) || rowsChanged) gpus.draw(table.all());
     if (msg.log) log.apply(msg.log);
-    if (rowsChanged) refilter();
+    if (msg.type === "tick" && msg.chart) chart.apply(msg.chart);
+    if (rowsChanged) { refilter(); chart.rowsChanged(); }
     if (msg.type === "tick") for (const problem of msg.problems || []) notices.show(problem, "warn");
   }
   /** @param {KernelMessage} msg */
@@ -89,7 +93,7 @@ export function renderDashboard({ model, el }) {
     model.off("msg:custom", onMsg);
     model.off("change:status_filter", onFilterChange);
     model.off("change:search", onFilterChange);
-    for (const part of [channel, notices, header, table, log]) part.dispose();
+    for (const part of [channel, notices, header, table, log, chart]) part.dispose();
     root.remove();
   };
 }

@@ -20,6 +20,8 @@
  * @property {number | null} rate units per second
  * @property {string | null} unit
  * @property {Record<string, number>} metrics
+ * @property {ProgressJson | null} inner nested bars: this reading is the outer bar's (epoch 2/3;
+ *   percent and remaining cover the whole run) and `inner` the bar beneath it (batch 57/100)
  */
 
 /**
@@ -45,6 +47,18 @@
  * @property {string | null} attempts "attempt 2/3" when retries are allowed
  * @property {number} paused_seconds time the current attempt spent paused (left out of its runtime)
  * @property {number | null} paused_at when it was paused, while it is
+ * @property {Record<string, number | null>} metrics latest value per metric of the current
+ *   attempt, the main one first (at most 8; null for NaN); see RowMetricsJson
+ * @property {string | null} main_metric the metric `spark` shows
+ * @property {Array<number | null>} spark up to 32 values of main_metric over the attempt
+ */
+
+/**
+ * A row's metric fields (kept exact in the store; rounded to 5 significant digits here).
+ * @typedef {object} RowMetricsJson
+ * @property {Record<string, number | null>} metrics latest value per metric, main one first
+ * @property {string | null} main_metric "loss" if printed, else a loss, else the first name
+ * @property {Array<number | null>} spark up to 32 values of main_metric, oldest first
  */
 
 /**
@@ -130,6 +144,7 @@
  * @property {LogPart} [log]
  * @property {string[]} [problems] what went wrong this tick, in words
  * @property {EndedJson[]} [ended] runs that ended since the last push (toasts)
+ * @property {ChartPart} [chart] the chart's runs' new points
  */
 
 /**
@@ -166,6 +181,29 @@
  */
 
 /**
+ * One run's points for the chart: [start, steps, values]. Keep the points before index
+ * `start`, replace the rest with these; a null value is NaN/inf in the log (a gap).
+ * @typedef {[number, number[], Array<number | null>]} ChartPoints
+ */
+
+/**
+ * What the plotted runs printed since the last push.
+ * @typedef {object} ChartPart
+ * @property {string} metric
+ * @property {Record<string, ChartPoints>} series experiment id -> its new points
+ */
+
+/**
+ * The reply to a ChartRequest: the runs' whole histories of the metric shown.
+ * @typedef {object} ChartDataMessage
+ * @property {"chart_data"} type
+ * @property {number | null} req
+ * @property {string | null} metric the one asked for, else the runs' main metric
+ * @property {string[]} metrics every metric the runs have
+ * @property {Record<string, ChartPoints>} series experiment id -> [0, steps, values]
+ */
+
+/**
  * @typedef {object} ErrorMessage
  * @property {"error"} type
  * @property {number | null} req
@@ -195,6 +233,14 @@
  */
 
 /**
+ * @typedef {object} ChartRequest
+ * @property {"chart"} type
+ * @property {number} req
+ * @property {number[]} ids the runs to overlay (at most 50)
+ * @property {string | null} metric null: their main metric
+ */
+
+/**
  * @typedef {object} LogRangeRequest
  * @property {"log_range"} type
  * @property {number} req
@@ -204,10 +250,10 @@
  * @property {number} end
  */
 
-/** @typedef {TickMessage | SnapshotMessage | LogLinesMessage | ActionDoneMessage | ErrorMessage} KernelMessage */
-/** @typedef {LogLinesMessage | ActionDoneMessage | ErrorMessage} Reply a message answering a request */
-/** @typedef {HelloMessage | ByeMessage | ActionRequest | LogRangeRequest} BrowserMessage */
-/** @typedef {Omit<ActionRequest, "req"> | Omit<LogRangeRequest, "req">} RequestBody */
+/** @typedef {TickMessage | SnapshotMessage | LogLinesMessage | ActionDoneMessage | ChartDataMessage | ErrorMessage} KernelMessage */
+/** @typedef {LogLinesMessage | ActionDoneMessage | ChartDataMessage | ErrorMessage} Reply a message answering a request */
+/** @typedef {HelloMessage | ByeMessage | ActionRequest | LogRangeRequest | ChartRequest} BrowserMessage */
+/** @typedef {Omit<ActionRequest, "req"> | Omit<LogRangeRequest, "req"> | Omit<ChartRequest, "req">} RequestBody */
 
 // -- anywidget's model, as far as these modules use it ------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._core.errors import NbexpError, UsageError
+from ._core.metric_series import MetricPoint, check_directions
 from ._core.options import (
     START_OPTIONS,
     LaunchOptions,
@@ -80,9 +81,21 @@ class Experiment:
     note = property(lambda self: self.record.note, doc="Its note, if any.")
 
     @property
-    def metrics(self) -> dict[str, list[float]]:
-        """Recent values of the metrics its progress bars print (loss=…), oldest first."""
+    def metrics(self) -> dict[str, list[MetricPoint]]:
+        """The full history of every metric its output printed (bar postfixes, key=value and
+        JSON lines): {name: [MetricPoint(step, value, time), …]}, oldest first, read from the
+        store (and the log's newest bytes). Down-sampled past 10,000 points, shape kept."""
         return self.manager.metrics(self.id)
+
+    @property
+    def final_metrics(self) -> dict[str, float | None]:
+        """{name: its latest value} (exact; None for a NaN)."""
+        return self.manager.final_metrics(self.id)
+
+    def metrics_frame(self, attempt: int | None = None, *, wide: bool = True) -> Any:
+        """The histories as a pandas DataFrame: one row per step and a column per metric (or,
+        with wide=False, rows of metric, step, value, time). Needs pandas."""
+        return self.manager.metrics_frame(self.id, attempt=attempt, wide=wide)
 
     def log_changes(self, since: int = 0) -> tuple[int, dict[int, str]]:
         """(version, {line number: text}) for the lines changed after version `since`."""
@@ -394,12 +407,62 @@ class ExperimentManager:
         growing across attempts, so a restart reports the new attempt's lines."""
         return self.service.watched(experiment_id).changes_since(since)
 
-    def metrics(self, experiment_id: int) -> dict[str, builtins.list[float]]:
-        """Recent values of the metrics in the experiment's progress-bar postfixes (loss=…),
-        oldest first, as seen since this process started watching it (bounded, for sparklines)."""
-        watch = self.service.watched(experiment_id)
-        watch.update()
-        return watch.metrics.to_json()
+    def metrics(
+        self, experiment_id: int, *, attempt: int | None = None
+    ) -> dict[str, builtins.list[MetricPoint]]:
+        """Every metric the attempt's output printed (default: the latest attempt), as
+        {name: [MetricPoint(step, value, time), …]} (docs/metrics.md)."""
+        record = self.service.fresh_record(experiment_id)
+        return self.service.metrics.series(*self.service.metrics.caught_up(record, attempt))
+
+    def final_metrics(
+        self, experiment_id: int, *, attempt: int | None = None
+    ) -> dict[str, float | None]:
+        """{name: latest value} of the attempt's metrics (None for a NaN)."""
+        record = self.service.fresh_record(experiment_id)
+        found = self.service.metrics.summaries(*self.service.metrics.caught_up(record, attempt))
+        return {name: summary.last for name, summary in found.items()}
+
+    def metrics_frame(
+        self, experiment_id: int, *, attempt: int | None = None, wide: bool = True
+    ) -> Any:
+        """One experiment's metric histories as a pandas DataFrame (see Experiment)."""
+        from ._metric_frames import series_frame
+
+        return series_frame(self.metrics(experiment_id, attempt=attempt), check_flag(wide, "wide"))
+
+    def compare(
+        self,
+        ids: Sequence[int] | None = None,
+        *,
+        group: str | None = None,
+        status: Status | str | Sequence[Status | str] | None = None,
+        directions: dict[str, str] | None = None,
+    ) -> builtins.list[dict[str, Any]]:
+        """One row per experiment (all, the `ids`, a `group`, some `status`es): id, name,
+        status, runtime, attempt, group, params, and per metric {"last", "min", "max", "best",
+        "best_step", "direction", …}. Lower is better for losses and errors, higher for
+        accuracies, F1, AUC, BLEU… (from the name); `directions={"score": "max"}` overrides."""
+        statuses = None
+        if status is not None:
+            wanted = [status] if isinstance(status, (str, Status)) else builtins.list(status)
+            statuses = [parse_status(s) for s in wanted]
+        records = self.service.metrics.select(self.records(statuses), ids, group)
+        return self.service.metrics.compare(records, check_directions(directions))
+
+    def to_dataframe(
+        self,
+        ids: Sequence[int] | None = None,
+        *,
+        group: str | None = None,
+        status: Status | str | Sequence[Status | str] | None = None,
+        directions: dict[str, str] | None = None,
+    ) -> Any:
+        """compare()'s rows as a pandas DataFrame (a column per param and per metric
+        statistic, e.g. "loss.min"). Needs pandas."""
+        from ._metric_frames import compare_frame
+
+        return compare_frame(self.compare(ids, group=group, status=status, directions=directions))
 
     def log_path(self, experiment_id: int, attempt: int | None = None) -> str:
         return self.service.log_path(self.service.fresh_record(experiment_id), attempt)

@@ -1,7 +1,8 @@
 """Structured progress from rendered log lines: tqdm-, rich- and keras-style bars.
 
 Pure functions over text (use `nbexp.terminal` first): `parse_progress(line)` reads one line,
-`latest_progress(lines)` finds the current bar of a log, `MetricHistory` keeps sparklines.
+`latest_progress(lines)` finds the current bar of a log, `nested_progress(lines)` the run's
+progress when bars are nested (an epoch bar over a batch bar), `MetricHistory` keeps sparklines.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import math
 import re
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["MetricHistory", "Progress", "latest_progress", "parse_progress"]
+__all__ = ["MetricHistory", "Progress", "latest_progress", "nested_progress", "parse_progress"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Progress:
     n_text: str | None = None
     total_text: str | None = None
     count_unit: str | None = None
+    # With nested bars, this reading is the outer bar's (epoch 2/3; `remaining` then covers the
+    # whole run) and `inner` is the bar beneath it (batch 57/100).
+    inner: Progress | None = field(default=None, compare=False)
 
     @property
     def fraction(self) -> float | None:
@@ -56,11 +60,21 @@ class Progress:
             "n_text": self.n_text,
             "total_text": self.total_text,
             "count_unit": self.count_unit,
+            "inner": None if self.inner is None else self.inner.to_json(),
         }
 
     def short(self) -> str:
-        """A compact summary for tables: "57% 120/210 ETA 0:03 loss=0.23"."""
+        """A compact summary for tables: "57% 120/210 ETA 0:03 loss=0.23"; with nested bars the
+        outer count first: "epochs 1/3 · 57% 23/40 ETA 1:20 loss=0.23" (the run's ETA)."""
         parts = []
+        if self.inner is not None:
+            label = f"{self.description} " if self.description else ""
+            count = (
+                f"{self.n_text or _count_text(self.n)}/{self.total_text or _count_text(self.total)}"
+            )
+            parts.append(f"{label}{count} ·")
+            inner = replace(self.inner, remaining=self.remaining, metrics=self.metrics)
+            return " ".join([*parts, inner.short()])
         if self.percent is not None:
             parts.append(f"{self.percent:.0f}%")
         if self.n_text is not None:
@@ -93,6 +107,79 @@ def latest_progress(lines: Sequence[str], *, max_scan: int = 200) -> Progress | 
             found = parse_progress(line)
             if found is not None:
                 return found
+    return None
+
+
+def nested_progress(lines: Sequence[str], *, max_scan: int = 200) -> Progress | None:
+    """The run's progress from a log's last rendered lines: its current bar, or, when an
+    unfinished outer bar is drawn right above it (tqdm's nested bars; keras' "Epoch 2/10"
+    line), the outer bar with the current one as `inner`, a percentage of the whole run and an
+    ETA that covers the rest of the run, not just the current epoch."""
+    scanned = lines[-max_scan:]
+    for index in range(len(scanned) - 1, -1, -1):
+        if not scanned[index].strip():
+            continue
+        inner = parse_progress(scanned[index])
+        if inner is None:
+            continue
+        outer = _outer_bar(scanned[index - 1], inner) if index > 0 else None
+        return inner if outer is None else _nest(outer, inner)
+    return None
+
+
+_KERAS_EPOCH = re.compile(r"^\s*Epoch (\d+)/(\d+)\s*$")
+
+
+def _outer_bar(line: str, inner: Progress) -> Progress | None:
+    if inner.kind == "keras":
+        match = _KERAS_EPOCH.match(line)
+        if match is None:
+            return None
+        # "Epoch 2/10" is printed as epoch 2 starts: one epoch done.
+        done, total = float(match[1]) - 1, float(match[2])
+        return Progress(
+            kind="keras",
+            description="Epoch",
+            n=done,
+            total=total,
+            n_text=match[1],
+            total_text=match[2],
+        )
+    outer = parse_progress(line) if line.strip() else None
+    if outer is None or outer.total is None or outer.n is None or outer.n >= outer.total:
+        return None  # only an unfinished bar with a total can be the run's outer bar
+    if (outer.description, outer.total) == (inner.description, inner.total):
+        return None
+    return outer
+
+
+def _nest(outer: Progress, inner: Progress) -> Progress:
+    assert outer.total is not None and outer.n is not None
+    fraction = inner.fraction if inner.fraction is not None else 0.0
+    per_outer = _seconds_per_outer_step(outer, inner, fraction)
+    remaining = None
+    if per_outer is not None:
+        inner_left = inner.remaining if inner.remaining is not None else (1 - fraction) * per_outer
+        remaining = inner_left + max(0.0, outer.total - outer.n - 1) * per_outer
+    return replace(
+        outer,
+        percent=max(0.0, min(100.0, 100.0 * (outer.n + fraction) / outer.total)),
+        remaining=remaining,
+        metrics={**outer.metrics, **inner.metrics},
+        inner=inner,
+    )
+
+
+def _seconds_per_outer_step(outer: Progress, inner: Progress, fraction: float) -> float | None:
+    """How long one outer step (an epoch) takes: from the inner bar's total and rate, else its
+    elapsed + remaining, else the outer bar's own pace."""
+    if inner.total and inner.rate:
+        return inner.total / inner.rate
+    if inner.elapsed is not None and inner.remaining is not None:
+        return inner.elapsed + inner.remaining
+    done = (outer.n or 0.0) + fraction
+    if outer.elapsed and done > 0:
+        return outer.elapsed / done
     return None
 
 

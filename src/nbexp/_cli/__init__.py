@@ -16,11 +16,11 @@ from collections.abc import Sequence
 
 from .._core.errors import NbexpError, UsageError
 from .._manager import ExperimentManager
-from . import bulk, config, endings, experiments, gpus, groups, logs
+from . import bulk, config, endings, experiments, gpus, groups, logs, metrics
 from .base import EXIT_REFUSED, EXIT_USAGE, Handler, Parser, command_words, launch_kwargs
 from .config import SETTINGS
 
-VERB_MODULES = (experiments, groups, endings, logs, gpus, config, bulk)
+VERB_MODULES = (experiments, groups, endings, logs, metrics, gpus, config, bulk)
 HANDLERS: dict[str, Handler] = {
     verb: handler for module in VERB_MODULES for verb, handler in module.HANDLERS.items()
 }

@@ -15,6 +15,9 @@ from .._core.validate import parse_status
 from .._manager import ExperimentManager
 from . import bulk
 from .base import EXIT_REFUSED, Handler, add_launch_options, command_words, launch_kwargs
+from .metrics import list_cells as list_metric_cells
+from .metrics import show_json as metrics_json
+from .metrics import show_line as metrics_line
 from .tables import (
     cell,
     clip,
@@ -165,6 +168,12 @@ def _list_row(manager: ExperimentManager, r: ExperimentRecord) -> list[str]:
     ]
 
 
+def _rows(
+    manager: ExperimentManager, records: list[ExperimentRecord]
+) -> list[tuple[ExperimentRecord, list[str]]]:
+    return [(r, _list_row(manager, r)) for r in records]
+
+
 def _list(manager: ExperimentManager, args: argparse.Namespace) -> int:
     statuses = None
     if args.status:
@@ -174,8 +183,10 @@ def _list(manager: ExperimentManager, args: argparse.Namespace) -> int:
     if args.json:
         print(json_text([_extra_json(manager, r) for r in records]))
         return 0
-    rows = [_list_row(manager, r) for r in records]
-    headers = ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "REASON", "GPUS"]
+    metric_cells = list_metric_cells(manager, records)
+    # The latest values of up to three metrics, before the GPUs (which stay the last column).
+    rows = [[*row[:-1], metric_cells.get(r.id, "-"), row[-1]] for r, row in _rows(manager, records)]
+    headers = ["ID", "NAME", "STATUS", "PID", "RUNTIME", "PROGRESS", "REASON", "METRICS", "GPUS"]
     if rows:
         print(table(rows, headers))
         more = bulk.more_line(found, args)
@@ -210,6 +221,7 @@ def _show(manager: ExperimentManager, args: argparse.Namespace) -> int:
     if record.status is Status.RUNNING and record.executor == "local" and record.gpus is not None:
         used = manager.gpu_memory(record.id)
         data["gpu_memory"] = {str(index): used_bytes for index, used_bytes in used.items()}
+    data["metrics"] = metrics_json(manager, record)
     if args.json:
         print(json_text(data))
         return 0
@@ -252,6 +264,9 @@ def _show_lines(
     if data.get("gpu_memory"):
         shown = ", ".join(f"GPU {i}: {b / 2**30:.1f} GiB" for i, b in data["gpu_memory"].items())
         lines.append(f"{'gpu memory':10} {shown}")
+    metrics = metrics_line(data.get("metrics") or {})
+    if metrics:
+        lines.append(f"{'metrics':10} {metrics}")
     lines.append("history:")
     for h in data["history"]:
         stamp = _stamp(h["at"], "%H:%M:%S")

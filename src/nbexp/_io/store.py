@@ -439,6 +439,10 @@ class Store:
                 return False
             conn.execute("DELETE FROM attempts WHERE experiment_id = ?", (experiment_id,))
             conn.execute("DELETE FROM history WHERE experiment_id = ?", (experiment_id,))
+            # Imported here: the runner loads this module and must stay lean.
+            from .metric_store import delete_metrics
+
+            delete_metrics(conn, experiment_id)
             return True
 
     def note(self, experiment_id: int, reason: str) -> None:

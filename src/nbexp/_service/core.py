@@ -28,6 +28,7 @@ from .._io.store import Store
 from .gpus import GpuOwnership
 from .groups import Groups
 from .lifecycle import Lifecycle
+from .metrics import Metrics
 from .scheduling import Scheduling
 from .watches import LogWatches, WatchedLog
 
@@ -74,6 +75,7 @@ class Service:
             self.reconcile,
         )
         self.watches = LogWatches()
+        self.metrics = Metrics(self.store)  # histories from the logs, kept in the store
 
     def close(self) -> None:
         """Close the store's connections (every thread's). The service stays usable: a later

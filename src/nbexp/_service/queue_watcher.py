@@ -1,7 +1,8 @@
 """Entry point of the processes that keep the queue moving when no notebook or CLI is alive.
 
-`… HOME` runs one step (what a runner starts when its experiment ends); `… --watch HOME` runs
-steps every few seconds until no local experiment waits (one watcher per home: a lock file).
+`… HOME [--ended ID ATTEMPT]` runs one step (what a runner starts when its experiment ends; it
+first reads the ended attempt's metrics to the end of its log); `… --watch HOME` runs steps
+every few seconds until no local experiment waits (one watcher per home: a lock file).
 Both are started as `python -c "… from nbexp._service.queue_watcher import main; main()" …`.
 """
 
@@ -27,8 +28,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             os.close(fd)
         return 0
-    Service(args[0]).tick()
+    service = Service(args[0])
+    if len(args) >= 4 and args[1] == "--ended":
+        _read_metrics(service, int(args[2]), int(args[3]))
+    service.tick()
     return 0
+
+
+def _read_metrics(service: Service, experiment_id: int, attempt: int) -> None:
+    """Read the ended attempt's log to its end into the store (its metric history and final
+    progress), so a run nobody watched has them. Never fails the step that follows."""
+    try:
+        record = service.store.get(experiment_id)
+        service.metrics.update(record, attempt)
+    except Exception as e:  # a vanished experiment, a locked store: the next look catches up
+        print(f"nbexp: could not read experiment {experiment_id}'s metrics: {e}", file=sys.stderr)
 
 
 if __name__ == "__main__":

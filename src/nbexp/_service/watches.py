@@ -114,11 +114,12 @@ class LogWatches:
             self._by_experiment.pop(experiment_id, None)
 
     def progress(self, log_path: str | None) -> Progress | None:
-        """The current progress bar of a log (its latest bar among the last lines), or None."""
-        from ..progress import latest_progress
+        """The current progress bar of a log (its latest bar among the last lines; nested bars
+        as the outer one with the inner beneath and the run's ETA), or None."""
+        from ..progress import nested_progress
 
         lines = self.tails.lines(log_path)
-        return latest_progress(lines[-PROGRESS_SCAN_LINES:]) if lines else None
+        return nested_progress(lines[-PROGRESS_SCAN_LINES:]) if lines else None
 
     def progress_json(self, log_path: str | None) -> dict[str, Any] | None:
         found = self.progress(log_path)

@@ -96,7 +96,10 @@ def current_row(service: Service, experiment_id: int) -> RowJson | None:
 
 
 def row_progress(service: Service, record: ExperimentRecord) -> ProgressJson | None:
-    """The progress a row shows: its log's current bar once it has run (kept after it ends)."""
+    """The progress a row shows: its log's current bar once it has run; once it ended, the
+    final progress its last look recorded (a bar cleared at the end still shows)."""
     if not record.log_path or record.status in (Status.PENDING, Status.QUEUED):
         return None
+    if record.status.is_terminal and record.final_progress:
+        return record.final_progress  # type: ignore[return-value]
     return service.watches.progress_json(record.log_path)  # type: ignore[return-value]

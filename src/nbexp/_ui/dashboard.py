@@ -23,6 +23,7 @@ from .._service.core import Service
 from .._service.watches import WatchedLog
 from . import protocol
 from .actions import current_row, handle_action
+from .chart import ChartFeed
 from .monitor import DEFAULT_INTERVAL_S, Monitor, Snapshot, diff_rows, shared_monitor
 from .protocol import LogPart, RowJson
 
@@ -115,6 +116,7 @@ class Dashboard(anywidget.AnyWidget):
         self._log_key: tuple[int, int] | None = None  # (experiment id, attempt) being followed
         self._log_version = 0  # the followed log's version last sent
         self._log_total = 0  # its line count last sent
+        self._chart = ChartFeed(self.service.metrics)  # the chart panel's runs and metric
         self._views = 0  # views drawn in browsers (hello minus bye); no pushes while none
         self.bytes_sent = 0
         self.messages_sent = 0
@@ -180,6 +182,9 @@ class Dashboard(anywidget.AnyWidget):
         log = self._log_delta(snap)
         if log is not None:
             message["log"] = log
+        chart = self._chart.delta(snap.rows)
+        if chart is not None:
+            message["chart"] = chart  # the plotted runs' new points only
         if snap.errors:
             message["problems"] = snap.errors
         return message if len(message) > 2 else None
@@ -301,6 +306,11 @@ class Dashboard(anywidget.AnyWidget):
             return handle_action(self.service, content, self.stop_grace, self._fresh_row)
         if kind == "log_range":
             return self._log_range(content)
+        if kind == "chart":
+            latest = self._monitor.latest
+            rows = latest.rows if latest is not None else self._monitor.snapshot().rows
+            with self._lock:  # the monitor thread pushes the chart's deltas
+                return self._chart.request(content, rows)
         return protocol.error(content.get("req"), f"unknown message type {kind!r}")
 
     def _fresh_row(self, experiment_id: int) -> RowJson | None:

@@ -118,11 +118,14 @@ class Monitor:
         watches = self.service.watches
         live_logs: set[str] = set()
         log_paths: dict[int, str] = {}
+        metric_fields = self._metric_fields(records, errors)
         for record in records:
             if record.log_path:
                 log_paths[record.id] = record.log_path
                 live_logs.add(record.log_path)
-            rows[record.id] = protocol.row_json(record, row_progress(self.service, record))
+            rows[record.id] = protocol.row_json(
+                record, row_progress(self.service, record), metric_fields.get(record.id)
+            )
         watches.tails.forget_except(live_logs)
         running = [r for r in records if r.status in HOLDING]  # paused: still on its GPUs
         info, readings, foreign = self._gpu_parts(running, errors)
@@ -136,6 +139,22 @@ class Monitor:
             errors=errors,
             log_paths=log_paths,
         )
+
+    def _metric_fields(
+        self, records: list[ExperimentRecord], errors: list[str]
+    ) -> dict[int, protocol.RowMetricsJson]:
+        """Read what the logs printed since the last tick into the metric histories (this
+        tick's share, see `_service.metrics`), and each row's latest values and sparkline."""
+        metrics = self.service.metrics
+        try:
+            metrics.tick(records)
+        except Exception as e:  # a locked store now and then: the next tick goes on from there
+            errors.append(f"reading metrics failed: {e}")
+        try:
+            return metrics.row_fields(records)  # type: ignore[return-value]
+        except Exception as e:
+            errors.append(f"cannot read the metrics: {e}")
+            return {}
 
     def _gpu_parts(
         self, running: list[ExperimentRecord], errors: list[str]

@@ -34,6 +34,9 @@ class ProgressJson(TypedDict):
     rate: float | None  # units per second
     unit: str | None
     metrics: dict[str, float]
+    # Nested bars: this reading is the outer bar's (epoch 2/3, `percent` and `remaining` for
+    # the whole run) and `inner` the bar beneath it (batch 57/100); null for a single bar.
+    inner: ProgressJson | None
 
 
 class RowJson(TypedDict):
@@ -59,6 +62,20 @@ class RowJson(TypedDict):
     attempts: str | None  # "attempt 2/3" when retries are allowed
     paused_seconds: float  # time the current attempt spent paused (left out of its runtime)
     paused_at: float | None  # when it was paused, while it is
+    # The current attempt's metric histories (docs/metrics.md), for metric columns and the
+    # row's sparkline: see RowMetricsJson. Empty / None / [] before any metric was printed.
+    metrics: dict[str, float | None]
+    main_metric: str | None
+    spark: list[float | None]
+
+
+class RowMetricsJson(TypedDict):
+    """A row's metric fields (kept exact in the store; rounded to 5 significant digits here)."""
+
+    metrics: dict[str, float | None]  # latest value per metric, the main one first (at most 8);
+    # None for NaN/inf. Sortable table columns read these.
+    main_metric: str | None  # what the sparkline shows: "loss" if printed, else a loss, else first
+    spark: list[float | None]  # ≤ 32 values of main_metric over the whole attempt, oldest first
 
 
 class FailureJson(TypedDict):
@@ -123,6 +140,19 @@ class LogPart(TypedDict, total=False):
 # A log line: plain text, or [text, [[start, end, css], ...]] when it has colours.
 LineJson = str | list[Any]
 
+# One run's points for the chart: [start, [step, ...], [value, ...]]. The browser keeps the
+# points it has before index `start` and replaces the rest with these (a value is null for
+# NaN/inf: a gap). Three plain lists keep a tick that adds one point per run small.
+ChartPoints = list[Any]
+
+
+class ChartPart(TypedDict):
+    """What the plotted runs printed since the last push (docs/metrics.md, "Chart")."""
+
+    metric: str
+    series: dict[str, ChartPoints]  # experiment id -> its new points
+
+
 # -- kernel → browser -------------------------------------------------------------------------
 
 
@@ -137,6 +167,7 @@ class TickMessage(TypedDict, total=False):
     log: LogPart
     problems: list[str]  # what went wrong this tick, in words
     ended: list[EndedJson]  # runs that ended since the last push (toasts)
+    chart: ChartPart  # the chart's runs' new points
 
 
 class SnapshotMessage(TypedDict, total=False):
@@ -169,6 +200,16 @@ class ActionDoneMessage(TypedDict):
     row: RowJson | None  # None once removed
 
 
+class ChartDataMessage(TypedDict):
+    """The reply to a ChartRequest: the runs' whole histories of the metric shown."""
+
+    type: Literal["chart_data"]
+    req: int | None
+    metric: str | None  # the metric shown: the one asked for, else the runs' main metric
+    metrics: list[str]  # every metric the runs have (the panel's choice)
+    series: dict[str, ChartPoints]  # experiment id -> [0, steps, values]
+
+
 class ErrorMessage(TypedDict):
     type: Literal["error"]
     req: int | None
@@ -193,6 +234,13 @@ class ActionRequest(TypedDict):
     action: str  # one of states.USER_ACTIONS
 
 
+class ChartRequest(TypedDict):
+    type: Literal["chart"]
+    req: int
+    ids: list[int]  # the runs to overlay (at most 50)
+    metric: str | None  # None: their main metric
+
+
 class LogRangeRequest(TypedDict):
     type: Literal["log_range"]
     req: int
@@ -209,7 +257,11 @@ def error(req: Any, message: str) -> ErrorMessage:
 # -- builders ---------------------------------------------------------------------------------
 
 
-def row_json(record: ExperimentRecord, progress: ProgressJson | dict[str, Any] | None) -> RowJson:
+def row_json(
+    record: ExperimentRecord,
+    progress: ProgressJson | dict[str, Any] | None,
+    metrics: RowMetricsJson | None = None,
+) -> RowJson:
     gpus = record.assigned_gpus if record.assigned_gpus is not None else record.gpus
     return {
         "id": record.id,
@@ -231,6 +283,9 @@ def row_json(record: ExperimentRecord, progress: ProgressJson | dict[str, Any] |
         "attempts": record.attempt_text if record.retries else None,
         "paused_seconds": record.paused_seconds or 0.0,
         "paused_at": record.paused_at,
+        "metrics": metrics["metrics"] if metrics else {},
+        "main_metric": metrics["main_metric"] if metrics else None,
+        "spark": metrics["spark"] if metrics else [],
     }
 
 

@@ -1,0 +1,445 @@
+"""Metric points from a log's raw bytes, incrementally: every frame of a progress bar (tqdm's
+postfix, keras' `loss: 0.34`, numbers named in rich columns), lines with `key=value` or
+`key: value` pairs, and JSON lines. Pure: `MetricExtractor.feed(data)` reads only the bytes it
+is given, keeps what it needs between calls in `state` (plain JSON), and says how many bytes it
+consumed (an unfinished frame at the end is fed again next time; handling a frame twice adds
+nothing).
+
+Steps (docs/metrics.md): a bar's metrics are at the bar's `n`; a bar that starts again (the
+inner bar of a new epoch) continues where the last one ended, so an inner batch bar's steps
+count batches over the whole run and an outer epoch bar's count epochs. A line's step is its
+`step` / `iter` / `epoch` key (a `[k/N]` step that starts again continues likewise), else the
+number of metric lines before it.
+
+Speed: a tqdm bar redrawn with an unchanged postfix is skipped without a Python step (a regex
+finds the next frame that does not end in a known postfix), so a log of bars is read at close
+to the renderer's speed; lines with metrics cost a regex pass each.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import replace
+from typing import Any
+
+from ..progress import Progress, nested_progress, parse_progress
+from ..terminal import render
+from .metric_lines import LineStep, LineTemplate, line_metrics, might_name_metrics
+
+__all__ = ["MetricExtractor", "Point", "final_progress"]
+
+MAX_METRICS = 64  # names kept per attempt; more are ignored (a log printing ids, not metrics)
+MAX_BARS = 16  # bars remembered (their postfix, last n and step offset)
+MAX_TEMPLATES = 4  # shapes of metrics lines remembered (a train line and a val line, say)
+MAX_SEGMENT = 64 * 1024  # a "frame" longer than this is not a bar or a metrics line
+MAX_NAME = 64
+CHURN_FRAMES = 8  # frames in a row with a new postfix after which a bar's tail is not skipped
+
+# (series name, step, value, offset of its bytes in the data fed): a plain tuple, as millions
+# of them may be made.
+Point = tuple[str, float, float, int]
+
+_ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()][0-9A-Za-z]|.)")
+# The end of a tqdm frame from its rate on: "it/s, loss=0.23]" ("s/it" for slow bars). Frames
+# that end in the same bytes carry the same postfix and are skipped.
+_TQDM_TAIL = re.compile(rb"[\d?]([^\d\s.,\[\]?][^,\[\]]*/s|s/[^,\[\]]*)((?:,[^\]]*)?\])[ ]*\Z")
+# Where a tqdm frame ends: the bracket after its rate and postfix.
+_TQDM_FRAME_END = re.compile(rb"(?:/s|s/[A-Za-z]+)(?:,[^\]]*)?\][ ]*")
+_HEAVY_BAR = b"\xe2\x94\x81"  # "━": rich's and Keras 3's bars
+# What a bar's frame has and a plain line rarely does: "57%|", "12/100", "it/s]", "━".
+_BAR_HINT = re.compile(rb"%\||\d/\d|/s[,\] ]|s/[A-Za-z]+[,\]]|\xe2\x94\x81")
+# Bytes after which a line must go through the frame path (redraws, escapes, rich/keras bars).
+_SPECIALS = (b"\r", b"\b", b"\x1b", _HEAVY_BAR)
+
+
+# tqdm's default frame with plain counts: "desc:  57%|█████▋    | 57/100 [00:01<00:01,
+# 45.0it/s, loss=0.23]" (the full parse handles scaled counts, unknown totals and the rest).
+_FAST_TQDM = re.compile(
+    rb"(?:(?P<desc>[^\r\n]*?): )?\s*\d{1,3}%\|[^|\r\n]*\|\s*(?P<n>\d+)/(?P<total>\d+) "
+    rb"\[[^\],]*, [^\],]*?(?P<post>(?:,[^\]]*)?)\]"
+)
+
+
+def _postfix(postfix: bytes | None) -> dict[str, float]:
+    """ ", loss=0.23, acc=0.91" -> {"loss": 0.23, "acc": 0.91} (as nbexp.progress reads it)."""
+    metrics: dict[str, float] = {}
+    for item in (postfix or b"").split(b","):
+        name, sep, value = item.partition(b"=")
+        if not sep or not name.strip():
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if math.isinf(number) and value.strip().lower() not in (b"inf", b"-inf"):
+            continue  # "1e999" is no reading
+        metrics[name.strip().decode("utf-8", "replace")] = number
+    return metrics
+
+
+def _strip(segment: bytes) -> bytes:
+    return _ANSI.sub(b"", segment) if b"\x1b" in segment else segment
+
+
+@functools.lru_cache(maxsize=256)
+def _label(kind: str, description: str | None) -> str:
+    """A bar's name for qualifying its metrics: its description's first word, digits dropped."""
+    words = re.sub(r"[\d/:#\[\]()]+", " ", description or "").split()
+    return words[0] if words else kind
+
+
+@functools.lru_cache(maxsize=256)
+def _bar_key(kind: str, description: str | None, total: float | None) -> str:
+    """Which bar a frame belongs to: its kind and description (digits dropped, so "epoch 3" and
+    "epoch 4" are one bar started again), or its total for a bar without a description."""
+    if description:
+        return f"{kind}|{re.sub(r'[0-9]+', '#', description)}"
+    return f"{kind}||{'?' if total is None else f'{total:g}'}"
+
+
+def _metrics_text(metrics: dict[str, float]) -> str:
+    return ",".join(f"{name}={value!r}" for name, value in metrics.items())
+
+
+def _last_separator(data: bytes, lo: int, hi: int) -> int:
+    """The start of the segment that contains position hi - 1 (after a CR, BS or LF)."""
+    found = max(data.rfind(b"\r", lo, hi), data.rfind(b"\b", lo, hi), data.rfind(b"\n", lo, hi))
+    return lo if found < 0 else found + 1
+
+
+_skip_cache: dict[tuple[bytes, ...], re.Pattern[bytes]] = {}
+
+
+def _skip_pattern(suffixes: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """A `]` that does not close a frame ending in one of `suffixes` (a redrawn bar whose
+    postfix did not change). Negative lookbehinds keep `]` a literal prefix: the regex engine
+    then jumps from `]` to `]` without a Python step."""
+    pattern = _skip_cache.get(suffixes)
+    if pattern is None:
+        if len(_skip_cache) > 256:
+            _skip_cache.clear()
+        looks = b"".join(b"(?<!" + re.escape(s) + b")" for s in suffixes)
+        pattern = _skip_cache[suffixes] = re.compile(rb"\]" + looks)
+    return pattern
+
+
+class MetricExtractor:
+    """Metric points from a log, fed its bytes in order. `state` (JSON) carries everything a
+    later `MetricExtractor(state)` needs to go on where this one stopped."""
+
+    def __init__(self, state: dict[str, Any] | None = None) -> None:
+        state = state or {}
+        self.bars: dict[str, dict[str, Any]] = dict(state.get("bars", {}))
+        self.owners: dict[str, str] = dict(state.get("names", {}))  # series name -> source
+        self.metric_lines = int(state.get("lines", 0))
+        self.line_step: dict[str, Any] = dict(state.get("line_step", {}))
+        self._latest_json: dict[str, Any] | None = state.get("latest")  # the last bar frame
+        self._latest: tuple[bytes, float] | None = None  # the last frame, parsed when asked
+        self.points: list[Point] = []
+        self._skip_rx: re.Pattern[bytes] | None = None  # rebuilt when a bar's tail changes
+        self._suffixes: tuple[bytes, ...] = ()
+        # Shapes of metrics lines, most recent first, with their series names resolved.
+        self._templates: list[tuple[LineTemplate, list[str | None]]] = []
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return {
+            "bars": self.bars,
+            "names": self.owners,
+            "lines": self.metric_lines,
+            "line_step": self.line_step,
+            "latest": self.latest,
+        }
+
+    @property
+    def latest(self) -> dict[str, Any] | None:
+        """The last bar frame read, as Progress JSON with its step."""
+        if self._latest is not None:
+            raw, step = self._latest
+            self._latest = None
+            progress = parse_progress(_strip(raw).decode("utf-8", "replace").strip())
+            if progress is not None:
+                self._latest_json = {**progress.to_json(), "step": step}
+        return self._latest_json
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    def feed(self, data: bytes, *, final: bool = False) -> tuple[list[Point], int]:
+        """The points in `data` and how many of its bytes were consumed: the rest (an
+        unfinished frame or line) must be fed again, with what follows. With `final`, the end
+        of `data` ends the last line too (the log is complete)."""
+        self.points = []
+        size = len(data)
+        specials = dict.fromkeys(_SPECIALS, -1)
+        pos = 0
+        while pos < size:
+            plain_until = self._plain_until(data, pos, specials)
+            last_newline = data.rfind(b"\n", pos, plain_until) if plain_until > pos else -1
+            if last_newline >= 0:
+                self._plain_lines(data, pos, last_newline)  # whole lines with no redraws
+                pos = last_newline + 1
+                continue
+            newline = data.find(b"\n", pos)
+            end = size if newline < 0 else newline
+            self._frames(data, pos, end, complete=newline >= 0 or final)
+            if newline < 0:
+                break
+            line_end = newline
+            while line_end > pos and data[line_end - 1] == 13:
+                line_end -= 1  # "text\r\n" (a terminal's line end) leaves "text" on screen
+            start = _last_separator(data, pos, line_end)
+            if line_end - start <= MAX_SEGMENT:
+                self._line(data[start:line_end], newline)
+            pos = newline + 1
+        if final:
+            if pos < size:
+                self._line(data[_last_separator(data, pos, size) : size], size)
+            consumed = size
+        else:
+            consumed = _last_separator(data, 0, size)
+            if size - consumed > MAX_SEGMENT:
+                consumed = size  # no frame or line is this long: drop it
+        points, self.points = self.points, []
+        return points, consumed
+
+    @staticmethod
+    def _plain_until(data: bytes, pos: int, specials: dict[bytes, int]) -> int:
+        """Where the next byte that needs the frame path is (CR, BS, ESC, a heavy bar)."""
+        nearest = len(data)
+        for needle, at in specials.items():
+            if at < pos and at != len(data):
+                at = data.find(needle, pos)
+                specials[needle] = at = len(data) if at < 0 else at
+            nearest = min(nearest, at)
+        return nearest
+
+    def _plain_lines(self, data: bytes, pos: int, last_newline: int) -> None:
+        for line in data[pos:last_newline].split(b"\n"):
+            pos += len(line)
+            if line:
+                self._line(line, pos)
+            pos += 1
+
+    def _frames(self, data: bytes, pos: int, end: int, *, complete: bool) -> None:
+        """Bar frames in data[pos:end) (one line's worth of CR-separated redraws)."""
+        heavy = data.find(_HEAVY_BAR, pos, end)
+        backspace = data.find(b"\b", pos, end)  # kept, not searched for again at each frame
+        while pos < end:
+            found = self._skip().search(data, pos, end)
+            bracket = found.start() if found is not None else -1
+            if 0 <= heavy < pos:
+                heavy = data.find(_HEAVY_BAR, pos, end)
+            candidates = [p for p in (bracket, heavy) if p >= 0]
+            if not candidates:
+                return
+            at = min(candidates)
+            start = _last_separator(data, pos, at)
+            stop = data.find(b"\r", at, end)
+            stop = end if stop < 0 else stop
+            if 0 <= backspace < at:
+                backspace = data.find(b"\b", at, end)
+            if 0 <= backspace < stop:
+                stop = backspace
+            if stop == end and not complete and not data[at:stop].rstrip(b" ").endswith(b"]"):
+                return  # unfinished: fed again next time
+            if stop - start <= MAX_SEGMENT:
+                self._frame(data[start:stop], start)
+            pos = max(stop, at + 1)
+
+    def _skip(self) -> re.Pattern[bytes]:
+        if self._skip_rx is None:
+            self._suffixes = tuple(
+                sorted(bar["s"].encode("latin-1") for bar in self.bars.values() if bar.get("s"))
+            )
+            self._skip_rx = _skip_pattern(self._suffixes)
+        return self._skip_rx
+
+    # -- one frame, one line ---------------------------------------------------------------
+
+    def _frame(self, raw: bytes, pos: int) -> bool:
+        """A bar's frame; whether it was one (its known postfix may have changed)."""
+        if _BAR_HINT.search(raw) is None:
+            return False
+        fast = _FAST_TQDM.match(raw) if b"\x1b" not in raw else None
+        if fast is not None:
+            # tqdm's default format with plain counts: what the full parse would find, from
+            # one regex over the bytes (a bar whose postfix changes at every frame is read
+            # frame by frame, so this is its whole cost).
+            description = fast["desc"].decode("utf-8", "replace").strip() if fast["desc"] else None
+            progress = Progress(
+                kind="tqdm",
+                description=description or None,
+                n=float(fast["n"]),
+                total=float(fast["total"]),
+                metrics=_postfix(fast["post"]),
+            )
+            self._bar(progress, raw, pos, (fast["post"] or b"").decode("latin-1"))
+            return True
+        stripped = _strip(raw)
+        text = stripped.decode("utf-8", "replace").strip()
+        found = parse_progress(text) if text else None
+        if found is None:
+            return False
+        progress = found
+        if progress.kind == "rich" and not progress.metrics:
+            # Numbers rich shows in columns of their own, when named: "loss=0.23", "acc: 0.9".
+            progress = replace(progress, metrics=line_metrics(stripped)[0])
+        self._bar(progress, raw, pos)
+        return True
+
+    def _line(self, raw: bytes, pos: int) -> None:
+        """A finished line: a bar's last frame, or a line of output that may name metrics."""
+        for template, series in self._templates:
+            numbers = template.read(raw)
+            if numbers is not None:
+                self._template_point(template, series, numbers, pos)
+                return
+        if self._known_frame(raw) or self._frame(raw, pos):
+            # A line printed while a bar was drawn lands after the bar's frame.
+            found = _TQDM_FRAME_END.search(raw)
+            raw = raw[found.end() :] if found is not None else b""
+            if not raw.strip():
+                return
+        text = _strip(raw)
+        if not might_name_metrics(text):
+            return
+        metrics, step = line_metrics(text)
+        if metrics:
+            self._line_point(metrics, step, pos)
+            if text is raw and b"{" not in raw:
+                self._learn(raw)
+
+    def _known_frame(self, raw: bytes) -> bool:
+        """A redraw of a bar whose postfix is known (ends in a known tail): nothing new."""
+        self._skip()
+        tail = raw[: raw.rfind(b"]") + 1]
+        return bool(tail) and tail.endswith(self._suffixes)
+
+    def _learn(self, line: bytes) -> None:
+        template = LineTemplate(line)
+        series = [self._series("log", name) if name else None for name in template.names]
+        self._templates.insert(0, (template, series))
+        del self._templates[MAX_TEMPLATES:]
+
+    def _template_point(
+        self,
+        template: LineTemplate,
+        series: list[str | None],
+        numbers: tuple[bytes | None, ...],
+        pos: int,
+    ) -> None:
+        step = self._next_line_step(template.step(numbers))
+        append = self.points.append
+        for name, number in zip(series, numbers, strict=True):
+            if name is not None and number is not None:
+                append((name, step, float(number), pos))
+
+    # -- bars and lines to points ----------------------------------------------------------
+
+    def _bar(self, progress: Progress, raw: bytes, pos: int, text: str | None = None) -> None:
+        """A bar's frame: its metrics at the bar's step when its postfix changed (`text`: the
+        postfix as printed, to compare frames by)."""
+        key = _bar_key(progress.kind, progress.description, progress.total)
+        bar = self.bars.pop(key, None)
+        if bar is None:
+            bar = {"s": "", "m": "", "n": None, "o": 0.0, "t": None, "done": False}
+            if len(self.bars) >= MAX_BARS:
+                del self.bars[next(iter(self.bars))]  # the least recently drawn
+        self.bars[key] = bar  # most recent last
+        n = progress.n if progress.n is not None else (progress.percent or 0.0)
+        text = _metrics_text(progress.metrics) if text is None else text
+        last = bar["n"]
+        if last is not None and (
+            n < last or (progress.kind == "keras" and bar["done"] and text != bar["m"])
+        ):
+            # Started again (a new epoch's bar): its steps go on from where the last one ended.
+            bar["o"] += bar["t"] or last
+        step = bar["o"] + n
+        if progress.metrics and text != bar["m"]:
+            source = _label(progress.kind, progress.description)
+            for name, value in progress.metrics.items():
+                series = self._series(source, name)
+                if series is not None:
+                    self.points.append((series, step, value, pos))
+        # A postfix that changes at every frame makes every frame worth reading: its tail
+        # is then left out of the skip pattern (recompiling it at every frame costs more).
+        bar["c"] = bar.get("c", 0) + 1 if text != bar["m"] else 0
+        bar["m"], bar["n"], bar["t"] = text, n, progress.total
+        bar["done"] = progress.total is not None and n >= progress.total
+        suffix = self._tail(progress, raw) if bar["c"] < CHURN_FRAMES else ""
+        if suffix != bar["s"]:
+            bar["s"] = suffix
+            self._skip_rx = None
+        self._latest = (raw, step)
+
+    @staticmethod
+    def _tail(progress: Progress, raw: bytes) -> str:
+        """The bytes a redraw of this tqdm frame ends with while its postfix stays the same."""
+        if progress.kind != "tqdm":
+            return ""
+        tail = raw[: raw.rfind(b"]") + 1]
+        found = _TQDM_TAIL.search(tail)
+        return "" if found is None else tail[found.start(1) :].decode("latin-1")
+
+    def _next_line_step(self, found: LineStep | None) -> float:
+        """A metrics line's step: its step key, else the number of metrics lines before it. A
+        `Step [k/N]` key is made global: with `Epoch [e/E]` beside it, (e - 1) × N + k; alone,
+        it counts on from where it was when it starts again (the next epoch)."""
+        self.metric_lines += 1
+        if found is None:
+            return float(self.metric_lines - 1)
+        if found.total is None:
+            return found.value
+        if found.epoch is not None and found.epoch_total is not None:
+            return (found.epoch - 1) * found.total + found.value
+        counter = self.line_step.setdefault(f"{found.key}/{found.total:g}", [None, 0.0])
+        last, offset = counter
+        if last is not None and found.value < last:
+            offset += found.total
+        counter[:] = [found.value, offset]
+        return offset + found.value
+
+    def _line_point(self, metrics: dict[str, float], found: LineStep | None, pos: int) -> None:
+        step = self._next_line_step(found)
+        for name, value in metrics.items():
+            series = self._series("log", name)
+            if series is not None:
+                self.points.append((series, step, value, pos))
+
+    def _series(self, source: str, name: str) -> str | None:
+        """The series a source's metric goes to: its name, unless another source printed that
+        name first (a bar's postfix and a printed line): then "source/name". None once
+        MAX_METRICS names are taken."""
+        owner = self.owners.get(name)
+        if owner == source:
+            return name
+        if owner is not None:
+            name = f"{source}/{name}"[:MAX_NAME]
+            owner = self.owners.get(name)
+            if owner is not None:
+                return name if owner == source else None
+        if len(self.owners) >= MAX_METRICS:
+            return None
+        self.owners[name] = source
+        return name
+
+
+def final_progress(tail: bytes, state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An ended log's last progress, as JSON: the bars its last screen shows (nested ones
+    as one reading), else the last frame drawn in its tail (a bar cleared when it closed), else
+    the last one extraction saw."""
+    lines = render(tail)
+    found = nested_progress(lines[-40:]) if lines else None
+    if found is None:
+        for segment in reversed(re.split(rb"[\r\n\b]", tail)):
+            text = _strip(segment).decode("utf-8", "replace").strip()
+            if text and _BAR_HINT.search(segment) is not None:
+                found = parse_progress(text)
+                if found is not None:
+                    break
+    if found is not None:
+        return found.to_json()
+    latest = (state or {}).get("latest")
+    return latest if isinstance(latest, dict) else None

@@ -1,0 +1,199 @@
+"""Metrics named in lines of output: `key=value` and `key: value` pairs, a `step` / `iter` /
+`epoch` key for the step, and JSON objects. Pure.
+
+A training script prints the same line over and over with new numbers, so a line's shape is
+learnt once (`LineTemplate`: its names in order and its count of `=` and `:`) and the lines that
+follow are read with one anchored regex each, rather than by searching every pair again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import NamedTuple
+
+__all__ = ["STEP_KEYS", "LineStep", "LineTemplate", "line_metrics", "might_name_metrics"]
+
+MAX_NAME = 64
+STEP_KEYS = ("global_step", "_step", "step", "steps", "iteration", "iter", "epoch")
+_STEP_RANK = {key: rank for rank, key in enumerate(STEP_KEYS)}
+
+
+class LineStep(NamedTuple):
+    """A line's step key: `step 1200` → ("step", 1200, None); `Step [100/600]` → ("step", 100,
+    600), with the line's `Epoch [2/5]` as epoch 2 of 5 when it has one."""
+
+    key: str
+    value: float
+    total: float | None = None
+    epoch: float | None = None
+    epoch_total: float | None = None
+
+
+_NUMBER = rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|NaN|inf|Inf)"
+_NAME_BYTE = rb"[\w./\-]"
+_NOT_AFTER_NAME = rb"(?<!" + _NAME_BYTE + rb")"
+_NUMBER_END = rb"(?![\w]|\.\d)"
+# `loss=0.23`, `val_acc: 0.91`, `lr = 3e-4`, `acc=91%`: a name starts with a letter and is not
+# the tail of a longer word or path (`host:8080` in `http://host:8080` is not a metric).
+_PAIR = re.compile(
+    _NOT_AFTER_NAME + rb"([A-Za-z_][\w./\-]*)[ \t]?[=:][ \t]?(" + _NUMBER + rb")" + _NUMBER_END
+)
+# `step 1200`, `Step [100/600]`, `epoch=3`, `iter: 40/500`
+_STEP = re.compile(
+    _NOT_AFTER_NAME + rb"(global_step|_step|steps?|iteration|iter|epoch)\b[ \t]*[=:]?[ \t]*"
+    rb"\[?[ \t]*(\d+)(?:[ \t]*/[ \t]*(\d+))?",
+    re.IGNORECASE,
+)
+_CANDIDATE = re.compile(rb"[A-Za-z_][ \t]?[=:][ \t]?[-+.\dnNiI]")
+
+
+def might_name_metrics(line: bytes) -> bool:
+    """A cheap first look: could this line hold a metric at all?"""
+    return b"{" in line or _CANDIDATE.search(line) is not None
+
+
+def line_metrics(line: bytes) -> tuple[dict[str, float], LineStep | None]:
+    """The named numbers of one line, and its step key, if any. A JSON object gives its
+    numeric fields (a nested object's as `outer/inner`)."""
+    stripped = line.strip()
+    if stripped[:1] == b"{" and stripped[-1:] == b"}":
+        found = _json_metrics(stripped)
+        if found is not None:
+            return found
+    metrics: dict[str, float] = {}
+    for raw_name, raw_value in _PAIR.findall(line):
+        name = raw_name.decode("ascii", "replace")[:MAX_NAME]
+        if name.lower() not in _STEP_RANK:
+            metrics[name] = float(raw_value)
+    if not metrics:
+        return metrics, None
+    return metrics, _line_step(line)
+
+
+def _line_step(line: bytes) -> LineStep | None:
+    found = [
+        (key.decode().lower(), float(value), float(total) if total else None)
+        for key, value, total in _STEP.findall(line)
+    ]
+    return _best_step(found)
+
+
+def _best_step(found: list[tuple[str, float, float | None]]) -> LineStep | None:
+    """The best-ranked step key, with the epoch beside it when it is another key."""
+    if not found:
+        return None
+    key, value, total = min(found, key=lambda f: _STEP_RANK[f[0]])
+    epoch = next((f for f in found if f[0] == "epoch"), None)
+    if key != "epoch" and epoch is not None:
+        return LineStep(key, value, total, epoch[1], epoch[2])
+    return LineStep(key, value, total)
+
+
+def _json_metrics(text: bytes) -> tuple[dict[str, float], LineStep | None] | None:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, dict):
+        return None
+    metrics: dict[str, float] = {}
+    steps: list[tuple[str, float, float | None]] = []
+    for key, item in value.items():
+        pairs = item.items() if isinstance(item, dict) else [("", item)]
+        for sub, number in pairs:
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                continue
+            name = f"{key}/{sub}" if sub else str(key)
+            if not name or len(name) > MAX_NAME:
+                continue
+            lowered = name.lower()
+            if lowered in _STEP_RANK:
+                steps.append((lowered, float(number), None))
+            else:
+                metrics[name] = float(number)
+    return metrics, (_best_step(steps) if metrics else None)
+
+
+class LineTemplate:
+    """The shape of one metrics line: a regex that reads its numbers in one anchored match.
+
+    A line fits when it has the same count of `=` and `:` as the line the template was made
+    from and the regex matches: then it names exactly the same metrics (any other pair would
+    bring another `=` or `:`), so reading it this way gives what `line_metrics` would.
+    """
+
+    def __init__(self, line: bytes) -> None:
+        # (start, end, prefix, value pattern, kind, name, has total), in line order
+        tokens: list[tuple[int, int, bytes, bytes, str, str, bool]] = []
+        for found in _PAIR.finditer(line):
+            name = found[1].decode("ascii", "replace")[:MAX_NAME]
+            kind = "step" if name.lower() in _STEP_RANK else "metric"
+            prefix = line[found.start() : found.start(2)]
+            value = b"(" + _NUMBER + b")"
+            tokens.append((found.start(), found.end(), prefix, value, kind, name, False))
+        for found in _STEP.finditer(line):
+            if any(t[0] < found.end() and found.start() < t[1] for t in tokens):
+                continue  # `step=5` is a pair as well
+            value = rb"(\d+)"
+            if found[3] is not None:
+                value += re.escape(line[found.end(2) : found.start(3)]) + rb"(\d+)"
+            prefix = line[found.start() : found.start(2)]
+            key = found[1].decode()
+            tokens.append((found.start(), found.end(), prefix, value, "step", key, bool(found[3])))
+        tokens.sort()
+        self.names: list[str] = []  # per regex group: the metric's name, "" for a step
+        self.steps: list[tuple[str, int, int | None]] = []  # (key, group, total's group)
+        parts: list[bytes] = []
+        previous_end = -1
+        for start, end, prefix, value, kind, name, has_total in tokens:
+            literal = re.escape(prefix)
+            if previous_end < 0:
+                # The first name: found by its bytes (fast), not preceded by a name's byte.
+                parts.append(literal + b"(?<!" + _NAME_BYTE + literal + b")")
+            else:
+                gap = line[previous_end:start]
+                # Text between two metrics is usually fixed (" ", ", "); with digits it may vary.
+                loose = re.search(rb"\d", gap) is not None
+                parts.append(
+                    b".*?" + _NOT_AFTER_NAME + literal if loose else re.escape(gap) + literal
+                )
+            parts.append(value + _NUMBER_END)
+            previous_end = end
+            self.names.append(name if kind == "metric" else "")
+            group = len(self.names)
+            if kind == "step":
+                if has_total:
+                    self.names.append("")
+                self.steps.append((name.lower(), group, group + 1 if has_total else None))
+        # Which groups give the step (and the epoch beside it), ranked as `_best_step` ranks.
+        self._best = min(self.steps, key=lambda f: _STEP_RANK[f[0]]) if self.steps else None
+        epochs = [(group, total) for key, group, total in self.steps if key == "epoch"]
+        has_epoch = self._best is not None and self._best[0] != "epoch" and bool(epochs)
+        self._epoch = epochs[0] if has_epoch else None
+        self.pattern = re.compile(b"".join(parts))
+        self.equals = line.count(b"=")
+        self.colons = line.count(b":")
+
+    def read(self, line: bytes) -> tuple[bytes | None, ...] | None:
+        """The numbers of a line of this shape, one per group (None when it is another)."""
+        if line.count(b"=") != self.equals or line.count(b":") != self.colons:
+            return None
+        found = self.pattern.search(line)
+        return None if found is None else found.groups()
+
+    def step(self, numbers: tuple[bytes | None, ...]) -> LineStep | None:
+        """The step key of a line this template read (as `line_metrics` would find it)."""
+        if self._best is None:
+            return None
+        key, group, total = self._best
+        value, total_value = float(numbers[group - 1] or 0), _group_number(numbers, total)
+        if self._epoch is None:
+            return LineStep(key, value, total_value)
+        epoch = float(numbers[self._epoch[0] - 1] or 0)
+        return LineStep(key, value, total_value, epoch, _group_number(numbers, self._epoch[1]))
+
+
+def _group_number(numbers: tuple[bytes | None, ...], group: int | None) -> float | None:
+    value = numbers[group - 1] if group else None
+    return None if value is None else float(value)

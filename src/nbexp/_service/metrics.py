@@ -1,0 +1,473 @@
+"""Metric histories kept for good: each attempt's log is read incrementally from the byte offset
+its cursor reached, by whichever nbexp process looks (a monitor tick, a CLI call, the step that
+runs when an experiment ends), and the points go to the store in the same transaction that
+moves the cursor (a compare-and-set: two processes never store one byte's points twice).
+
+Wall times are estimated: the bytes read in one pass were written between the previous pass's
+file time (or the attempt's start) and the file's modification time now, and each point gets
+the time at its byte's share of that span (exact to the monitor's tick while someone watches).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._core.errors import NotFound, UsageError
+from .._core.metric_extraction import MetricExtractor, Point, final_progress
+from .._core.metric_series import (
+    CHUNK_POINTS,
+    MetricPoint,
+    SeriesState,
+    Stored,
+    decode_points,
+    encode_points,
+    main_metric,
+    metric_summary,
+)
+from .._core.records import ExperimentRecord
+from .._core.states import Status
+from .._core.validate import check_ids
+from .._io.metric_store import Cursor, MetricStore, PassWrites, SummaryRow
+from .._io.store import Store
+
+READ_BYTES = 16 << 20  # read per pass (a pass's points are held in memory)
+TICK_BYTES = 1 << 20  # read per experiment per monitor tick: a tick stays short (~0.1 s)
+TAIL_BYTES = 16 * 1024  # of a log's end, rendered for its final progress
+MAX_RETRIES = 5  # compare-and-set races lost in a row before giving up for now
+ROW_METRICS = 8  # latest values a table row carries
+SUMMARY_SLACK_S = 5.0  # summaries re-read this far back (writers' clocks and commit order)
+
+
+@dataclass
+class _Seen:
+    """What this process last stored for one attempt (spares a read when nothing changed)."""
+
+    size: int = -1
+    mtime: float = -1.0
+    cursor: Cursor | None = None
+    open_chunks: dict[str, list[Stored]] = field(default_factory=dict)  # name -> open chunk
+
+
+class Metrics:
+    """Extraction and reading of one home's metric histories."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = MetricStore(store)
+        self._seen: dict[tuple[int, int], _Seen] = {}
+        self._lock = threading.RLock()
+        self._final: set[tuple[int, int]] | None = None  # attempts read to their end
+        self._latest: dict[tuple[int, int], dict[str, SummaryRow]] = {}  # for table rows
+        self._summaries_since: float | None = None
+        self._sparks: dict[tuple[int, int, str], tuple[float, list[Any]]] = {}
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def update(
+        self, record: ExperimentRecord, attempt: int | None = None, *, budget: int | None = None
+    ) -> bool:
+        # One pass at a time in this process (the monitor thread, a user's cell, the chart's
+        # request); other processes are kept apart by the cursor's compare-and-set.
+        with self._lock:
+            return self._update(record, attempt, budget)
+
+    def _update(self, record: ExperimentRecord, attempt: int | None, budget: int | None) -> bool:
+        """Read what the attempt's log (default: the current one) gained since any nbexp
+        process last read it; whether it caught up. An ended attempt is read to its very end
+        (its last unfinished line included) and its final progress recorded."""
+        attempt = record.attempt if attempt is None else attempt
+        if attempt < 1:
+            return True
+        current = attempt == record.attempt
+        path = record.log_path if current else self.store.attempt_log_path(record.id, attempt)
+        if not path:
+            return True
+        ended = not current or record.status.is_terminal
+        started = record.started if current else self._attempt_start(record.id, attempt)
+        for _ in range(MAX_RETRIES):
+            done = self._pass((record.id, attempt), path, started, ended, budget)
+            if done is not None:
+                return done
+        return False
+
+    def _attempt_start(self, experiment_id: int, attempt: int) -> float | None:
+        for entry in self.store.attempts(experiment_id):
+            if entry.attempt == attempt:
+                return entry.started
+        return None
+
+    def _pass(
+        self,
+        key: tuple[int, int],
+        path: str,
+        started: float | None,
+        ended: bool,
+        budget: int | None,
+    ) -> bool | None:
+        """One read-extract-store pass: True caught up, False more to read, None lost a race."""
+        seen = self._seen.setdefault(key, _Seen())
+        try:
+            info = os.stat(path)
+        except OSError:
+            return True  # no log (yet, or any more): nothing to read
+        unchanged = (info.st_size, info.st_mtime) == (seen.size, seen.mtime)
+        if seen.cursor is not None and unchanged and (not ended or seen.cursor.state.get("final")):
+            return True
+        cursor = seen.cursor if seen.cursor is not None else self.db.cursor(*key)
+        replaced = cursor.state.get("inode", info.st_ino) != info.st_ino
+        if replaced or info.st_size < cursor.offset or cursor.state.get("unreadable"):
+            self.db.forget(*key)  # the log was replaced or the state lost: start over
+            seen.cursor, seen.open_chunks = Cursor(0, {}, None), {}
+            return None
+        if cursor.state.get("final"):
+            seen.cursor, seen.size, seen.mtime = cursor, info.st_size, info.st_mtime
+            return True
+        wanted = min(info.st_size - cursor.offset, budget or READ_BYTES, READ_BYTES)
+        data = _read(path, cursor.offset, wanted)
+        at_end = cursor.offset + len(data) >= info.st_size
+        final = ended and at_end
+        if not data and not final:
+            seen.cursor, seen.size, seen.mtime = cursor, info.st_size, info.st_mtime
+            return True
+        writes = self._extract(key, cursor, data, info, started, final, path)
+        stored = self.db.commit(*key, cursor, writes)
+        if stored is None:
+            self._seen.pop(key, None)  # someone else stored these bytes: read their cursor
+            return None
+        seen.cursor, seen.size, seen.mtime = stored, info.st_size, info.st_mtime
+        return at_end
+
+    def _extract(
+        self,
+        key: tuple[int, int],
+        cursor: Cursor,
+        data: bytes,
+        info: os.stat_result,
+        started: float | None,
+        final: bool,
+        path: str,
+    ) -> PassWrites:
+        state = cursor.state
+        extractor = MetricExtractor(state.get("extractor"))
+        points, consumed = extractor.feed(data, final=final)
+        first = float(state.get("time") or started or info.st_mtime)
+        available = max(1, info.st_size - cursor.offset)
+        last = first + (info.st_mtime - first) * min(1.0, len(data) / available)
+        span = max(0.0, last - first)
+        timed = _by_name(points, first, span / max(1, len(data)))
+        series = {name: SeriesState(s) for name, s in state.get("series", {}).items()}
+        writes = PassWrites(
+            offset=cursor.offset + consumed,
+            state={},
+            chunks={},
+            rewrite=set(),
+            summaries={},
+            sparks={},
+        )
+        for name, new in timed.items():
+            series_state = series.setdefault(name, SeriesState())
+            self._absorb(key, name, series_state, new, writes)
+        writes.state = {
+            "extractor": extractor.state,
+            "series": {name: s.to_json() for name, s in series.items()},
+            "time": first + span * consumed / max(1, len(data)),
+            "inode": info.st_ino,  # a log replaced by another file is read again from byte 0
+            "final": final,
+        }
+        if final:
+            writes.final_progress = final_progress(_read_tail(path, info.st_size), extractor.state)
+        return writes
+
+    def _absorb(
+        self,
+        key: tuple[int, int],
+        name: str,
+        state: SeriesState,
+        new: list[Stored],
+        writes: PassWrites,
+    ) -> None:
+        """A metric's new points into its bounded history: the chunks to write, its summary."""
+        stored: list[Stored] = []
+        rewrite = False
+        for start in range(0, len(new), CHUNK_POINTS * 8):
+            stored += state.add(new[start : start + CHUNK_POINTS * 8])
+            if state.needs_thinning():
+                if not rewrite:
+                    stored = self._stored_points(key, name) + stored
+                    rewrite = True
+                stored = state.thinned(stored)
+        seen = self._seen.setdefault(key, _Seen())
+        if rewrite:
+            writes.rewrite.add(name)
+            state.chunk, state.in_chunk, open_points = 0, 0, []
+        else:
+            open_points = self._open_chunk(key, name, state)
+        chunks = _chunked(open_points + stored, state.chunk)
+        if chunks:
+            writes.chunks[name] = {n: encode_points(p) for n, p in chunks.items()}
+            state.chunk = max(chunks)
+            state.in_chunk = len(chunks[state.chunk])
+            seen.open_chunks[name] = chunks[state.chunk]
+        writes.summaries[name] = _summary(state)
+        writes.sparks[name] = state.sparkline()
+
+    def _open_chunk(self, key: tuple[int, int], name: str, state: SeriesState) -> list[Stored]:
+        """The points of the chunk new points are appended to ([] when it is full or new)."""
+        if state.in_chunk == 0 or state.in_chunk >= CHUNK_POINTS:
+            if state.in_chunk >= CHUNK_POINTS:
+                state.chunk, state.in_chunk = state.chunk + 1, 0
+            return []
+        cached = self._seen.setdefault(key, _Seen()).open_chunks.get(name)
+        if cached is not None and len(cached) == state.in_chunk:
+            return list(cached)
+        blob = self.db.chunk(*key, name, state.chunk)
+        return decode_points(blob) if blob is not None else []
+
+    def _stored_points(self, key: tuple[int, int], name: str) -> list[Stored]:
+        return [
+            p for blob in self.db.chunks(*key, [name]).get(name, []) for p in decode_points(blob)
+        ]
+
+    def tick(self, records: Sequence[ExperimentRecord]) -> None:
+        """A monitor tick's share: read what running experiments printed since the last tick
+        (at most TICK_BYTES each), read to the end those that just ended, and one ended
+        attempt that nobody has read yet (runs from before this nbexp, or whose end step
+        failed), newest first."""
+        if self._final is None:
+            self._final = set(self.db.final_cursors())
+        backfill: ExperimentRecord | None = None
+        for record in records:
+            key = (record.id, record.attempt)
+            if record.problem or not _has_run(record) or key in self._final:
+                continue  # not run yet, or a corrupt row (shown as such, never read)
+            if record.status.is_terminal:
+                seen = self._seen.get(key)
+                if seen is not None and seen.cursor is not None:
+                    self._read_to_end(record)  # it ran while we watched
+                elif backfill is None or record.id > backfill.id:
+                    backfill = record
+            elif record.status not in (Status.PENDING, Status.QUEUED):
+                self.update(record, budget=TICK_BYTES)  # running (or paused)
+        if backfill is not None:
+            self._read_to_end(backfill, budget=TICK_BYTES)
+
+    def _read_to_end(self, record: ExperimentRecord, budget: int | None = None) -> None:
+        self.update(record, budget=budget)
+        seen = self._seen.get((record.id, record.attempt))
+        if seen is not None and seen.cursor is not None and seen.cursor.state.get("final"):
+            assert self._final is not None
+            self._final.add((record.id, record.attempt))
+
+    def row_fields(self, records: Sequence[ExperimentRecord]) -> dict[int, dict[str, Any]]:
+        """What a table row shows of each experiment's current attempt: its metrics' latest
+        values (the main one first, at most ROW_METRICS), and the main one's sparkline. Only
+        summaries written since the last call are read."""
+        with self._lock:
+            return self._row_fields(records)
+
+    def _row_fields(self, records: Sequence[ExperimentRecord]) -> dict[int, dict[str, Any]]:
+        for row in self.db.current_summaries(self._summaries_since):
+            self._latest.setdefault((row.experiment_id, row.attempt), {})[row.name] = row
+            since = row.updated - SUMMARY_SLACK_S  # a slower writer may commit an older time
+            self._summaries_since = max(self._summaries_since or since, since)
+        fields: dict[int, dict[str, Any]] = {}
+        for record in records:
+            if record.problem:
+                continue
+            found = self._latest.get((record.id, record.attempt))
+            main = main_metric(found) if found else None
+            if not found or main is None:
+                continue
+            names = [main, *sorted(n for n in found if n != main)][:ROW_METRICS]
+            fields[record.id] = {
+                "metrics": {name: _wire_number(found[name].last) for name in names},
+                "main_metric": main,
+                "spark": self._spark(record.id, record.attempt, main, found[main].updated),
+            }
+        return fields
+
+    def _spark(self, experiment_id: int, attempt: int, name: str, updated: float) -> list[Any]:
+        key = (experiment_id, attempt, name)
+        cached = self._sparks.get(key)
+        if cached is None or cached[0] != updated:
+            values = [_wire_number(v) for v in self.db.spark(experiment_id, attempt, name)]
+            cached = self._sparks[key] = (updated, values)
+        return cached[1]
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def caught_up(self, record: ExperimentRecord, attempt: Any = None) -> tuple[int, int]:
+        """(id, attempt) of an attempt (default: the current one; UsageError for one it never
+        had) after reading its log's newest bytes."""
+        chosen = record.attempt if attempt is None else attempt
+        if attempt is not None and (
+            isinstance(attempt, bool)
+            or not isinstance(attempt, int)
+            or not 1 <= attempt <= record.attempt
+        ):
+            raise UsageError(
+                f"attempt must be one of experiment {record.id}'s attempts "
+                f"(1..{record.attempt}), not {attempt!r}"
+            )
+        self.update(record, chosen)
+        return record.id, chosen
+
+    @staticmethod
+    def select(records: Sequence[ExperimentRecord], ids: Any, group: Any) -> list[ExperimentRecord]:
+        """The records with these ids (NotFound for an unknown one) and in this group."""
+        chosen = list(records)
+        if ids is not None:
+            wanted = check_ids(ids, "ids")
+            known = {r.id for r in chosen}
+            unknown = [i for i in wanted if i not in known]
+            if unknown:
+                raise NotFound(unknown[0])
+            chosen = [r for r in chosen if r.id in set(wanted)]
+        if group is not None:
+            if not isinstance(group, str):
+                raise UsageError(f"group must be a group's name, not {group!r}")
+            chosen = [r for r in chosen if r.group_name == group]
+        return chosen
+
+    def series(
+        self, experiment_id: int, attempt: int, names: Sequence[str] | None = None
+    ) -> dict[str, list[MetricPoint]]:
+        """Every stored point of the attempt's metrics (or of `names`), oldest first, ending with
+        the latest value."""
+        cursor = self.db.cursor(experiment_id, attempt)
+        states = cursor.state.get("series", {})
+        wanted = list(states) if names is None else [n for n in names if n in states]
+        chunks = self.db.chunks(experiment_id, attempt, wanted) if wanted else {}
+        out: dict[str, list[MetricPoint]] = {}
+        for name in sorted(wanted):
+            points = [p for blob in chunks.get(name, []) for p in decode_points(blob)]
+            tail = SeriesState(states[name]).tail()
+            if points and tail and tail[0] == points[-1]:
+                tail = tail[1:]
+            out[name] = [MetricPoint(*p) for p in points + tail]
+        return out
+
+    def series_since(
+        self, experiment_id: int, attempt: int, name: str, start: int
+    ) -> tuple[int, int, list[Stored]] | None:
+        """For a live chart: (bucket size, stored count, points from stored index `start` on,
+        then the unfinished bucket's and the latest point); None when the metric has none.
+        Index `start` and on are read only when `bucket` is the one the caller had (else it
+        must take the whole history again, from 0)."""
+        state = self.db.cursor(experiment_id, attempt).state.get("series", {}).get(name)
+        if state is None:
+            return None
+        series = SeriesState(state)
+        start = max(0, min(start, series.stored))
+        first = start // CHUNK_POINTS
+        blobs = self.db.chunks_from(experiment_id, attempt, name, first)
+        points = [p for blob in blobs for p in decode_points(blob)][start - first * CHUNK_POINTS :]
+        tail = series.tail()
+        if points and tail and tail[0] == points[-1]:
+            tail = tail[1:]
+        return series.bucket, series.stored, points + tail
+
+    def latest_summary(self, experiment_id: int, attempt: int, name: str) -> SummaryRow | None:
+        """The summary `row_fields` last read (no query): to tell whether a metric moved."""
+        return self._latest.get((experiment_id, attempt), {}).get(name)
+
+    def summaries(self, experiment_id: int, attempt: int) -> dict[str, SummaryRow]:
+        return {row.name: row for row in self.db.summaries(experiment_id, attempt)}
+
+    def compare(
+        self, records: Sequence[ExperimentRecord], directions: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        """One row per experiment (its current attempt): who it is, and per metric last /
+        min / max and the best value's step. Each log is read up to its end first."""
+        rows = []
+        for record in records:
+            self.update(record)
+            summaries = self.summaries(record.id, record.attempt)
+            rows.append(
+                {
+                    "id": record.id,
+                    "name": record.name,
+                    "status": record.status.value,
+                    "runtime": record.runtime,
+                    "attempt": record.attempt,
+                    "group": record.group_name,
+                    "params": record.params,
+                    "metrics": {
+                        name: metric_summary(name, summary, directions)
+                        for name, summary in summaries.items()
+                    },
+                }
+            )
+        return rows
+
+
+def _has_run(record: ExperimentRecord) -> bool:
+    return bool(record.log_path) and isinstance(record.attempt, int) and record.attempt >= 1
+
+
+def _by_name(points: list[Point], first: float, per_byte: float) -> dict[str, list[Stored]]:
+    grouped: dict[str, list[Stored]] = {}
+    for name, step, value, pos in points:
+        found = grouped.get(name)
+        if found is None:
+            found = grouped[name] = []
+        found.append((step, value, round(first + per_byte * pos, 3)))  # stored to the ms
+    return grouped
+
+
+def _chunked(points: list[Stored], first_chunk: int) -> dict[int, list[Stored]]:
+    return {
+        first_chunk + i // CHUNK_POINTS: points[i : i + CHUNK_POINTS]
+        for i in range(0, len(points), CHUNK_POINTS)
+    }
+
+
+def _summary(state: SeriesState) -> dict[str, Any]:
+    none: list[float | None] = [None, None, None]
+    last: list[float | None] = list(state.last) if state.last else none
+    low: list[float | None] = list(state.low) if state.low else none
+    high: list[float | None] = list(state.high) if state.high else none
+    return {
+        "count": state.count,
+        "stored": state.stored,
+        "last": _finite_or_nan(last[1]),
+        "last_step": last[0],
+        "min": low[1],
+        "min_step": low[0],
+        "max": high[1],
+        "max_step": high[0],
+    }
+
+
+def _wire_number(value: float | None) -> float | None:
+    """A value for a table row: 5 significant digits (enough to read, short on the wire)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(f"{value:.5g}")
+
+
+def _finite_or_nan(value: float | None) -> float | None:
+    # SQLite stores NaN as NULL; the summary's last value then reads as "no number".
+    return None if value is None or math.isnan(value) else value
+
+
+def _read(path: str, offset: int, size: int) -> bytes:
+    if size <= 0:
+        return b""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return b""
+    try:
+        return os.pread(fd, size, offset)
+    finally:
+        os.close(fd)
+
+
+def _read_tail(path: str, size: int) -> bytes:
+    return _read(path, max(0, size - TAIL_BYTES), min(size, TAIL_BYTES))

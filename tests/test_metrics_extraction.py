@@ -1,0 +1,295 @@
+"""Metric extraction (nbexp._core.metric_extraction) on real output: programs that use tqdm and
+rich, print keras-style progbars, key=value and JSON lines, captured to a file and through a
+pseudo-terminal, and whose every printed value is checked against the series read back."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from nbexp._core.metric_extraction import MetricExtractor, Point, final_progress
+from nbexp._core.metric_lines import LineTemplate, line_metrics
+
+from .capture_helpers import capture_file, capture_pty
+
+CAPTURES = ["file", "pty"]
+
+
+def capture(program: str, how: str, tmp_path: Path) -> bytes:
+    return capture_file(program, tmp_path) if how == "file" else capture_pty(program)
+
+
+def extract(data: bytes, chunk: int | None = None) -> dict[str, list[tuple[float, float]]]:
+    """Feed `data` as a log that grows by `chunk` bytes between reads (each read starts where
+    the last one's consumed bytes end, as the store's cursor does) and group the points by
+    series: {name: [(step, value), ...]}."""
+    extractor = MetricExtractor()
+    points: list[Point] = []
+    start = written = 0
+    while written < len(data):
+        written = min(len(data), written + (chunk or len(data)))
+        found, consumed = extractor.feed(data[start:written])
+        points += found
+        start += consumed
+    found, _ = extractor.feed(data[start:], final=True)
+    points += found
+    series: dict[str, list[tuple[float, float]]] = {}
+    for name, point_step, value, _pos in points:
+        series.setdefault(name, []).append((point_step, value))
+    return series
+
+
+# -- tqdm --------------------------------------------------------------------------------------
+
+TQDM_POSTFIX = """
+import json, sys
+from tqdm import tqdm
+printed = []
+bar = tqdm(range(120), mininterval=0, desc="train")
+for i in bar:
+    loss, acc = f"{1.0 / (i + 1):.4f}", f"{i / 120:.3f}"
+    bar.set_postfix(loss=loss, acc=acc)
+    printed.append([bar.n, float(loss), float(acc)])
+    if i % 40 == 0:
+        tqdm.write(f"checkpoint at {i}")
+bar.close()
+print("PRINTED " + json.dumps(printed))
+"""
+
+
+def printed(data: bytes) -> list[list[float]]:
+    line = next(x for x in data.decode().splitlines() if "PRINTED " in x)
+    return json.loads(line[line.index("PRINTED ") + len("PRINTED ") :])
+
+
+@pytest.mark.parametrize("how", CAPTURES)
+def test_every_tqdm_frame_gives_its_postfix_at_its_n(how: str, tmp_path: Path) -> None:
+    data = capture(TQDM_POSTFIX, how, tmp_path)
+    expected = printed(data)
+    series = extract(data)
+    assert series["loss"] == [(n, loss) for n, loss, _ in expected]
+    assert series["acc"] == [(n, acc) for n, _, acc in expected]
+    # Read as it grows, in small pieces: the same points, none twice.
+    assert extract(data, chunk=97) == series
+    assert extract(data, chunk=4096) == series
+
+
+TQDM_NESTED = """
+import json
+from tqdm import tqdm
+inner_printed, outer_printed = [], []
+outer = tqdm(range(3), mininterval=0, desc="epochs")
+for epoch in outer:
+    inner = tqdm(range(25), mininterval=0, leave=False, desc=f"batches {epoch}")
+    for b in inner:
+        loss = f"{2.0 / (epoch * 25 + b + 1):.5f}"
+        inner.set_postfix(loss=loss)
+        inner_printed.append([epoch * 25 + inner.n, float(loss)])
+    val = f"{1.0 / (epoch + 2):.4f}"
+    outer.set_postfix(val_loss=val)
+    outer_printed.append([outer.n, float(val)])
+print("PRINTED " + json.dumps([inner_printed, outer_printed]))
+"""
+
+
+@pytest.mark.parametrize("how", CAPTURES)
+def test_nested_bars_keep_their_own_step_axes(how: str, tmp_path: Path) -> None:
+    data = capture(TQDM_NESTED, how, tmp_path)
+    inner, outer = printed(data)
+    series = extract(data)
+    # The inner bar starts again each epoch; its steps count batches over the whole run.
+    assert series["loss"] == [(step, loss) for step, loss in inner]
+    assert [s for s, _ in series["loss"]] == sorted(s for s, _ in series["loss"])
+    # The outer bar's steps are epochs.
+    assert series["val_loss"] == [(step, value) for step, value in outer]
+    assert extract(data, chunk=211) == series
+
+
+TQDM_POSITION = """
+import json
+from tqdm import tqdm
+outer = tqdm(total=10, position=0, mininterval=0, desc="outer")
+inner = tqdm(total=10, position=1, mininterval=0, desc="inner")
+seen = []
+for i in range(10):
+    inner.update(1)
+    inner.set_postfix(grad=f"{i * 0.5:.1f}")
+    outer.update(1)
+    outer.set_postfix(lr=f"{0.1 / (i + 1):.4f}")
+    seen.append([inner.n, float(f"{i * 0.5:.1f}"), outer.n, float(f"{0.1 / (i + 1):.4f}")])
+inner.close()
+outer.close()
+print("PRINTED " + json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("how", CAPTURES)
+def test_bars_at_fixed_positions(how: str, tmp_path: Path) -> None:
+    data = capture(TQDM_POSITION, how, tmp_path)
+    seen = printed(data)
+    series = extract(data)
+    assert series["grad"] == [(n, grad) for n, grad, _, _ in seen]
+    assert series["lr"] == [(n, lr) for _, _, n, lr in seen]
+
+
+# -- keras-style progbars ------------------------------------------------------------------------
+
+# Keras' own Progbar is not installed here; this writes what it writes: Keras 2 on a terminal
+# (backspaces over the last frame, then "\r"), the epoch's last frame ending with "\n", then
+# Keras 3's heavy bars.
+KERAS = r"""
+import json, sys
+out, seen, width = sys.stdout, [], 0
+for epoch in range(2):
+    out.write(f"Epoch {epoch + 1}/2\n")
+    for n in range(1, 21):
+        loss, acc = f"{1.0 / (epoch * 20 + n):.4f}", f"{n / 20:.4f}"
+        bar = "=" * (n * 30 // 20 - 1) + (">" if n < 20 else "=") + "." * (30 - n * 30 // 20)
+        text = f"{n}/20 [{bar}] - ETA: {20 - n}s - loss: {loss} - accuracy: {acc}"
+        out.write("\b" * width + "\r" + text)
+        width = len(text)
+        seen.append([epoch * 20 + n, float(loss), float(acc)])
+        out.flush()
+    out.write("\n")
+    width = 0
+for n in range(1, 11):
+    bar = "━" * n + " " * (10 - n)
+    text = f"{n}/10 {bar} 2s 40ms/step - accuracy: {n / 10:.2f} - loss: {1 / n:.3f}"
+    out.write("\r" + text)
+    seen.append([n, float(f"{1 / n:.3f}"), float(f"{n / 10:.2f}")])
+out.write("\n")
+print("PRINTED " + json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("how", CAPTURES)
+def test_keras_progbars(how: str, tmp_path: Path) -> None:
+    data = capture(KERAS, how, tmp_path)
+    seen = printed(data)
+    series = extract(data)
+    keras2, keras3 = seen[:40], seen[40:]
+    # Keras 2's bar and Keras 3's are two bars (different totals): Keras 3's metrics are
+    # qualified only where a name is taken by another source, which a bar of the same kind
+    # is not; they continue the same series here, at their own steps.
+    assert series["loss"][:40] == [(step, loss) for step, loss, _ in keras2]
+    assert series["accuracy"][:40] == [(step, acc) for step, _, acc in keras2]
+    assert [v for _, v in series["loss"][40:]] == [loss for _, loss, _ in keras3]
+    assert extract(data, chunk=113) == series
+
+
+# -- rich ----------------------------------------------------------------------------------------
+
+RICH = """
+import json
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+console = Console(force_terminal=True, width=120)
+columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+           TextColumn("loss={task.fields[loss]}"))
+seen = []
+with Progress(*columns, console=console, auto_refresh=False) as progress:
+    task = progress.add_task("train", total=30, loss="1.0000")
+    for i in range(30):
+        loss = f"{1.0 / (i + 2):.4f}"
+        progress.update(task, advance=1, loss=loss)
+        progress.refresh()
+        seen.append([i + 1, float(loss)])
+print("PRINTED " + json.dumps(seen))
+"""
+
+
+def test_rich_progress_columns_with_numbers(tmp_path: Path) -> None:
+    data = capture_pty(RICH)
+    seen = printed(data)
+    series = extract(data)
+    assert series["loss"][0] == (0, 1.0)  # drawn when the task was added
+    assert series["loss"][1:] == [(n, loss) for n, loss in seen]
+
+
+# -- lines ---------------------------------------------------------------------------------------
+
+LINES = """
+import json, math
+for step in range(0, 500, 10):
+    print(f"2026-11-29 21:35:{step % 60:02d} INFO epoch {step // 100} step {step} "
+          f"loss={1 / (step + 1):.6f} val_acc: {step / 500:.3f} lr=3e-4 done")
+    if step % 100 == 0:
+        print(json.dumps({"step": step, "eval": {"bleu": step / 10}, "tag": "x", "ok": True}))
+        print("Epoch [%d/5], Step [%d/100], Loss: %.4f" % (step // 100 + 1, 100, 0.5))
+        print("http://host:8080/ time 21:35 took 3.5s 95% done")
+print("no step: loss=0.1")
+print("no step: loss=0.05")
+"""
+
+
+@pytest.mark.parametrize("how", CAPTURES)
+def test_key_value_and_json_lines(how: str, tmp_path: Path) -> None:
+    data = capture(LINES, how, tmp_path)
+    series = extract(data)
+    steps = list(range(0, 500, 10))
+    loss = [(float(s), float(f"{1 / (s + 1):.6f}")) for s in steps]
+    assert series["loss"][:50] == loss  # `step N` is the step (not `epoch N`)
+    assert series["val_acc"] == [(float(s), float(f"{s / 500:.3f}")) for s in steps]
+    assert {v for _, v in series["lr"]} == {3e-4}
+    assert series["eval/bleu"] == [(float(s), s / 10) for s in range(0, 500, 100)]
+    # "Step [k/N]" counts on over epochs: step 100 of epoch 2 is step 200.
+    assert series["Loss"] == [(100.0 * (e + 1), 0.5) for e in range(5)]
+    # Lines without a step key are at their order among metric lines.
+    assert [v for _, v in series["loss"][50:]] == [0.1, 0.05]
+    assert series["loss"][50][0] < series["loss"][51][0]
+    # Not metrics: a port, a clock, a duration, an unnamed percentage, JSON's text and bools.
+    assert not {"host", "time", "took", "tag", "ok", "35"} & set(series)
+    assert extract(data, chunk=333) == series
+
+
+def test_a_line_printed_while_a_bar_is_drawn_lands_after_the_frame() -> None:
+    data = (
+        b"\rfit:   0%|          | 0/9 [00:00<?, ?it/s, loss=1]"
+        b'{"step": 0, "val_loss": 2.5}\n'
+        b"\rfit:  11%|#         | 1/9 [00:00<00:01, 5.00it/s, loss=0.5]"
+    )
+    series = extract(data)
+    assert series["val_loss"] == [(0.0, 2.5)]
+    assert series["loss"] == [(0.0, 1.0), (1.0, 0.5)]
+
+
+def test_a_line_template_reads_what_the_full_parse_reads() -> None:
+    rng = random.Random(3)
+    template = LineTemplate(b"[12:00:01] step=1 loss=0.5 acc: 0.25 (ema 0.4) lr=1e-3")
+    for _ in range(200):
+        loss, acc, lr = rng.random(), rng.random(), rng.random() / 1000
+        line = f"[12:00:{rng.randint(0, 59):02d}] step={rng.randint(0, 9999)} loss={loss:.5f} "
+        line += f"acc: {acc:.3f} (ema {rng.random():.2f}) lr={lr:.2e}"
+        numbers = template.read(line.encode())
+        assert numbers is not None
+        metrics, step = line_metrics(line.encode())
+        named = {n: float(v) for n, v in zip(template.names, numbers, strict=True) if n and v}
+        assert named == metrics
+        assert step is not None and template.step(numbers) == step
+    # Another shape (one more pair) is not read by the template.
+    assert template.read(b"[12:00:01] step=1 loss=0.5 acc: 0.25 (ema 0.4) lr=1e-3 x=2") is None
+
+
+def test_the_extractor_goes_on_from_its_saved_state(tmp_path: Path) -> None:
+    data = capture_file(TQDM_NESTED, tmp_path)
+    whole = extract(data)
+    cut = len(data) // 2
+    first = MetricExtractor()
+    points, consumed = first.feed(data[:cut])
+    # A new process (a restarted kernel) goes on from the stored state, as JSON.
+    second = MetricExtractor(json.loads(json.dumps(first.state)))
+    more, _ = second.feed(data[consumed:], final=True)
+    series: dict[str, list[tuple[float, float]]] = {}
+    for name, step, value, _ in points + more:
+        series.setdefault(name, []).append((step, value))
+    assert series == whole
+
+
+def test_final_progress_of_bars_cleared_at_the_end(tmp_path: Path) -> None:
+    data = capture_file(TQDM_NESTED, tmp_path)
+    final = final_progress(data[-16384:], None)
+    assert final is not None
+    assert (final["description"], final["n"], final["total"]) == ("epochs", 3, 3)

@@ -1,0 +1,258 @@
+"""Metric histories in the store: bounded down-sampling that keeps the shape and exact
+summaries (pure), the compact encoding, and the store's side — one compare-and-set per pass so
+that processes racing over one log never count a point twice, a locked store, a replaced log,
+and what a tqdm-heavy log's history costs on disk."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nbexp import ExperimentManager
+from nbexp._core.errors import StoreError
+from nbexp._core.metric_series import (
+    MAX_POINTS,
+    SeriesState,
+    decode_points,
+    direction,
+    encode_points,
+    main_metric,
+    thin,
+)
+from nbexp._io.metric_store import MetricStore
+
+from .conftest import REPO
+
+# -- pure ----------------------------------------------------------------------------------
+
+
+def test_a_long_history_is_bounded_and_keeps_its_spikes_and_exact_summary() -> None:
+    rng = random.Random(7)
+    state = SeriesState()
+    stored: list[tuple[float, float, float]] = []
+    values = [math.exp(-i / 200_000) + rng.gauss(0, 0.01) for i in range(1_000_000)]
+    values[123_457] = 50.0  # a loss spike
+    values[876_543] = -3.0  # and a dip
+    for start in range(0, len(values), 5_000):  # as passes deliver them
+        batch = [(float(i), values[i], i / 1000) for i in range(start, start + 5_000)]
+        stored += state.add(batch)
+        if state.needs_thinning():
+            stored = state.thinned(stored)
+    assert len(stored) <= MAX_POINTS
+    assert state.stored == len(stored)
+    # The spike and the dip survive at their steps; steps stay in order.
+    assert (123_457.0, 50.0) in [(s, v) for s, v, _ in stored]
+    assert (876_543.0, -3.0) in [(s, v) for s, v, _ in stored]
+    assert [p[0] for p in stored] == sorted(p[0] for p in stored)
+    # Summaries are exact over every point, not the thinned ones.
+    assert state.count == 1_000_000
+    assert state.high == [123_457.0, 50.0] and state.low == [876_543.0, -3.0]
+    assert state.last == [999_999.0, values[-1], 999.999]
+    # The history still ends at the latest value.
+    assert state.tail()[-1] == (999_999.0, values[-1], 999.999)
+    # Thinned, it still follows the curve: each stored point is a real point.
+    assert all(values[int(s)] == v for s, v, _ in stored)
+
+
+def test_thinning_keeps_the_low_and_high_of_each_run_in_order() -> None:
+    points = [(float(i), v, 0.0) for i, v in enumerate([3, 1, 4, 1.5, 9, 2, 6, 5, float("nan")])]
+    assert thin(points) == [points[1], points[2], points[4], points[5], points[8]]
+
+
+def test_nan_is_kept_but_never_a_min_or_max() -> None:
+    state = SeriesState()
+    state.add([(0.0, 1.0, 0.0), (1.0, float("nan"), 0.0), (2.0, 0.5, 0.0)])
+    assert state.low == [2.0, 0.5] and state.high == [0.0, 1.0]
+    assert math.isnan(state.tail()[-1][1]) is False  # the last point is 0.5
+    assert state.sparkline() == [1.0, None, 0.5]
+
+
+def test_encoding_round_trips_and_is_small() -> None:
+    points = [
+        (float(i * 10), round(1 / (i + 1), 6), 1_796_000_000.0 + i * 0.25) for i in range(5000)
+    ]
+    points.append((50_010.5, float("nan"), 1_796_001_300.125))
+    points.append((50_020.0, float("inf"), 1_796_001_300.5))
+    blob = encode_points(points)
+    back = decode_points(blob)
+    assert back[:-2] == points[:-2] and back[-2][0] == 50_010.5 and math.isnan(back[-2][1])
+    assert back[-1] == points[-1]
+    assert len(blob) / len(points) < 6  # bytes a point
+
+
+def test_directions_and_the_main_metric() -> None:
+    assert [direction(n) for n in ("loss", "val_loss", "error", "perplexity", "wer")] == ["min"] * 5
+    assert [direction(n) for n in ("acc", "val_accuracy", "f1", "auc", "bleu")] == ["max"] * 5
+    assert main_metric(["acc", "val_loss", "train/loss", "lr"]) == "train/loss"
+    assert main_metric(["acc", "loss", "train_loss"]) == "loss"
+    assert main_metric(["acc", "lr"]) == "acc"
+
+
+# -- the store -----------------------------------------------------------------------------
+
+WRITER = """
+import sys
+with open(sys.argv[1], "w") as log:
+    for i in range(int(sys.argv[2])):
+        log.write(f"step={i} loss={1 / (i + 1):.6f} acc={i / int(sys.argv[2]):.5f}\\n")
+"""
+
+
+def _ended_experiment(manager: ExperimentManager, lines: int) -> int:
+    exp = manager.run(["sh", "-c", "exit 0"])
+    manager.service.wait(exp.id, timeout=30)
+    record = manager.store.get(exp.id)
+    subprocess.run([sys.executable, "-c", WRITER, str(record.log_path), str(lines)], check=True)
+    MetricStore(manager.store).forget(exp.id, 1)  # the end step may have read the empty log
+    return exp.id
+
+
+READER = """
+import sys
+from nbexp import ExperimentManager
+manager = ExperimentManager(home=sys.argv[1])
+record = manager.store.get(int(sys.argv[2]))
+while not manager.service.metrics.update(record, budget=8 * 1024):
+    pass
+"""
+
+
+def test_processes_racing_over_one_log_store_each_point_once(
+    manager: ExperimentManager, home: Path
+) -> None:
+    experiment_id = _ended_experiment(manager, 9_000)  # under the bound: every point kept
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    readers = [
+        subprocess.Popen([sys.executable, "-c", READER, str(home), str(experiment_id)], env=env)
+        for _ in range(4)
+    ]
+    try:
+        assert [r.wait(timeout=120) for r in readers] == [0] * 4
+    finally:
+        for reader in readers:
+            if reader.poll() is None:
+                reader.kill()
+                reader.wait()
+    summaries = manager.service.metrics.summaries(experiment_id, 1)
+    assert summaries["loss"].count == 9_000  # not 4 × 9,000, not fewer
+    series = manager.metrics(experiment_id)
+    assert [p.step for p in series["loss"]] == [float(i) for i in range(9_000)]
+    assert [p.value for p in series["loss"]] == [float(f"{1 / (i + 1):.6f}") for i in range(9_000)]
+
+
+def test_a_locked_store_loses_nothing_and_counts_nothing_twice(
+    manager: ExperimentManager, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    experiment_id = _ended_experiment(manager, 5_000)
+    monkeypatch.setenv("NBEXP_BUSY_TIMEOUT", "0.3")
+    locked = ExperimentManager(home=home)  # a fresh connection that waits only 0.3 s
+    holder = sqlite3.connect(home / "nbexp.db", timeout=5)
+    holder.execute("BEGIN IMMEDIATE")  # another process writes for a long time
+    try:
+        with pytest.raises(StoreError, match="locked"):
+            locked.service.metrics.update(locked.store.get(experiment_id))
+    finally:
+        holder.rollback()
+        holder.close()
+    # The next look reads it all, once.
+    assert [p.value for p in manager.metrics(experiment_id)["acc"]] == [
+        float(f"{i / 5000:.5f}") for i in range(5000)
+    ]
+    assert manager.service.metrics.summaries(experiment_id, 1)["acc"].count == 5000
+
+
+def test_a_replaced_log_is_read_again_from_its_start(manager: ExperimentManager) -> None:
+    experiment_id = _ended_experiment(manager, 100)
+    assert len(manager.metrics(experiment_id)["loss"]) == 100
+    path = manager.store.get(experiment_id).log_path
+    assert path is not None
+    Path(path).write_text("loss=5\nloss=6\n")  # shorter: rewritten by someone
+    assert [p.value for p in manager.metrics(experiment_id)["loss"]] == [5.0, 6.0]
+
+
+def test_removing_an_experiment_removes_its_histories(manager: ExperimentManager) -> None:
+    experiment_id = _ended_experiment(manager, 50)
+    assert manager.metrics(experiment_id)
+    manager.remove(experiment_id)
+    with manager.store.read() as conn:
+        rows = [
+            conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE experiment_id = ?", (experiment_id,)
+            ).fetchone()[0]
+            for table in ("metric_cursors", "metric_chunks", "metric_summaries")
+        ]
+    assert rows == [0, 0, 0]
+
+
+TQDM_HEAVY = """
+import sys
+from tqdm import tqdm
+bar = tqdm(total=int(sys.argv[1]), mininterval=0, desc="train")
+for i in range(int(sys.argv[1])):
+    bar.set_postfix(loss=f"{1 / (i + 1):.5f}", acc=f"{(i % 997) / 997:.4f}", refresh=False)
+    bar.update(1)
+bar.close()
+"""
+
+METRIC_TABLES = ("metric_cursors", "metric_chunks", "metric_summaries")
+
+
+def metric_store_bytes(database: Path) -> int:
+    """Pages the metric tables take in the database file (SQLite's dbstat)."""
+    with sqlite3.connect(database) as conn:
+        rows = conn.execute(
+            "SELECT SUM(pgsize) FROM dbstat WHERE name IN (?, ?, ?) "
+            "OR name LIKE 'sqlite_autoindex_metric%'",
+            METRIC_TABLES,
+        ).fetchone()
+    return int(rows[0] or 0)
+
+
+@pytest.mark.slow
+def test_a_tqdm_heavy_log_costs_little_store(manager: ExperimentManager) -> None:
+    """~10 MB of bar frames, each with a new postfix: 100,000 points per metric, kept as at
+    most 10,000, read by the step that runs when the experiment ends (nobody watched); the
+    metric tables take well under 1 MB per 100 MB of log."""
+    exp = manager.run([sys.executable, "-c", TQDM_HEAVY, "100000"])
+    manager.service.wait(exp.id, timeout=120)  # waits without reading any metric
+    db = MetricStore(manager.store)
+    deadline = time.monotonic() + 120
+    while not db.cursor(exp.id, 1).state.get("final"):
+        assert time.monotonic() < deadline, "the end step did not read the log"
+        time.sleep(0.2)
+    log_size = Path(str(exp.log_path)).stat().st_size
+    summary = manager.service.metrics.summaries(exp.id, 1)
+    assert summary["loss"].count == 100_000 and summary["loss"].min == 1e-05
+    assert summary["loss"].last == 1e-05 and summary["acc"].max == 0.999  # 996 / 997
+    series = manager.metrics(exp.id)
+    assert set(series) == {"loss", "acc"}
+    assert all(len(s) <= MAX_POINTS + 3 for s in series.values())
+    used = metric_store_bytes(manager.home / "nbexp.db")
+    per_100_mb = used * (100 << 20) / log_size
+    assert per_100_mb < 1 << 20, f"{used} bytes of metric tables for {log_size} bytes of log"
+
+
+def test_time_of_a_point_is_when_its_bytes_were_written(manager: ExperimentManager) -> None:
+    """Read while it runs, each pass's points get times between two reads: close to when
+    the script printed them."""
+    code = (
+        "import time\n"
+        "for i in range(6):\n"
+        "    print(f'step={i} loss={1 / (i + 1)} t={time.time():.3f}', flush=True)\n"
+        "    time.sleep(0.4)\n"
+    )
+    exp = manager.run([sys.executable, "-c", code])
+    while exp.status.value == "running":
+        manager.service.metrics.update(exp.record)
+        time.sleep(0.1)
+    series = manager.metrics(exp.id)
+    for point, printed in zip(series["loss"], series["t"], strict=True):
+        assert abs(point.time - printed.value) < 0.6
