@@ -4702,6 +4702,7 @@ function makeChartPanel({ channel, notify, rowOf, rows }) {
   let frame = 0;
   let logScale = false;
   let weight = 0;
+  let measureFrom = null;
   const metricSelect = h("select", { class: "nbexp-chart-metric", title: "metric", onchange: () => {
     metric = metricSelect.value || null;
     request();
@@ -4780,9 +4781,8 @@ function makeChartPanel({ channel, notify, rowOf, rows }) {
     for (const [id, points2] of Object.entries(data.series)) merge(Number(id), points2);
     el.dataset.points = String([...curves.values()].reduce((n, c) => n + c.x.length, 0));
     drawChips();
-    const began = performance.now();
+    measureFrom = performance.now();
     redraw(true);
-    el.dataset.drawMs = (performance.now() - began).toFixed(1);
   }
   function merge(id, points2) {
     const [start, xs, ys] = points2;
@@ -4874,7 +4874,13 @@ function makeChartPanel({ channel, notify, rowOf, rows }) {
         paths: uPlot.paths.linear?.(),
         points: { show: false }
       }))],
-      hooks: { setCursor: [(u) => showReadout(u, shown)] }
+      hooks: {
+        setCursor: [(u) => showReadout(u, shown)],
+        draw: [() => {
+          if (measureFrom != null) el.dataset.drawMs = (performance.now() - measureFrom).toFixed(1);
+          measureFrom = null;
+        }]
+      }
     }, data, plotEl);
   }
   function showReadout(u, shown) {
