@@ -108,25 +108,59 @@ function progressOf(p) {
   return { pct, eta: p.remaining, title: details.filter((d) => d).join("  ") };
 }
 
+// src/icons.js
+var NS = "http://www.w3.org/2000/svg";
+var PATHS = {
+  check: "M3 8.5l3.2 3.2L13 4.8",
+  stop: "M5.2 2h5.6L14 5.2v5.6L10.8 14H5.2L2 10.8V5.2z M5.5 8h5",
+  // an octagon: stopped by a user
+  error: "M8 2L14.5 13.5h-13z M8 6.5v3.5 M8 11.8v.4",
+  clock: "M8 2.2a5.8 5.8 0 1 0 0 11.6A5.8 5.8 0 1 0 8 2.2z M8 4.8V8l2.2 1.6",
+  circle: "M8 2.5a5.5 5.5 0 1 0 0 11a5.5 5.5 0 1 0 0-11z",
+  pause: "M5.5 3.5v9 M10.5 3.5v9",
+  retry: "M12.5 5.5A5 5 0 1 0 13 9 M12.8 2.5v3.3H9.5",
+  caret: "M6 4l4 4-4 4",
+  sort: "M5 6l3-3 3 3 M5 10l3 3 3-3",
+  up: "M4 10l4-4 4 4",
+  down: "M4 6l4 4 4-4",
+  search: "M7 2.5a4.5 4.5 0 1 0 0 9a4.5 4.5 0 1 0 0-9z M10.3 10.3L14 14",
+  copy: "M5 5h8v9H5z M3 11V2h8",
+  download: "M8 2v8 M4.5 7L8 10.5 11.5 7 M3 13.5h10",
+  close: "M4 4l8 8 M12 4l-8 8",
+  columns: "M2.5 3h11v10h-11z M6.2 3v10 M9.8 3v10",
+  wrap: "M2 4h12 M2 8h9.5a2 2 0 0 1 0 4H9 M10.5 10.5L9 12l1.5 1.5 M2 12h4",
+  numbers: "M3 3.5h1v4 M2.8 7.5h2.4 M8 4h6 M8 8h6 M8 12h6 M2.6 10.2a1 1 0 1 1 1.8.7L2.6 12.5h2.2",
+  disconnected: "M2 2l12 12 M5 8.5a4 4 0 0 1 1.8-1.5 M3 6.3a7 7 0 0 1 3-1.8 M9.5 4.5a7 7 0 0 1 3.5 1.8 M11 8.5a4 4 0 0 0-1-.8 M8 12.5v.2"
+};
+function icon(name, cls = "") {
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("viewBox", "0 0 16 16");
+  svg.setAttribute("class", `nbexp-icon nbexp-icon-${name}${cls ? " " + cls : ""}`);
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(NS, "path");
+  path.setAttribute("d", PATHS[name] || PATHS.circle);
+  svg.append(path);
+  return svg;
+}
+var STATUS_ICONS = {
+  completed: "check",
+  interrupted: "stop",
+  error: "error",
+  queued: "clock",
+  pending: "circle",
+  paused: "pause"
+};
+
 // src/parts.js
 var NOTICE_MS = 8e3;
-var STATUS = {
-  completed: { icon: "\u2714", label: "completed" },
-  interrupted: { icon: "\u270B", label: "interrupted" },
-  error: { icon: "\u25B2", label: "error" },
-  running: { icon: "", label: "running" },
-  queued: { icon: "\u25F7", label: "queued" },
-  pending: { icon: "\u25CB", label: "pending" }
-};
 var CONFIRM = /* @__PURE__ */ new Set(["stop", "remove"]);
 function badge(status) {
-  const info = STATUS[status] || { icon: "?", label: status };
-  const icon = status === "running" ? h("span", { class: "nbexp-spinner", "aria-hidden": "true" }) : h("span", { class: "nbexp-badge-icon", "aria-hidden": "true", text: info.icon });
+  const mark = status === "running" ? h("span", { class: "nbexp-spinner", "aria-hidden": "true" }) : icon(STATUS_ICONS[status] || "circle", "nbexp-badge-icon");
   return h(
     "span",
-    { class: `nbexp-badge nbexp-status-${status}`, title: info.label },
-    icon,
-    h("span", { class: "nbexp-badge-label", text: info.label })
+    { class: `nbexp-badge nbexp-status-${status}`, title: status },
+    mark,
+    h("span", { class: "nbexp-badge-label", text: status })
   );
 }
 function makeNotices() {
@@ -258,7 +292,7 @@ function renderCard({ model, el }) {
   let clockOffset = 0;
   const now = () => Date.now() / 1e3 + clockOffset;
   const actions = makeActions(channel, (reply) => {
-    if (reply.type === "error") notices.show(reply.message);
+    if (reply.type !== "action_done") notices.show(reply.message);
   }, notices.show);
   const progress = makeProgress();
   const parts = {
@@ -339,7 +373,7 @@ function renderCard({ model, el }) {
   };
 }
 
-// ../../../../work/main/js/node_modules/uplot/dist/uPlot.esm.js
+// ../../../work/main/js/node_modules/uplot/dist/uPlot.esm.js
 var FEAT_TIME = true;
 var pre = "u-";
 var UPLOT = "uplot";
@@ -4950,8 +4984,8 @@ function sparkline(values, max2, cls) {
   }
   return svg;
 }
-function holdersOf(gpu, rows) {
-  return rows.filter((r) => r.status === "running" && Array.isArray(r.assigned) && r.assigned.includes(gpu.index));
+function holdersOf(gpu, held) {
+  return (held[String(gpu.index)] || []).map(([id, name]) => ({ id, name }));
 }
 function foreignLabel(p) {
   return `pid ${p.pid}${p.user ? ` (${p.user})` : ""}${p.mem != null ? ` \xB7 ${fmtGiB(p.mem)} GiB` : ""}`;
@@ -5039,7 +5073,7 @@ function makeGpuPanel() {
     }
     return Boolean(msg.gpu_info || msg.gpu || msg.gpu_foreign || msg.type === "snapshot");
   }
-  function draw(rows) {
+  function draw(held) {
     if (!info) {
       el.replaceChildren(h("div", { class: "nbexp-muted", text: "GPUs: waiting for the first reading\u2026" }));
       return;
@@ -5061,7 +5095,7 @@ function makeGpuPanel() {
       ));
       return;
     }
-    el.replaceChildren(title, ...info.gpus.map((gpu, i) => gpuBox(gpu, readings[i] || [], history[i] || [], holdersOf(gpu, rows), foreign[gpu.index] || [])));
+    el.replaceChildren(title, ...info.gpus.map((gpu, i) => gpuBox(gpu, readings[i] || [], history[i] || [], holdersOf(gpu, held), foreign[gpu.index] || [])));
   }
   return { el, apply, draw };
 }
@@ -5072,7 +5106,122 @@ var MAX_SPACER_PX = 8e6;
 var OVERSCAN = 10;
 var CACHE_LIMIT = 2e4;
 var FETCH_MARGIN = 200;
-function setLineContent(node, payload) {
+var MAX_RANGE = 1e3;
+var NAMES = ["black", "red", "green", "yellow", "blue", "magenta", "cyan", "white"];
+var FALLBACK = [
+  "#3e424d",
+  "#e75c58",
+  "#00a250",
+  "#ddb62b",
+  "#208ffb",
+  "#d160c4",
+  "#60c6c8",
+  "#c5c1b4",
+  "#282c36",
+  "#b22b31",
+  "#007427",
+  "#b27d12",
+  "#0065ca",
+  "#a03196",
+  "#258f8f",
+  "#a1a6b2"
+];
+var MIN_CONTRAST = 4.5;
+function rgb(css) {
+  const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)/.exec(css);
+  if (m) return [Number(m[1]), Number(m[2]), Number(m[3])];
+  const hex = /^#([0-9a-f]{6})$/i.exec(css.trim());
+  if (hex) return (
+    /** @type {[number, number, number]} */
+    [0, 2, 4].map((i) => parseInt(hex[1].slice(i, i + 2), 16))
+  );
+  return null;
+}
+function luminance(c) {
+  const [r, g, b] = c.map((v) => {
+    const s = v / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function contrast(a, b) {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+function readable(color, bg, toward) {
+  let c = color;
+  for (let t = 0.1; contrast(c, bg) < MIN_CONTRAST && t <= 1.001; t += 0.1) {
+    c = /** @type {[number, number, number]} */
+    color.map((v, i) => Math.round(v + (toward[i] - v) * t));
+  }
+  return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+}
+function applyPalette(target) {
+  const viewport = (
+    /** @type {HTMLElement} */
+    target.querySelector(".nbexp-log-viewport") || target
+  );
+  const style = getComputedStyle(viewport);
+  const bg = rgb(style.backgroundColor) || [255, 255, 255];
+  const fg = rgb(style.color) || [0, 0, 0];
+  const probe = h("div", { class: "jp-RenderedText jp-ThemedContainer nbexp-ansi-probe" });
+  const pre2 = h("pre");
+  probe.append(pre2);
+  const spans = [...NAMES, ...NAMES.map((n) => `${n}-intense`)].map((name) => h("span", { class: `ansi-${name}-fg`, text: "x" }));
+  pre2.append(...spans);
+  target.append(probe);
+  const plain = getComputedStyle(pre2).color;
+  spans.forEach((span, i) => {
+    const seen = getComputedStyle(span).color;
+    const base = seen !== plain && rgb(seen) || /** @type {[number, number, number]} */
+    rgb(FALLBACK[i]);
+    const name = i < 8 ? NAMES[i] : `bright_${NAMES[i - 8]}`;
+    target.style.setProperty(`--nbexp-ansi-${name}`, readable(base, bg, fg));
+    target.style.setProperty(`--nbexp-ansi-${name}-bg`, `rgb(${base.join(", ")})`);
+    target.style.setProperty(`--nbexp-ansi-${name}-on`, contrast(base, [0, 0, 0]) >= contrast(base, [255, 255, 255]) ? "#000" : "#fff");
+  });
+  probe.remove();
+  return { bg, fg };
+}
+var adjusted = /* @__PURE__ */ new Map();
+function styleSpan(span, words, theme) {
+  let fg = null;
+  let bg = null;
+  let inverse = false;
+  for (const word of words.split(" ")) {
+    if (word.startsWith("f:")) fg = word.slice(2);
+    else if (word.startsWith("b:")) bg = word.slice(2);
+    else if (word === "inverse") inverse = true;
+    else if (word.startsWith("link:")) span.dataset.link = word.slice(5);
+    else if (word) span.classList.add(`nbexp-sgr-${word}`);
+  }
+  const css = (c, asBg) => {
+    if (!c.startsWith("#")) return asBg ? `var(--nbexp-ansi-${c}-bg)` : `var(--nbexp-ansi-${c})`;
+    if (asBg) return c;
+    const key = `${c}/${theme.bg.join(",")}`;
+    if (!adjusted.has(key)) adjusted.set(key, readable(
+      /** @type {[number, number, number]} */
+      rgb(c),
+      theme.bg,
+      theme.fg
+    ));
+    return (
+      /** @type {string} */
+      adjusted.get(key)
+    );
+  };
+  if (inverse) {
+    span.style.color = bg ? bg.startsWith("#") ? bg : `var(--nbexp-ansi-${bg}-bg)` : "var(--nbexp-log-bg)";
+    span.style.backgroundColor = fg ? fg.startsWith("#") ? fg : `var(--nbexp-ansi-${fg}-bg)` : "var(--nbexp-log-fg)";
+    return;
+  }
+  if (fg) span.style.color = css(fg, false);
+  if (bg) {
+    span.style.backgroundColor = css(bg, true);
+    if (!fg && !bg.startsWith("#")) span.style.color = `var(--nbexp-ansi-${bg}-on)`;
+  }
+}
+function setLineContent(node, payload, theme) {
   if (payload == null) {
     node.textContent = "\u2026";
     node.classList.add("nbexp-log-missing");
@@ -5086,23 +5235,24 @@ function setLineContent(node, payload) {
   const [text, spans] = payload;
   node.textContent = "";
   let at = 0;
-  for (const [start, end, style] of spans || []) {
+  for (const [start, end, words] of spans || []) {
     if (start > at) node.append(text.slice(at, start));
     const span = document.createElement("span");
-    span.textContent = text.slice(start, end);
-    if (style.includes(":")) span.style.cssText = style;
-    else span.className = style.split(/\s+/).map((s) => `nbexp-sgr-${s}`).join(" ");
+    span.textContent = text.slice(start, end).padEnd(end - start, " ");
+    styleSpan(span, words, theme);
     node.append(span);
     at = Math.max(at, end);
   }
   if (at < text.length) node.append(text.slice(at));
 }
-function makeLogRows() {
-  const spacer = h("div", { class: "nbexp-log-spacer" });
+function makeLogRows(theme) {
+  const flow = h("div", { class: "nbexp-log-flow" });
+  const spacer = h("div", { class: "nbexp-log-spacer" }, flow);
   const viewport = h("div", { class: "nbexp-log-viewport", tabindex: "0" }, spacer);
+  const endRow = h("div", { class: "nbexp-log-end", hidden: true });
   const pool = [];
-  function geometry(total) {
-    const contentH = total * ROW_H;
+  function geometry(rows) {
+    const contentH = rows * ROW_H;
     const spacerH = Math.min(contentH, MAX_SPACER_PX);
     const clientH = viewport.clientHeight || 300;
     const maxScroll = Math.max(0, spacerH - clientH);
@@ -5110,49 +5260,61 @@ function makeLogRows() {
     const vTop = maxScroll > 0 ? viewport.scrollTop * (contentMax / maxScroll) : 0;
     return { spacerH, clientH, vTop };
   }
-  function atEnd(total) {
-    const { spacerH, clientH } = geometry(total);
+  function atEnd(rows) {
+    const { spacerH, clientH } = geometry(rows);
     return viewport.scrollTop + clientH >= spacerH - 2 * ROW_H;
   }
-  function scrollToEnd(total) {
-    const { spacerH, clientH } = geometry(total);
+  function scrollToEnd(rows) {
+    const { spacerH, clientH } = geometry(rows);
     const bottom = Math.max(0, spacerH - clientH);
     if (Math.abs(viewport.scrollTop - bottom) <= 1) return false;
     viewport.scrollTop = bottom;
     return true;
   }
-  function draw(total, cache) {
-    const { spacerH, clientH, vTop } = geometry(total);
+  function scrollToLine(line, rows) {
+    const { spacerH, clientH } = geometry(rows);
+    const contentH = rows * ROW_H;
+    const target = Math.max(0, line * ROW_H - clientH / 2);
+    const scale = contentH > clientH ? (spacerH - clientH) / (contentH - clientH) : 1;
+    viewport.scrollTop = Math.max(0, Math.min(spacerH - clientH, target * scale));
+  }
+  function draw(state) {
+    const rows = state.total + (state.end ? 1 : 0);
+    const { spacerH, clientH, vTop } = geometry(rows);
     if (spacer.style.height !== `${spacerH}px`) spacer.style.height = `${spacerH}px`;
     const capacity = Math.ceil(clientH / ROW_H) + 2 * OVERSCAN;
     const first = Math.max(0, Math.floor(vTop / ROW_H) - OVERSCAN);
-    const count = Math.max(0, Math.min(total - first, capacity));
-    const top = viewport.scrollTop - (vTop - first * ROW_H);
+    const count = Math.max(0, Math.min(state.total - first, capacity));
+    flow.style.top = `${viewport.scrollTop - (vTop - first * ROW_H)}px`;
     while (pool.length < count) {
       const node = h("div", { class: "nbexp-log-row" });
       pool.push({ node, line: -1, payload: void 0 });
-      spacer.append(node);
+      flow.insertBefore(node, endRow);
     }
+    if (!endRow.isConnected) flow.append(endRow);
     let missing = false;
     pool.forEach((entry, i) => {
       entry.node.hidden = i >= count;
-      if (i < count) missing = drawLine(entry, first + i, cache.get(first + i), top + i * ROW_H) || missing;
+      if (i < count) missing = drawLine(entry, first + i, state.cache.get(first + i), state.mark) || missing;
     });
     while (pool.length > count && pool.length > capacity) pool.pop()?.node.remove();
+    endRow.hidden = !state.end || first + count < state.total;
+    setText(endRow, state.end ? `\u25A0 ${state.end}` : "");
     return { first, count, missing };
   }
-  function drawLine(entry, line, payload, top) {
+  function drawLine(entry, line, payload, mark) {
     const { node } = entry;
-    node.style.top = `${top}px`;
     if (entry.line !== line || entry.payload !== payload) {
       entry.line = line;
       entry.payload = payload;
       node.dataset.line = String(line);
-      setLineContent(node, payload);
+      node.dataset.ln = String(line + 1);
+      setLineContent(node, payload, theme);
       const text = node.textContent || "";
       if (text.length > 120) node.title = text;
       else node.removeAttribute("title");
     }
+    node.classList.toggle("nbexp-log-mark", mark === line);
     return payload === void 0;
   }
   function forget() {
@@ -5161,30 +5323,63 @@ function makeLogRows() {
       entry.node.dataset.line = "";
     }
   }
-  return { viewport, atEnd, scrollToEnd, draw, forget };
+  return { viewport, atEnd, scrollToEnd, scrollToLine, draw, forget };
+}
+function tool(name, title, cls = "") {
+  return h("button", { class: `nbexp-btn nbexp-log-tool ${cls}`, title, "aria-label": title }, icon(name));
 }
 function makeLogHeader() {
   const title = h("span", { class: "nbexp-log-title" });
   const info = h("span", { class: "nbexp-log-info" });
+  const attempts = h("select", { class: "nbexp-attempts", "aria-label": "attempt", hidden: true });
+  const query2 = h("input", { class: "nbexp-log-search", type: "search", placeholder: "search the log" });
+  const found = h("span", { class: "nbexp-log-found" });
+  const prev = tool("up", "previous match", "nbexp-log-prev");
+  const next = tool("down", "next match", "nbexp-log-next");
+  const wrapBtn = tool("wrap", "wrap long lines", "nbexp-log-wrap-btn");
+  const numbersBtn = tool("numbers", "line numbers", "nbexp-log-numbers-btn");
+  const copyBtn = tool("copy", "copy the whole log (as shown)", "nbexp-log-copy-all");
+  const rawBtn = h("button", { class: "nbexp-btn nbexp-log-tool nbexp-log-download-raw", title: "download the log file as written" }, icon("download"), " raw");
+  const textBtn = h("button", { class: "nbexp-btn nbexp-log-tool nbexp-log-download-text", title: "download the log as shown (colours and redraws applied)" }, icon("download"), " text");
   const followBtn = h("button", { class: "nbexp-btn nbexp-follow", title: "follow the end of the log", text: "following" });
   const jumpBtn = h("button", { class: "nbexp-btn nbexp-jump", text: "\u2193 jump to end", hidden: true });
-  const el = h("div", { class: "nbexp-log-header" }, title, info, h("span", { class: "nbexp-spacer" }), followBtn, jumpBtn);
+  const tools = h("span", { class: "nbexp-log-tools" }, query2, found, prev, next, wrapBtn, numbersBtn, copyBtn, rawBtn, textBtn);
+  const el = h("div", { class: "nbexp-log-header" }, title, attempts, info, h("span", { class: "nbexp-spacer" }), tools, followBtn, jumpBtn);
   function draw(state, row) {
-    setText(title, row ? `#${row.id} ${row.name}${row.attempt > 1 ? ` (attempt ${row.attempt})` : ""}` : "Select an experiment to see its log");
+    setText(title, row ? `#${row.id} ${row.name}` : "Select an experiment to see its log");
     setText(info, state.id != null ? `${state.total.toLocaleString()} lines` : "");
     setText(followBtn, state.follow ? "following" : "paused");
     followBtn.classList.toggle("nbexp-on", state.follow);
     followBtn.hidden = state.id == null;
     jumpBtn.hidden = state.follow || state.id == null;
+    tools.hidden = state.id == null || state.attempt == null;
+    const key = state.attempts.map((a) => `${a.attempt}:${a.status}:${a.end}`).join("|");
+    if (attempts.dataset.key !== key) {
+      attempts.dataset.key = key;
+      attempts.replaceChildren(...state.attempts.map((a) => h("option", {
+        value: String(a.attempt),
+        text: `attempt ${a.attempt} \xB7 ${a.end || a.status}`
+      })));
+    }
+    attempts.hidden = state.attempts.length < 2;
+    if (state.attempt != null) attempts.value = String(state.attempt);
   }
-  return { el, followBtn, jumpBtn, draw };
+  return { el, attempts, query: query2, found, prev, next, wrapBtn, numbersBtn, copyBtn, rawBtn, textBtn, followBtn, jumpBtn, draw };
 }
-function makeLogView({ channel, notify, selected, rowOf }) {
+function makeLogView({ channel, notify, selected, rowOf, model }) {
+  const theme = { bg: (
+    /** @type {[number, number, number]} */
+    [255, 255, 255]
+  ), fg: (
+    /** @type {[number, number, number]} */
+    [0, 0, 0]
+  ) };
   const header = makeLogHeader();
-  const rows = makeLogRows();
+  const rows = makeLogRows(theme);
   const note = h("div", { class: "nbexp-log-note", hidden: true });
   const el = h("section", { class: "nbexp-log", "aria-label": "log" }, header.el, note, rows.viewport);
-  const state = { id: null, attempt: null, total: 0, cache: /* @__PURE__ */ new Map(), follow: true, asked: /* @__PURE__ */ new Set() };
+  const state = { id: null, attempt: null, total: 0, cache: /* @__PURE__ */ new Map(), follow: true, end: null, attempts: [], mark: null };
+  const found = { query: "", matches: [], at: -1, truncated: false };
   let drawPending = 0;
   let programmaticScroll = false;
   function scheduleDraw() {
@@ -5194,33 +5389,42 @@ function makeLogView({ channel, notify, selected, rowOf }) {
     });
   }
   function draw() {
-    if (state.follow && state.total > 0 && rows.scrollToEnd(state.total)) programmaticScroll = true;
-    const { first, count, missing } = rows.draw(state.total, state.cache);
-    if (missing) fetchAround(first, count);
+    const total = state.total + (state.end ? 1 : 0);
+    if (state.follow && state.total > 0 && rows.scrollToEnd(total)) programmaticScroll = true;
+    const { first, count, missing } = rows.draw(state);
+    if (missing) wantRange(first, count);
     drawHeader();
   }
   const drawHeader = () => header.draw(state, rowOf(state.id));
-  function fetchAround(first, count) {
-    const { id, attempt } = state;
-    if (id == null || attempt == null) return;
+  let wish = null;
+  let inFlight = false;
+  function wantRange(first, count) {
+    if (state.id == null || state.attempt == null) return;
     const start = Math.max(0, first - FETCH_MARGIN);
-    const end = Math.min(state.total, first + count + FETCH_MARGIN);
-    const key = `${id}:${attempt}:${Math.floor(start / 100)}`;
-    if (state.asked.has(key)) return;
-    state.asked.add(key);
+    wish = { start, end: Math.min(state.total, start + Math.min(MAX_RANGE, count + 2 * FETCH_MARGIN)) };
+    if (!inFlight) sendWish();
+  }
+  function sendWish() {
+    const { id, attempt } = state;
+    if (!wish || id == null || attempt == null) return;
+    const { start, end } = wish;
+    wish = null;
+    inFlight = true;
     channel.request({ type: "log_range", id, attempt, start, end }, (reply) => {
-      state.asked.delete(key);
+      inFlight = false;
       if (reply.type === "error") {
         notify(reply.message);
         return;
       }
-      if (reply.type !== "log_lines" || reply.id !== state.id || reply.attempt !== state.attempt) return;
-      reply.lines.forEach((line, i) => state.cache.set(reply.start + i, line));
-      state.total = Math.max(state.total, reply.total);
-      trimCache(first);
-      scheduleDraw();
+      if (reply.type === "log_lines" && reply.id === state.id && reply.attempt === state.attempt) {
+        reply.lines.forEach((line, i) => state.cache.set(reply.start + i, line));
+        state.total = Math.max(state.total, reply.total);
+        trimCache(reply.start);
+        scheduleDraw();
+      }
+      if (wish) sendWish();
     }, (message) => {
-      state.asked.delete(key);
+      inFlight = false;
       notify(message);
     });
   }
@@ -5232,9 +5436,19 @@ function makeLogView({ channel, notify, selected, rowOf }) {
     }
   }
   function reset(log) {
-    Object.assign(state, { id: log.id ?? null, attempt: log.attempt ?? null, total: log.total || 0, follow: true });
+    Object.assign(state, {
+      id: log.id ?? null,
+      attempt: log.attempt ?? null,
+      total: log.total || 0,
+      follow: true,
+      end: log.end || null,
+      attempts: log.attempts || [],
+      mark: null
+    });
     state.cache.clear();
-    state.asked.clear();
+    wish = null;
+    Object.assign(found, { query: "", matches: [], at: -1, truncated: false });
+    setText(header.found, "");
     const lines = Array.isArray(log.lines) ? log.lines : [];
     lines.forEach((line, i) => state.cache.set((log.start || 0) + i, line));
     note.hidden = !log.note;
@@ -5252,6 +5466,7 @@ function makeLogView({ channel, notify, selected, rowOf }) {
       const [from, to] = log.stale;
       for (const line of state.cache.keys()) if (line >= from && line < to) state.cache.delete(line);
     }
+    if (log.end != null) state.end = log.end || null;
     state.total = log.total ?? state.total;
     const changed = log.lines && !Array.isArray(log.lines) ? log.lines : {};
     for (const [line, payload] of Object.entries(changed)) state.cache.set(Number(line), payload);
@@ -5259,20 +5474,166 @@ function makeLogView({ channel, notify, selected, rowOf }) {
     scheduleDraw();
   }
   function select(id) {
+    if (model && model.get("attempt") != null) {
+      model.set("attempt", null);
+      model.save_changes();
+    }
     if (id == null) reset({ total: 0, lines: [], start: 0 });
     else if (state.id !== id) {
-      Object.assign(state, { id, attempt: null, total: 0 });
+      Object.assign(state, { id, attempt: null, total: 0, end: null, attempts: [] });
       state.cache.clear();
       drawHeader();
       scheduleDraw();
     }
   }
+  let searchTimer = 0;
+  function search() {
+    const query2 = header.query.value;
+    const { id, attempt } = state;
+    if (!query2 || id == null || attempt == null) {
+      Object.assign(found, { query: "", matches: [], at: -1 });
+      state.mark = null;
+      setText(header.found, "");
+      scheduleDraw();
+      return;
+    }
+    setText(header.found, "searching\u2026");
+    channel.request({ type: "log_search", id, attempt, query: query2, regex: false, case: false }, (reply) => {
+      if (reply.type === "error") {
+        setText(header.found, "");
+        notify(reply.message);
+        return;
+      }
+      if (reply.type !== "log_matches" || reply.query !== header.query.value) return;
+      Object.assign(found, { query: reply.query, matches: reply.matches, at: -1, truncated: reply.truncated });
+      jump(1);
+    }, (message) => {
+      setText(header.found, "");
+      notify(message);
+    });
+  }
+  function jump(step) {
+    const n = found.matches.length;
+    if (!n) {
+      setText(header.found, found.query ? "no match" : "");
+      state.mark = null;
+      scheduleDraw();
+      return;
+    }
+    found.at = (found.at + step + n) % n;
+    const line = found.matches[found.at];
+    state.mark = line;
+    state.follow = false;
+    rows.scrollToLine(line, state.total + (state.end ? 1 : 0));
+    setText(header.found, `${found.at + 1} of ${n.toLocaleString()}${found.truncated ? "+" : ""}`);
+    scheduleDraw();
+  }
+  header.query.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = window.setTimeout(search, 250);
+  });
+  header.query.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") {
+      ev.preventDefault();
+      if (found.query === header.query.value && found.matches.length) jump(ev.shiftKey ? -1 : 1);
+      else search();
+    }
+  });
+  header.prev.addEventListener("click", () => jump(-1));
+  header.next.addEventListener("click", () => jump(1));
+  function onCopy(ev) {
+    const sel = window.getSelection();
+    if (!sel || sel.isCollapsed || !ev.clipboardData) return;
+    const rowOfNode = (n) => (
+      /** @type {HTMLElement | null} */
+      n && (n.nodeType === 1 ? (
+        /** @type {Element} */
+        n
+      ) : n.parentElement)?.closest(".nbexp-log-row")
+    );
+    const a = rowOfNode(sel.anchorNode);
+    const b = rowOfNode(sel.focusNode);
+    if (!a || !b || a === b) return;
+    const lines = [];
+    const [top, bottom] = Number(a.dataset.line) <= Number(b.dataset.line) ? [a, b] : [b, a];
+    for (let n = Number(top.dataset.line); n <= Number(bottom.dataset.line); n++) {
+      const line = state.cache.get(n);
+      lines.push(line == null ? "" : typeof line === "string" ? line : line[0]);
+    }
+    const range = sel.getRangeAt(0);
+    const from = offsetIn(top, range.startContainer, range.startOffset);
+    const upto = offsetIn(bottom, range.endContainer, range.endOffset);
+    lines[0] = lines[0].slice(from ?? 0);
+    if (upto != null) lines[lines.length - 1] = lines[lines.length - 1].slice(0, upto);
+    ev.clipboardData.setData("text/plain", lines.join("\n"));
+    ev.preventDefault();
+  }
+  function offsetIn(row, node, offset) {
+    if (!row.contains(node)) return null;
+    const range = document.createRange();
+    range.selectNodeContents(row);
+    range.setEnd(node, offset);
+    return range.toString().length;
+  }
+  function exportAll(format, done) {
+    const { id, attempt } = state;
+    if (id == null || attempt == null) return;
+    const pieces = [];
+    notify(`reading the whole log (${format})\u2026`, "info");
+    const ask = (cursor) => channel.request({ type: "log_export", id, attempt, format, cursor }, (reply) => {
+      if (reply.type === "error") {
+        notify(reply.message);
+        return;
+      }
+      if (reply.type !== "log_chunk") return;
+      pieces.push(reply.data);
+      if (reply.cursor == null) done(pieces);
+      else ask(reply.cursor);
+    }, (message) => notify(message));
+    ask(0);
+  }
+  function save(parts, type, name) {
+    const url = URL.createObjectURL(new Blob(parts, { type }));
+    const link = h("a", { href: url, download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1e4);
+  }
+  const fileName = (ext) => `nbexp-${state.id}-attempt-${state.attempt}.${ext}`;
+  header.copyBtn.addEventListener("click", () => exportAll("text", (pieces) => {
+    navigator.clipboard.writeText(pieces.join("")).then(
+      () => notify("the whole log is on the clipboard", "info"),
+      () => notify("the browser refused the clipboard: download the text instead")
+    );
+  }));
+  header.rawBtn.addEventListener("click", () => exportAll("raw", (pieces) => {
+    save(pieces.map((p) => Uint8Array.from(atob(p), (c) => c.charCodeAt(0))), "application/octet-stream", fileName("log"));
+  }));
+  header.textBtn.addEventListener("click", () => exportAll("text", (pieces) => save(pieces, "text/plain", fileName("txt"))));
+  header.wrapBtn.addEventListener("click", () => {
+    const on2 = rows.viewport.classList.toggle("nbexp-log-wrapped");
+    header.wrapBtn.classList.toggle("nbexp-on", on2);
+    scheduleDraw();
+  });
+  header.numbersBtn.addEventListener("click", () => {
+    const on2 = rows.viewport.classList.toggle("nbexp-log-numbered");
+    header.numbersBtn.classList.toggle("nbexp-on", on2);
+  });
+  header.attempts.addEventListener("change", () => {
+    if (!model) return;
+    const picked = Number(header.attempts.value);
+    const latest = Math.max(...state.attempts.map((a) => a.attempt));
+    model.set("attempt", picked === latest ? null : picked);
+    model.save_changes();
+  });
   const onScroll = () => {
     if (programmaticScroll) programmaticScroll = false;
-    else state.follow = rows.atEnd(state.total);
+    else state.follow = rows.atEnd(state.total + (state.end ? 1 : 0));
     scheduleDraw();
   };
   rows.viewport.addEventListener("scroll", onScroll, { passive: true });
+  rows.viewport.addEventListener("copy", onCopy);
   header.jumpBtn.addEventListener("click", () => {
     state.follow = true;
     scheduleDraw();
@@ -5283,26 +5644,230 @@ function makeLogView({ channel, notify, selected, rowOf }) {
   });
   const resize2 = new ResizeObserver(() => scheduleDraw());
   resize2.observe(rows.viewport);
+  const repaint = () => {
+    Object.assign(theme, applyPalette(el));
+    adjusted.clear();
+    rows.forget();
+    scheduleDraw();
+  };
+  requestAnimationFrame(repaint);
+  const themeWatch = new MutationObserver(repaint);
+  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name", "class"] });
   drawHeader();
   function dispose() {
     if (drawPending) cancelAnimationFrame(drawPending);
+    clearTimeout(searchTimer);
     resize2.disconnect();
+    themeWatch.disconnect();
     rows.viewport.removeEventListener("scroll", onScroll);
+    rows.viewport.removeEventListener("copy", onCopy);
   }
   return { el, apply, select, shows: () => state.id, refreshHeader: drawHeader, dispose };
 }
 
 // src/table.js
-var STATUS_ORDER = ["running", "queued", "pending", "completed", "interrupted", "error"];
-function makeHeader(model) {
-  const search = h("input", {
-    class: "nbexp-search",
-    type: "search",
-    placeholder: "search by name",
-    value: model.get("search") || ""
+var ROW_H2 = 30;
+var OVERSCAN2 = 6;
+var MARGIN = 40;
+var KEEP_PARTS = 400;
+var STATUS_ORDER = ["running", "paused", "queued", "pending", "completed", "interrupted", "error"];
+var ENDED = /* @__PURE__ */ new Set(["completed", "interrupted", "error"]);
+var FIXED = {
+  id: { label: "#", sort: "id", on: true, cls: "nbexp-c-id nbexp-id" },
+  name: { label: "name", sort: "name", on: true, cls: "nbexp-c-name nbexp-name" },
+  status: { label: "status", sort: "status", on: true, cls: "nbexp-c-status nbexp-status" },
+  group: { label: "group", sort: "group", on: false, cls: "nbexp-c-group" },
+  gpus: { label: "GPUs", sort: "gpus", on: true, cls: "nbexp-c-gpus nbexp-gpus-cell" },
+  pid: { label: "pid / job", sort: null, on: true, cls: "nbexp-c-pid nbexp-pid" },
+  runtime: { label: "runtime", sort: "runtime", on: true, cls: "nbexp-c-runtime nbexp-runtime" },
+  reason: { label: "reason", sort: "reason", on: true, cls: "nbexp-c-reason nbexp-reason" },
+  progress: { label: "progress", sort: "progress", on: true, cls: "nbexp-c-progress nbexp-progress-td" },
+  spark: { label: "metric", sort: null, on: true, cls: "nbexp-c-spark" },
+  actions: { label: "actions", sort: null, on: true, cls: "nbexp-c-actions nbexp-actions-td" }
+};
+var DEFAULT_COLUMNS = Object.keys(FIXED).filter((key) => FIXED[key].on);
+var TEXT_SORTS = /* @__PURE__ */ new Set(["name", "group", "reason", "status"]);
+function columnLabel(key) {
+  if (FIXED[key]) return FIXED[key].label;
+  return key.slice(key.indexOf(":") + 1);
+}
+function columnSort(key) {
+  return FIXED[key] ? FIXED[key].sort : key;
+}
+function fmtValue(value) {
+  if (value == null) return "";
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : Number(value.toPrecision(4)).toString();
+  return String(value);
+}
+function spark(values) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", "nbexp-row-spark");
+  svg.setAttribute("viewBox", "0 0 60 16");
+  svg.setAttribute("preserveAspectRatio", "none");
+  const clean = (
+    /** @type {number[]} */
+    values.filter((v) => v != null && isFinite(v))
+  );
+  if (clean.length >= 2) {
+    const lo = Math.min(...clean);
+    const span = Math.max(...clean) - lo || 1;
+    const step = 60 / (values.length - 1);
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", values.map((v, i) => v == null ? null : `${(i * step).toFixed(1)},${(15 - 14 * (v - lo) / span).toFixed(1)}`).filter((p) => p).join(" "));
+    line.setAttribute("vector-effect", "non-scaling-stroke");
+    svg.append(line);
+  }
+  return svg;
+}
+function makeTableRow(columns, deps, selection) {
+  const cells = {};
+  const pick = h("input", { type: "checkbox", class: "nbexp-pick", "aria-label": "select" });
+  const progress = makeProgress();
+  const actions = makeActions(deps.channel, selection.onReply, deps.notify);
+  let row = null;
+  let sparkKey = "";
+  const el = h("tr", { class: "nbexp-row nbexp-trow", tabindex: "0" });
+  el.append(h("td", { class: "nbexp-c-pick" }, pick));
+  for (const key of columns) {
+    const cell = h("td", { class: FIXED[key] ? FIXED[key].cls : "nbexp-c-extra" });
+    cells[key] = cell;
+    el.append(cell);
+  }
+  if (cells.progress) cells.progress.append(progress.el);
+  if (cells.actions) cells.actions.append(actions.el);
+  el.addEventListener("click", (ev) => {
+    const target = (
+      /** @type {HTMLElement} */
+      ev.target
+    );
+    if (row && target !== pick && !target.closest(".nbexp-actions")) deps.onSelect(row.id);
   });
+  el.addEventListener("keydown", (ev) => {
+    if (row && ev.key === "Enter" && ev.target === el) deps.onSelect(row.id);
+  });
+  pick.addEventListener("click", (ev) => {
+    ev.stopPropagation();
+    if (row) selection.toggle(row.id, ev.shiftKey);
+  });
+  function update(next) {
+    const statusChanged = !row || next.status !== row.status || next.id !== row.id;
+    row = next;
+    el.className = `nbexp-row nbexp-trow nbexp-row-${row.status}${deps.selected() === row.id ? " nbexp-selected" : ""}`;
+    el.dataset.id = String(row.id);
+    el.dataset.status = row.status;
+    pick.checked = selection.isPicked(row.id);
+    for (const key of columns) fill(key, cells[key], statusChanged);
+    progress.update(row.progress);
+    actions.update(row);
+  }
+  function fill(key, cell, statusChanged) {
+    if (!row) return;
+    if (key === "status") {
+      if (statusChanged) cell.replaceChildren(badge(row.status));
+      return;
+    }
+    if (key === "progress" || key === "actions") return;
+    if (key === "spark") {
+      const values = row.spark || [];
+      const next = `${row.main_metric}:${values.join(",")}`;
+      if (next !== sparkKey) {
+        sparkKey = next;
+        const latest = row.main_metric != null ? row.metrics?.[row.main_metric] : null;
+        cell.replaceChildren(
+          ...values.length ? [spark(values)] : [],
+          h("span", { class: "nbexp-spark-value", text: latest != null ? fmtValue(latest) : "" })
+        );
+        cell.title = row.main_metric ? `${row.main_metric} over the attempt (latest ${fmtValue(latest)})` : "";
+      }
+      return;
+    }
+    const text = cellText(key, row, deps.now());
+    setText(cell, text);
+    if (key === "name" || key === "reason" || key.includes(":")) cell.title = text;
+  }
+  function tickRuntime() {
+    if (row && cells.runtime) setText(cells.runtime, runtimeOf(row, deps.now()));
+  }
+  function setPicked(on2) {
+    pick.checked = on2;
+    el.classList.toggle("nbexp-picked", on2);
+  }
+  return { el, update, tickRuntime, setPicked, row: () => row };
+}
+function cellText(key, row, now) {
+  switch (key) {
+    case "id":
+      return String(row.id);
+    case "name":
+      return row.name;
+    case "group":
+      return row.group || "";
+    case "gpus":
+      return fmtGpus(row.gpus);
+    case "pid":
+      return pidText(row);
+    case "runtime":
+      return runtimeOf(row, now);
+    case "reason":
+      return reasonText(row);
+    default: {
+      const name = key.slice(key.indexOf(":") + 1);
+      const source = key.startsWith("param:") ? row.params : row.metrics;
+      return fmtValue(source ? source[name] : null);
+    }
+  }
+}
+function makeGroupLine(onFold, onFilter) {
+  const caret = h("button", { class: "nbexp-btn nbexp-fold", title: "fold or unfold its rows" }, icon("caret"));
+  const name = h("span", { class: "nbexp-group-name" });
+  const summary = h("span", { class: "nbexp-group-summary" });
+  const only = h("button", { class: "nbexp-btn nbexp-group-only", text: "only this group" });
+  const cell = h("td", { colspan: "99" }, caret, name, summary, only);
+  const el = h("tr", { class: "nbexp-group-line nbexp-trow" }, cell);
+  let current = "";
+  caret.addEventListener("click", (ev) => {
+    ev.stopPropagation();
+    onFold(current);
+  });
+  only.addEventListener("click", (ev) => {
+    ev.stopPropagation();
+    onFilter(current);
+  });
+  function update(line) {
+    current = line.name;
+    el.dataset.group = line.name;
+    el.classList.toggle("nbexp-folded", line.collapsed);
+    setText(name, line.name);
+    const s = line.statuses;
+    const parts = [`${line.total} run${line.total === 1 ? "" : "s"}`];
+    for (const [status, word] of [["running", "running"], ["queued", "queued"], ["error", "failed"], ["completed", "done"]]) {
+      if (s[status]) parts.push(`${s[status]} ${word}`);
+    }
+    if (line.paused) parts.push("queue paused");
+    if (line.max_parallel) parts.push(`max ${line.max_parallel} at once`);
+    const best = (
+      /** @type {BestRunJson | null} */
+      line.best
+    );
+    if (best) parts.push(`best ${best.metric} ${fmtValue(best.value)} (#${best.id})`);
+    setText(summary, parts.join(" \xB7 "));
+  }
+  return { el, update };
+}
+function makeHeader(model) {
+  const set = (name, value) => {
+    model.set(name, value);
+    model.save_changes();
+  };
+  const search = h("input", { class: "nbexp-search", type: "search", placeholder: "search name, params, tags", value: model.get("search") || "" });
   const filters = h("div", { class: "nbexp-filters" });
   const counts = h("span", { class: "nbexp-counts" });
+  const groups = h("select", { class: "nbexp-group-filter", "aria-label": "group" });
+  const hideEnded = h("input", { type: "checkbox", class: "nbexp-hide-ended" });
+  const grouped = h("input", { type: "checkbox", class: "nbexp-grouped" });
+  const chooseBtn = h("button", { class: "nbexp-btn nbexp-columns-btn", title: "choose the columns" }, icon("columns"), " columns");
+  const chooser = h("div", { class: "nbexp-columns-menu", hidden: true });
   const el = h(
     "div",
     { class: "nbexp-header" },
@@ -5311,194 +5876,529 @@ function makeHeader(model) {
     counts,
     h("span", { class: "nbexp-spacer" }),
     filters,
-    search
+    groups,
+    h("label", { class: "nbexp-toggle" }, hideEnded, "hide ended"),
+    h("label", { class: "nbexp-toggle" }, grouped, "by group"),
+    search,
+    h("span", { class: "nbexp-columns" }, chooseBtn, chooser)
   );
+  let last = null;
   function toggle(status) {
     const next = new Set(model.get("status_filter") || []);
     next.has(status) ? next.delete(status) : next.add(status);
-    model.set("status_filter", STATUS_ORDER.filter((s) => next.has(s)));
-    model.save_changes();
+    set("status_filter", STATUS_ORDER.filter((s) => next.has(s)));
   }
-  function update(rows) {
+  function update(c) {
+    if (c) last = c;
+    const data = last;
     const active = new Set(model.get("status_filter") || []);
-    filters.replaceChildren(...STATUS_ORDER.map((s) => h("button", {
+    const statuses = data ? data.statuses : {};
+    filters.replaceChildren(...STATUS_ORDER.filter((s) => statuses[s] || active.has(s)).map((s) => h("button", {
       class: `nbexp-chip nbexp-status-${s}${active.has(s) ? " nbexp-chip-on" : ""}`,
       "data-status": s,
       "aria-pressed": active.has(s) ? "true" : "false",
-      text: `${s} ${rows.filter((r) => r.status === s).length}`,
+      text: `${s} ${(statuses[s] || 0).toLocaleString()}`,
       onclick: () => toggle(s)
     })));
-    counts.textContent = `${rows.length} experiment${rows.length === 1 ? "" : "s"}`;
-  }
-  function accepts(row) {
-    const active = model.get("status_filter") || [];
-    const text = (model.get("search") || "").trim().toLowerCase();
-    if (active.length && !active.includes(row.status)) return false;
-    return !text || row.name.toLowerCase().includes(text) || String(row.id) === text;
-  }
-  const onSearch = () => {
-    model.set("search", search.value);
-    model.save_changes();
-  };
-  search.addEventListener("input", onSearch);
-  function syncSearch() {
-    if (search.value !== model.get("search")) search.value = model.get("search");
-  }
-  return { el, update, accepts, syncSearch, dispose: () => search.removeEventListener("input", onSearch) };
-}
-function makeTableRow(first, deps) {
-  const td = (cls, ...children) => h("td", { class: cls }, ...children);
-  const cells = {
-    id: td("nbexp-id"),
-    name: td("nbexp-name"),
-    status: td("nbexp-status"),
-    gpus: td("nbexp-gpus-cell"),
-    pid: td("nbexp-pid"),
-    runtime: td("nbexp-runtime"),
-    reason: td("nbexp-reason")
-  };
-  const progress = makeProgress();
-  const actions = makeActions(deps.channel, deps.onActionReply, deps.notify);
-  let row = first;
-  const el = h(
-    "tr",
-    {
-      tabindex: "0",
-      onclick: () => deps.onSelect(row.id),
-      onkeydown: (ev) => {
-        if (ev.key === "Enter" && ev.target === el) deps.onSelect(row.id);
+    if (data) {
+      const shown = data.shown === data.total ? "" : ` \xB7 ${data.shown.toLocaleString()} shown`;
+      setText(counts, `${data.total.toLocaleString()} experiment${data.total === 1 ? "" : "s"}${shown}`);
+      const wanted = model.get("group_filter") || "";
+      const names = [.../* @__PURE__ */ new Set([...wanted ? [wanted] : [], ...data.groups])];
+      const key = names.join("\n");
+      if (groups.dataset.key !== key) {
+        groups.dataset.key = key;
+        groups.replaceChildren(h("option", { value: "", text: "all groups" }), ...names.map((n) => h("option", { value: n, text: n })));
       }
-    },
-    cells.id,
-    cells.name,
-    cells.status,
-    cells.gpus,
-    cells.pid,
-    cells.runtime,
-    cells.reason,
-    td("nbexp-progress-td", progress.el),
-    td("nbexp-actions-td", actions.el)
-  );
-  function update(next) {
-    const statusChanged = next.status !== el.dataset.status;
-    row = next;
-    el.className = `nbexp-row nbexp-row-${row.status}${deps.selected() === row.id ? " nbexp-selected" : ""}`;
-    el.dataset.id = String(row.id);
-    el.dataset.status = row.status;
-    if (statusChanged) cells.status.replaceChildren(badge(row.status));
-    setText(cells.id, String(row.id));
-    setText(cells.name, row.name);
-    cells.name.title = row.name;
-    setText(cells.gpus, fmtGpus(row.gpus));
-    setText(cells.pid, pidText(row));
-    tickRuntime();
-    setText(cells.reason, reasonText(row));
-    cells.reason.title = reasonText(row);
-    progress.update(row.progress);
-    actions.update(row);
-  }
-  function tickRuntime() {
-    setText(cells.runtime, runtimeOf(row, deps.now()));
-  }
-  function setSelected(on2) {
-    el.classList.toggle("nbexp-selected", on2);
-  }
-  update(first);
-  return { el, update, tickRuntime, setSelected, row: () => row };
-}
-function makeStatusTable(deps) {
-  const parts = /* @__PURE__ */ new Map();
-  const tbody = h("tbody");
-  const empty = h("div", { class: "nbexp-empty", text: "No experiments yet." });
-  const table = h(
-    "table",
-    { class: "nbexp-table" },
-    h("thead", {}, h("tr", {}, ...[
-      "#",
-      "name",
-      "status",
-      "GPUs",
-      "pid / job",
-      "runtime",
-      "exit / reason",
-      "progress",
-      "actions"
-    ].map((t) => h("th", { text: t })))),
-    tbody
-  );
-  const el = h("div", { class: "nbexp-table-wrap" }, table, empty);
-  function upsert(row) {
-    const part = parts.get(row.id);
-    if (part) {
-      const before = part.row().status;
-      part.update(row);
-      return before !== row.status;
+      groups.value = wanted;
+      groups.hidden = !names.length;
     }
-    const added = makeTableRow(row, deps);
-    parts.set(row.id, added);
-    const after = [...parts.keys()].filter((k) => k > row.id).sort((a, b) => a - b)[0];
-    tbody.insertBefore(added.el, after != null ? parts.get(after)?.el ?? null : null);
-    return true;
+    hideEnded.checked = Boolean(model.get("hide_ended"));
+    grouped.checked = Boolean(model.get("grouped"));
+    if (search.value !== (model.get("search") || "") && document.activeElement !== search) search.value = model.get("search") || "";
   }
-  function remove(id) {
-    parts.get(id)?.el.remove();
-    parts.delete(id);
+  function drawChooser() {
+    const shown = new Set(columnsOf(model));
+    const params = last ? last.params.map((n) => `param:${n}`) : [];
+    const metrics = last ? last.metrics.map((n) => `metric:${n}`) : [];
+    const box = (key) => {
+      const input = h("input", { type: "checkbox", "data-column": key });
+      input.checked = shown.has(key);
+      input.addEventListener("change", () => {
+        const now = columnsOf(model).filter((k) => k !== key);
+        set("columns", input.checked ? [...now, key] : now);
+      });
+      return h("label", { class: "nbexp-column-choice" }, input, key.includes(":") ? `${key.split(":")[0]} ${columnLabel(key)}` : columnLabel(key));
+    };
+    chooser.replaceChildren(
+      ...Object.keys(FIXED).filter((k) => k !== "actions" && k !== "id").map(box),
+      ...params.length ? [h("div", { class: "nbexp-muted", text: "params" }), ...params.map(box)] : [],
+      ...metrics.length ? [h("div", { class: "nbexp-muted", text: "metrics" }), ...metrics.map(box)] : [],
+      h("button", { class: "nbexp-btn", text: "defaults", onclick: () => set("columns", []) })
+    );
   }
-  function applyFilter(accepts) {
-    let shown = 0;
-    for (const part of parts.values()) {
-      part.el.hidden = !accepts(part.row());
-      if (!part.el.hidden) shown++;
-    }
-    empty.hidden = shown > 0;
-    empty.textContent = parts.size ? "No experiment matches the filter." : "No experiments yet.";
-  }
-  function markSelected(id) {
-    for (const [rid, part] of parts) part.setSelected(rid === id);
-  }
-  const ticker = setInterval(() => {
-    for (const part of parts.values()) if (part.row().status === "running") part.tickRuntime();
-  }, 1e3);
+  const onSearch = () => set("search", search.value);
+  search.addEventListener("input", onSearch);
+  groups.addEventListener("change", () => set("group_filter", groups.value));
+  hideEnded.addEventListener("change", () => set("hide_ended", hideEnded.checked));
+  grouped.addEventListener("change", () => set("grouped", grouped.checked));
+  chooseBtn.addEventListener("click", () => {
+    chooser.hidden = !chooser.hidden;
+    if (!chooser.hidden) drawChooser();
+  });
+  const onOutside = (ev) => {
+    if (!chooser.hidden && !/** @type {Node} */
+    ev.target.isConnected) return;
+    if (!chooser.hidden && !el.querySelector(".nbexp-columns")?.contains(
+      /** @type {Node} */
+      ev.target
+    )) chooser.hidden = true;
+  };
+  document.addEventListener("click", onOutside, true);
   return {
     el,
+    update,
+    redrawChooser: () => {
+      if (!chooser.hidden) drawChooser();
+    },
+    dispose: () => {
+      search.removeEventListener("input", onSearch);
+      document.removeEventListener("click", onOutside, true);
+    }
+  };
+}
+function columnsOf(model) {
+  const chosen = model.get("columns") || [];
+  return chosen.length ? chosen : DEFAULT_COLUMNS;
+}
+function makeRunsTable(deps) {
+  const { model, channel, notify } = deps;
+  const view = `v${Math.floor(Math.random() * 2 ** 31).toString(36)}`;
+  const header = makeHeader(model);
+  const rows = /* @__PURE__ */ new Map();
+  let win2 = { view, offset: 0, total: 0, items: [], groups: {} };
+  const picked = /* @__PURE__ */ new Set();
+  let allMatching = false;
+  let lastPick = -1;
+  let columns = columnsOf(model);
+  let live = true;
+  const padTop = h("tr", { class: "nbexp-pad" });
+  const padBottom = h("tr", { class: "nbexp-pad" });
+  const tbody = h("tbody", {}, padTop, padBottom);
+  const headRow = h("tr");
+  const pickAll = h("input", { type: "checkbox", class: "nbexp-pick-all", "aria-label": "select the rows shown" });
+  const table = h("table", { class: "nbexp-table" }, h("thead", {}, headRow), tbody);
+  const wrap = h("div", { class: "nbexp-table-wrap" }, table);
+  const empty = h("div", { class: "nbexp-empty", text: "No experiments yet." });
+  const bulkBar = h("div", { class: "nbexp-bulk", hidden: true });
+  const offers = h("div", { class: "nbexp-offers" });
+  const el = h("div", { class: "nbexp-runs" }, header.el, bulkBar, offers, wrap, empty);
+  const parts = /* @__PURE__ */ new Map();
+  const lines = /* @__PURE__ */ new Map();
+  const fillers = [];
+  const selection = {
+    toggle: pickRow,
+    isPicked: (id) => allMatching || picked.has(id),
+    onReply: onActionReply
+  };
+  function drawHead() {
+    const sort = model.get("sort") || "id";
+    const desc = model.get("descending") !== false;
+    headRow.replaceChildren(h("th", { class: "nbexp-c-pick" }, pickAll), ...columns.map((key) => {
+      const key2 = columnSort(key);
+      const sorted = key2 != null && key2 === sort;
+      const th = h("th", {
+        class: `${FIXED[key] ? FIXED[key].cls : "nbexp-c-extra"}${key2 ? " nbexp-sortable" : ""}${sorted ? " nbexp-sorted" : ""}`,
+        "data-column": key,
+        title: key2 ? `sort by ${columnLabel(key)}` : "",
+        "aria-sort": sorted ? desc ? "descending" : "ascending" : null
+      }, columnLabel(key));
+      if (sorted) th.append(icon(desc ? "down" : "up"));
+      if (key2) th.addEventListener("click", () => {
+        const next = key2 === sort ? !desc : !TEXT_SORTS.has(key2);
+        model.set("sort", key2);
+        model.set("descending", next);
+        model.save_changes();
+      });
+      return th;
+    }));
+  }
+  function rebuildColumns() {
+    columns = columnsOf(model);
+    for (const part of parts.values()) part.el.remove();
+    parts.clear();
+    drawHead();
+    draw();
+  }
+  function pickRow(id, shift) {
+    allMatching = false;
+    const at = win2.items.indexOf(id);
+    if (shift && lastPick >= 0 && at >= 0) {
+      const [a, b] = [Math.min(lastPick, at), Math.max(lastPick, at)];
+      for (const item of win2.items.slice(a, b + 1)) if (typeof item === "number") picked.add(item);
+    } else if (picked.has(id)) picked.delete(id);
+    else picked.add(id);
+    lastPick = at;
+    refreshPicks();
+  }
+  function refreshPicks() {
+    for (const part of parts.values()) {
+      const row = part.row();
+      if (row) part.setPicked(allMatching || picked.has(row.id));
+    }
+    const count = allMatching ? win2.total : picked.size;
+    bulkBar.hidden = count === 0;
+    if (count) drawBulk(count);
+    pickAll.checked = count > 0;
+  }
+  function drawBulk(count, asking = null) {
+    const what = allMatching ? `all ${count.toLocaleString()} shown by the filter` : `${count} selected`;
+    if (asking) {
+      bulkBar.replaceChildren(
+        h("span", { class: "nbexp-confirm-text", text: `${asking} ${what}?` }),
+        h("button", { class: "nbexp-btn nbexp-danger nbexp-confirm", "data-action": asking, text: `yes, ${asking}`, onclick: () => sendBulk(asking) }),
+        h("button", { class: "nbexp-btn nbexp-cancel", text: "cancel", onclick: () => drawBulk(count) })
+      );
+      return;
+    }
+    bulkBar.replaceChildren(
+      h("span", { class: "nbexp-bulk-count", text: what }),
+      ...["stop", "restart", "remove"].map((action) => h("button", {
+        class: `nbexp-btn nbexp-bulk-${action}`,
+        "data-action": action,
+        text: action,
+        onclick: () => drawBulk(count, action)
+      })),
+      allMatching || win2.total <= picked.size ? "" : h("button", {
+        class: "nbexp-btn nbexp-pick-matching",
+        text: `select all ${win2.total.toLocaleString()} shown`,
+        onclick: () => {
+          allMatching = true;
+          refreshPicks();
+        }
+      }),
+      h("button", { class: "nbexp-btn nbexp-bulk-clear", text: "clear", onclick: clearPicks })
+    );
+  }
+  function clearPicks() {
+    picked.clear();
+    allMatching = false;
+    refreshPicks();
+  }
+  function sendBulk(action) {
+    for (const b of bulkBar.querySelectorAll("button")) b.disabled = true;
+    channel.request({ type: "bulk", action, ids: allMatching ? [] : [...picked], matching: allMatching }, (reply) => {
+      if (reply.type === "error") {
+        notify(reply.message);
+        drawBulk(picked.size);
+        return;
+      }
+      if (reply.type !== "bulk_done") return;
+      const refused = reply.refused.slice(0, 3).map((r) => `#${r.id}: ${r.message}`).join("; ");
+      notify(refused ? `${reply.message}: ${refused}` : reply.message, reply.refused.length ? "warn" : "info");
+      clearPicks();
+    }, (message) => {
+      notify(message);
+      refreshPicks();
+    });
+  }
+  pickAll.addEventListener("change", () => {
+    if (!pickAll.checked) {
+      clearPicks();
+      return;
+    }
+    for (const item of win2.items) if (typeof item === "number") picked.add(item);
+    refreshPicks();
+  });
+  function onActionReply(reply) {
+    if (reply.type === "refused") {
+      offer(reply);
+      return;
+    }
+    deps.onActionReply(reply);
+  }
+  function offer(reply) {
+    const item = h(
+      "div",
+      { class: "nbexp-notice nbexp-notice-warn nbexp-offer", "data-id": reply.id },
+      h("span", { text: reply.message }),
+      ...reply.offers.map((action) => h("button", {
+        class: `nbexp-btn nbexp-offer-${action.split(" ")[0]}`,
+        "data-action": action,
+        text: action.startsWith("queue") ? "queue it" : "force",
+        title: action.startsWith("queue") ? "wait in the queue until its GPUs are free" : "start now, ignoring the GPU check",
+        onclick: () => {
+          item.remove();
+          channel.request({ type: "action", id: reply.id, action }, (r) => onActionReply(
+            /** @type {any} */
+            r
+          ), (m) => notify(m));
+        }
+      })),
+      h("button", { class: "nbexp-btn nbexp-dismiss", "aria-label": "dismiss", onclick: () => item.remove() }, icon("close"))
+    );
+    offers.append(item);
+    while (offers.children.length > 3) offers.firstChild?.remove();
+  }
+  let pending = 0;
+  function scheduleDraw() {
+    if (!pending) pending = requestAnimationFrame(() => {
+      pending = 0;
+      draw();
+    });
+  }
+  function visibleRange() {
+    const headH = (
+      /** @type {HTMLElement} */
+      table.tHead?.offsetHeight || ROW_H2
+    );
+    const height = Math.max(ROW_H2, (wrap.clientHeight || 360) - headH);
+    const first = Math.floor(wrap.scrollTop / ROW_H2);
+    const from = Math.max(0, first - OVERSCAN2);
+    const to = Math.min(win2.total, first + Math.ceil(height / ROW_H2) + OVERSCAN2);
+    return { from, to };
+  }
+  function draw() {
+    const { from, to } = visibleRange();
+    padTop.style.height = `${from * ROW_H2}px`;
+    padBottom.style.height = `${Math.max(0, win2.total - to) * ROW_H2}px`;
+    const wanted = [];
+    let missing = 0;
+    const used = /* @__PURE__ */ new Set();
+    for (let i = from; i < to; i++) {
+      const item = i >= win2.offset && i < win2.offset + win2.items.length ? win2.items[i - win2.offset] : void 0;
+      if (typeof item === "number" && rows.has(item)) {
+        const row = (
+          /** @type {RowJson} */
+          rows.get(item)
+        );
+        let part = parts.get(item);
+        if (!part) {
+          part = makeTableRow(columns, deps, selection);
+          parts.set(item, part);
+        }
+        if (part.row() !== row) part.update(row);
+        used.add(part.el);
+        wanted.push(part.el);
+      } else if (typeof item === "string" && win2.groups[item]) {
+        let line = lines.get(item);
+        if (!line) {
+          line = makeGroupLine(fold, (name) => {
+            model.set("group_filter", name);
+            model.save_changes();
+          });
+          lines.set(item, line);
+        }
+        line.update(win2.groups[item]);
+        wanted.push(line.el);
+      } else {
+        const filler = fillers[missing] || (fillers[missing] = h("tr", { class: "nbexp-trow nbexp-row-missing" }, h("td", { colspan: "99", text: "\u2026" })));
+        missing++;
+        wanted.push(filler);
+      }
+    }
+    let at = (
+      /** @type {ChildNode | null} */
+      padTop.nextSibling
+    );
+    for (const node of wanted) {
+      if (at !== node) tbody.insertBefore(node, at);
+      else at = at.nextSibling;
+      at = node.nextSibling;
+    }
+    while (at && at !== padBottom) {
+      const next = at.nextSibling;
+      at.remove();
+      at = next;
+    }
+    if (parts.size > KEEP_PARTS) {
+      for (const [id, part] of parts) if (!used.has(part.el)) {
+        parts.delete(id);
+        if (parts.size <= KEEP_PARTS / 2) break;
+      }
+    }
+    if (missing || from < win2.offset || to > win2.offset + win2.items.length) askWindow(from, to);
+    empty.hidden = win2.total > 0;
+    const counts = lastCounts;
+    empty.textContent = counts && counts.total ? "No experiment matches the filter." : "No experiments yet.";
+  }
+  function fold(name) {
+    const now = new Set(model.get("collapsed") || []);
+    now.has(name) ? now.delete(name) : now.add(name);
+    model.set("collapsed", [...now]);
+    model.save_changes();
+  }
+  let inFlight = false;
+  let wish = null;
+  function askWindow(from, to) {
+    const offset = Math.max(0, from - MARGIN);
+    wish = { offset, limit: to - from + 2 * MARGIN };
+    if (!inFlight) sendWish();
+  }
+  function sendWish() {
+    if (!wish) return;
+    const { offset, limit } = wish;
+    wish = null;
+    inFlight = true;
+    channel.request({ type: "window", view, offset, limit }, (reply) => {
+      inFlight = false;
+      if (reply.type === "rows") takeRows(reply);
+      else if (reply.type === "error") notify(reply.message);
+      const { from, to } = visibleRange();
+      if (wish && !(from >= win2.offset && to <= win2.offset + win2.items.length)) sendWish();
+      else wish = null;
+    }, (message) => {
+      inFlight = false;
+      notify(message);
+    });
+  }
+  function takeRows(reply) {
+    for (const row of reply.rows) rows.set(row.id, row);
+    for (const id of reply.forget) rows.delete(id);
+    if (reply.window.view === view) win2 = reply.window;
+    update(reply.counts);
+    scheduleDraw();
+  }
+  let lastCounts = null;
+  function update(counts) {
+    if (counts) lastCounts = counts;
+    header.update(counts || null);
+    header.redrawChooser();
+  }
+  function apply(msg) {
+    for (const row of msg.rows || []) rows.set(row.id, row);
+    if (msg.type === "tick") {
+      for (const id of msg.removed || []) {
+        rows.delete(id);
+        picked.delete(id);
+      }
+      for (const id of msg.forget || []) rows.delete(id);
+    }
+    const mine = msg.windows ? msg.windows[view] : void 0;
+    if (mine) win2 = mine;
+    if (msg.counts || mine || msg.rows) update(msg.counts);
+    scheduleDraw();
+  }
+  function upsert(row) {
+    const before = rows.get(row.id);
+    rows.set(row.id, row);
+    const part = parts.get(row.id);
+    if (part && part.row()) part.update(row);
+    return !before || before.status !== row.status;
+  }
+  function remove(id) {
+    rows.delete(id);
+    picked.delete(id);
+    scheduleDraw();
+  }
+  function markSelected(id) {
+    for (const part of parts.values()) {
+      const row = part.row();
+      part.el.classList.toggle("nbexp-selected", row != null && row.id === id);
+    }
+  }
+  const onScroll = () => scheduleDraw();
+  wrap.addEventListener("scroll", onScroll, { passive: true });
+  const resize2 = new ResizeObserver(() => scheduleDraw());
+  resize2.observe(wrap);
+  const onColumns = () => rebuildColumns();
+  const onSort = () => {
+    drawHead();
+    wrap.scrollTop = 0;
+  };
+  const onFilter = () => {
+    header.update(null);
+    wrap.scrollTop = 0;
+    clearPicks();
+  };
+  model.on("change:columns", onColumns);
+  model.on("change:sort", onSort);
+  model.on("change:descending", onSort);
+  for (const name of ["status_filter", "search", "group_filter", "hide_ended", "grouped"]) model.on(`change:${name}`, onFilter);
+  const ticker = setInterval(() => {
+    if (!live) return;
+    for (const part of parts.values()) if (part.row()?.status === "running" && part.el.isConnected) part.tickRuntime();
+  }, 1e3);
+  drawHead();
+  header.update(null);
+  return {
+    el,
+    view,
+    apply,
     upsert,
     remove,
-    applyFilter,
     markSelected,
+    /** The rows the first window should hold (the view's height). */
+    limit: () => Math.ceil((wrap.clientHeight || 360) / ROW_H2) + MARGIN,
     /** @param {number | null} id */
-    get: (id) => id == null ? void 0 : parts.get(id)?.row(),
-    all: () => [...parts.values()].map((p) => p.row()),
-    ids: () => [...parts.keys()],
-    dispose: () => clearInterval(ticker)
+    get: (id) => id == null ? void 0 : rows.get(id),
+    all: () => [...rows.values()],
+    /** Ended rows no longer tick; a dead kernel's page stops its clocks. @param {boolean} on */
+    setLive: (on2) => {
+      live = on2;
+    },
+    ended: (row) => ENDED.has(row.status),
+    dispose: () => {
+      clearInterval(ticker);
+      if (pending) cancelAnimationFrame(pending);
+      resize2.disconnect();
+      wrap.removeEventListener("scroll", onScroll);
+      model.off("change:columns", onColumns);
+      model.off("change:sort", onSort);
+      model.off("change:descending", onSort);
+      for (const name of ["status_filter", "search", "group_filter", "hide_ended", "grouped"]) model.off(`change:${name}`, onFilter);
+      header.dispose();
+    }
   };
 }
 
 // src/dashboard.js
+var NARROW = 1100;
+var STACK = 760;
+var TINY = 620;
+var SILENT_MS = 15e3;
 function renderDashboard({ model, el }) {
   let clockOffset = 0;
   const now = () => Date.now() / 1e3 + clockOffset;
   const channel = makeChannel(model);
   const notices = makeNotices();
-  const header = makeHeader(model);
   const selected = () => model.get("selected");
-  const table = makeStatusTable({ channel, now, selected, onSelect: select, onActionReply, notify: notices.show });
+  const table = makeRunsTable({ model, channel, now, selected, onSelect: select, onActionReply, notify: notices.show });
   const gpus = makeGpuPanel();
-  const log = makeLogView({ channel, notify: notices.show, selected, rowOf: (id) => table.get(id) });
+  const log = makeLogView({ channel, notify: notices.show, selected, rowOf: (id) => table.get(id), model });
+  const gone = h(
+    "div",
+    { class: "nbexp-disconnected-note", hidden: true },
+    icon("disconnected"),
+    "disconnected \u2014 run the cell again"
+  );
   const chart = makeChartPanel({ channel, notify: notices.show, rowOf: (id) => table.get(id), rows: () => table.all() });
   const root = h(
     "div",
     { class: "nbexp-root nbexp-dashboard" },
-    header.el,
+    gone,
     notices.el,
     table.el,
     h("div", { class: "nbexp-lower" }, gpus.el, log.el),
     chart.el
   );
   el.append(root);
-  function refilter() {
-    table.applyFilter(header.accepts);
-    header.update(table.all());
-  }
+  const widths = new ResizeObserver(() => {
+    const width = root.clientWidth;
+    root.classList.toggle("nbexp-narrow", width > 0 && width < NARROW);
+    root.classList.toggle("nbexp-stack", width > 0 && width < STACK);
+    root.classList.toggle("nbexp-tiny", width > 0 && width < TINY);
+  });
+  widths.observe(root);
+  let heard = Date.now();
+  const watchdog = setInterval(() => {
+    const silent = Date.now() - heard > SILENT_MS;
+    if (silent === gone.hidden) {
+      gone.hidden = !silent;
+      root.classList.toggle("nbexp-disconnected", silent);
+      table.setLive(!silent);
+    }
+  }, 1e3);
   function select(id) {
     model.set("selected", id);
     model.save_changes();
@@ -5521,50 +6421,39 @@ function renderDashboard({ model, el }) {
     if (reply.row == null) removeRow(reply.id);
     else upsertRow(reply.row);
     notices.show(reply.message, "info");
-    refilter();
   }
   function applyTick(msg) {
     if (msg.now != null) clockOffset = msg.now - Date.now() / 1e3;
-    for (const row of msg.rows || []) upsertRow(row);
+    table.apply(msg);
+    for (const row of msg.rows || []) if (log.shows() === row.id) log.refreshHeader();
     if (msg.type === "tick") for (const id of msg.removed || []) removeRow(id);
-    if (msg.type === "snapshot") {
-      const ids = new Set((msg.rows || []).map((r) => r.id));
-      for (const id of table.ids()) if (!ids.has(id)) removeRow(id);
-    }
     const rowsChanged = Boolean(msg.rows || msg.type === "snapshot" || msg.type === "tick" && msg.removed);
-    if (gpus.apply(msg) || rowsChanged) gpus.draw(table.all());
+    if (msg.gpu_holders) held = msg.gpu_holders;
+    if (gpus.apply(msg) || msg.gpu_holders) gpus.draw(held);
     if (msg.log) log.apply(msg.log);
     if (msg.type === "tick" && msg.chart) chart.apply(msg.chart);
-    if (rowsChanged) {
-      refilter();
-      chart.rowsChanged();
-    }
+    if (rowsChanged) chart.rowsChanged();
     if (msg.type === "tick") for (const problem of msg.problems || []) notices.show(problem, "warn");
   }
   const onMsg = (msg) => {
+    heard = Date.now();
     if (channel.resolve(msg)) return;
     if (msg.type === "tick" || msg.type === "snapshot") applyTick(msg);
     else if (msg.type === "error") notices.show(msg.message);
   };
-  const onFilterChange = () => {
-    header.syncSearch();
-    refilter();
-  };
+  let held = {};
   model.on("msg:custom", onMsg);
-  model.on("change:status_filter", onFilterChange);
-  model.on("change:search", onFilterChange);
-  gpus.draw([]);
-  refilter();
-  model.send({ type: "hello" });
+  gpus.draw(held);
+  model.send({ type: "hello", view: table.view, limit: table.limit() });
   return () => {
     try {
-      model.send({ type: "bye" });
+      model.send({ type: "bye", view: table.view });
     } catch (e) {
     }
     model.off("msg:custom", onMsg);
-    model.off("change:status_filter", onFilterChange);
-    model.off("change:search", onFilterChange);
-    for (const part of [channel, notices, header, table, log, chart]) part.dispose();
+    clearInterval(watchdog);
+    widths.disconnect();
+    for (const part of [channel, notices, table, log, chart]) part.dispose();
     root.remove();
   };
 }

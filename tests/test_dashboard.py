@@ -95,9 +95,11 @@ def test_hello_gets_every_row_then_ticks_send_only_changes(manager: ExperimentMa
     first = manager.create([PY, "-c", "pass"], name="first")
     second = manager.create([PY, "-c", "pass"], name="second")
     dash, sent = dashboard(manager)
-    snapshot = ask(dash, sent, {"type": "hello"})
+    snapshot = ask(dash, sent, {"type": "hello", "view": "v", "limit": 10})
     assert snapshot["type"] == "snapshot"
-    assert [r["id"] for r in snapshot["rows"]] == [first.id, second.id]
+    # The view's window, newest first, and every row in it.
+    assert snapshot["windows"]["v"]["items"] == [second.id, first.id]
+    assert [r["id"] for r in snapshot["rows"]] == [second.id, first.id]
     assert "gpu_info" in snapshot
 
     count = len(sent)
@@ -111,6 +113,7 @@ def test_hello_gets_every_row_then_ticks_send_only_changes(manager: ExperimentMa
     assert tick["type"] == "tick"
     assert [r["id"] for r in tick["rows"]] == [third.id]
     assert tick["removed"] == [first.id]
+    assert tick["windows"]["v"]["items"] == [third.id, second.id]
     dash.close()
 
 

@@ -15,7 +15,7 @@ export function renderCard({ model, el }) {
   const now = () => Date.now() / 1000 + clockOffset;
   const actions = makeActions(channel, (reply) => {
     // Success needs nothing here: the kernel updates the `row` trait.
-    if (reply.type === "error") notices.show(reply.message);
+    if (reply.type !== "action_done") notices.show(reply.message); // refused, or an error
   }, notices.show);
   const progress = makeProgress();
   const parts = {

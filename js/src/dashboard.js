@@ -4,13 +4,23 @@
 // changed ("tick" messages); runtimes tick in the browser between pushes.
 
 import { makeChannel } from "./channel.js";
+import { icon } from "./icons.js";
 import { makeChartPanel } from "./chart.js";
 import { h } from "./dom.js";
 import { makeGpuPanel } from "./gpus.js";
 import { makeLogView } from "./logview.js";
 import { makeNotices } from "./parts.js";
-import { makeHeader, makeStatusTable } from "./table.js";
+import { makeRunsTable } from "./table.js";
 /** @import { ActionDoneMessage, DashboardTraits, ErrorMessage, KernelMessage, Model, RowJson, SnapshotMessage, TickMessage } from "./protocol.js" */
+
+// Width classes from the output area's own width (not the window's): below NARROW minor columns
+// go, below STACK the GPU panel goes above the log, below TINY only the essentials stay.
+const NARROW = 1100;
+const STACK = 760;
+const TINY = 620;
+// The kernel says something at least every 5 s (a heartbeat tick): silent three times as long,
+// it is gone (a dead or restarted kernel), and the page says so instead of looking alive.
+const SILENT_MS = 15_000;
 
 /** @param {{model: Model<DashboardTraits>, el: HTMLElement}} ctx */
 export function renderDashboard({ model, el }) {
@@ -18,20 +28,33 @@ export function renderDashboard({ model, el }) {
   const now = () => Date.now() / 1000 + clockOffset;
   const channel = makeChannel(model);
   const notices = makeNotices();
-  const header = makeHeader(model);
   const selected = () => model.get("selected");
-  const table = makeStatusTable({ channel, now, selected, onSelect: select, onActionReply, notify: notices.show });
+  const table = makeRunsTable({ model, channel, now, selected, onSelect: select, onActionReply, notify: notices.show });
   const gpus = makeGpuPanel();
-  const log = makeLogView({ channel, notify: notices.show, selected, rowOf: (id) => table.get(id) });
+  const log = makeLogView({ channel, notify: notices.show, selected, rowOf: (id) => table.get(id), model });
+  const gone = h("div", { class: "nbexp-disconnected-note", hidden: true }, icon("disconnected"),
+    "disconnected \u2014 run the cell again");
   const chart = makeChartPanel({ channel, notify: notices.show, rowOf: (id) => table.get(id), rows: () => table.all() });
-  const root = h("div", { class: "nbexp-root nbexp-dashboard" }, header.el, notices.el, table.el,
+  const root = h("div", { class: "nbexp-root nbexp-dashboard" }, gone, notices.el, table.el,
     h("div", { class: "nbexp-lower" }, gpus.el, log.el), chart.el);
   el.append(root);
 
-  function refilter() {
-    table.applyFilter(header.accepts);
-    header.update(table.all());
-  }
+  const widths = new ResizeObserver(() => {
+    const width = root.clientWidth;
+    root.classList.toggle("nbexp-narrow", width > 0 && width < NARROW);
+    root.classList.toggle("nbexp-stack", width > 0 && width < STACK);
+    root.classList.toggle("nbexp-tiny", width > 0 && width < TINY);
+  });
+  widths.observe(root);
+  let heard = Date.now();
+  const watchdog = setInterval(() => {
+    const silent = Date.now() - heard > SILENT_MS;
+    if (silent === gone.hidden) {
+      gone.hidden = !silent;
+      root.classList.toggle("nbexp-disconnected", silent);
+      table.setLive(!silent);
+    }
+  }, 1000);
   /** @param {number | null} id */
   function select(id) {
     model.set("selected", id);
@@ -55,45 +78,41 @@ export function renderDashboard({ model, el }) {
     if (reply.row == null) removeRow(reply.id);
     else upsertRow(reply.row);
     notices.show(reply.message, "info");
-    refilter();
   }
   /** @param {TickMessage | SnapshotMessage} msg */
   function applyTick(msg) {
     if (msg.now != null) clockOffset = msg.now - Date.now() / 1000;
-    for (const row of msg.rows || []) upsertRow(row);
+    table.apply(msg);
+    for (const row of msg.rows || []) if (log.shows() === row.id) log.refreshHeader();
     if (msg.type === "tick") for (const id of msg.removed || []) removeRow(id);
-    if (msg.type === "snapshot") {
-      const ids = new Set((msg.rows || []).map((r) => r.id));
-      for (const id of table.ids()) if (!ids.has(id)) removeRow(id);
-    }
     const rowsChanged = Boolean(msg.rows || msg.type === "snapshot" || (msg.type === "tick" && msg.removed));
-    if (gpus.apply(msg) || rowsChanged) gpus.draw(table.all());
+    if (msg.gpu_holders) held = msg.gpu_holders;
+    if (gpus.apply(msg) || msg.gpu_holders) gpus.draw(held);
     if (msg.log) log.apply(msg.log);
     if (msg.type === "tick" && msg.chart) chart.apply(msg.chart);
-    if (rowsChanged) { refilter(); chart.rowsChanged(); }
+    if (rowsChanged) chart.rowsChanged();
     if (msg.type === "tick") for (const problem of msg.problems || []) notices.show(problem, "warn");
   }
   /** @param {KernelMessage} msg */
   const onMsg = (msg) => {
+    heard = Date.now();
     if (channel.resolve(msg)) return;
     if (msg.type === "tick" || msg.type === "snapshot") applyTick(msg);
     else if (msg.type === "error") notices.show(msg.message);
   };
-  const onFilterChange = () => { header.syncSearch(); refilter(); };
+  /** @type {Record<string, Array<[number, string]>>} GPU index -> ours holding it */
+  let held = {};
   model.on("msg:custom", onMsg);
-  model.on("change:status_filter", onFilterChange);
-  model.on("change:search", onFilterChange);
 
-  gpus.draw([]);
-  refilter();
-  model.send({ type: "hello" });
+  gpus.draw(held);
+  model.send({ type: "hello", view: table.view, limit: table.limit() });
 
   return () => {
-    try { model.send({ type: "bye" }); } catch (e) { /* the comm may already be closed */ }
+    try { model.send({ type: "bye", view: table.view }); } catch (e) { /* the comm may already be closed */ }
     model.off("msg:custom", onMsg);
-    model.off("change:status_filter", onFilterChange);
-    model.off("change:search", onFilterChange);
-    for (const part of [channel, notices, header, table, log, chart]) part.dispose();
+    clearInterval(watchdog);
+    widths.disconnect();
+    for (const part of [channel, notices, table, log, chart]) part.dispose();
     root.remove();
   };
 }

@@ -3,7 +3,7 @@
 // last minutes and who holds it (nbexp's experiments, and processes outside nbexp).
 
 import { fmtGiB, h } from "./dom.js";
-/** @import { GpuInfo, GpuInfoEntry, GpuProcessJson, GpuReading, RowJson, SnapshotMessage, TickMessage } from "./protocol.js" */
+/** @import { GpuInfo, GpuInfoEntry, GpuProcessJson, GpuReading, SnapshotMessage, TickMessage } from "./protocol.js" */
 
 const SPARK_POINTS = 300; // GPU readings kept per GPU for the sparklines
 
@@ -26,9 +26,12 @@ function sparkline(values, max, cls) {
   return svg;
 }
 
-/** The running experiments holding a GPU. @param {GpuInfoEntry} gpu @param {RowJson[]} rows */
-function holdersOf(gpu, rows) {
-  return rows.filter((r) => r.status === "running" && Array.isArray(r.assigned) && r.assigned.includes(gpu.index));
+/** @typedef {{id: number, name: string}} Holder one of our experiments holding a GPU */
+
+/** Who of ours holds a GPU, from the kernel's `gpu_holders` (the page does not hold every row).
+ * @param {GpuInfoEntry} gpu @param {Record<string, Array<[number, string]>>} held */
+function holdersOf(gpu, held) {
+  return (held[String(gpu.index)] || []).map(([id, name]) => ({ id, name }));
 }
 
 /** Someone else's process: shown apart from nbexp's own, so nobody takes it for one of theirs.
@@ -38,7 +41,7 @@ function foreignLabel(p) {
 }
 
 /** "held by #3 train, pid 1234 (alice) · 9.1 GiB", or "free".
- * @param {RowJson[]} holders @param {GpuProcessJson[]} foreign */
+ * @param {Holder[]} holders @param {GpuProcessJson[]} foreign */
 function holdersLine(holders, foreign) {
   if (!holders.length && !foreign.length) return h("div", { class: "nbexp-gpu-holders", text: "free" });
   const ours = holders.map((r) => `#${r.id} ${r.name}`);
@@ -61,7 +64,7 @@ function meterRow(cls, pct, label) {
 /**
  * One GPU's box: meters, temperature and power, sparklines and its holders.
  * @param {GpuInfoEntry} gpu @param {GpuReading} reading @param {GpuReading[]} hist
- * @param {RowJson[]} holders @param {GpuProcessJson[]} foreign
+ * @param {Holder[]} holders @param {GpuProcessJson[]} foreign
  */
 function gpuBox(gpu, reading, hist, holders, foreign) {
   const [mem, util, temp, power] = reading;
@@ -118,8 +121,8 @@ export function makeGpuPanel() {
     }
     return Boolean(msg.gpu_info || msg.gpu || msg.gpu_foreign || msg.type === "snapshot");
   }
-  /** @param {RowJson[]} rows the table's rows (who holds which GPU) */
-  function draw(rows) {
+  /** @param {Record<string, Array<[number, string]>>} held GPU index -> [[id, name], …] of ours */
+  function draw(held) {
     if (!info) { el.replaceChildren(h("div", { class: "nbexp-muted", text: "GPUs: waiting for the first reading\u2026" })); return; }
     const title = h("div", { class: "nbexp-panel-title" }, h("span", { text: "GPUs" }),
       info.simulated ? h("span", { class: "nbexp-simulated", text: "simulated" }) : null,
@@ -132,7 +135,7 @@ export function makeGpuPanel() {
       return;
     }
     el.replaceChildren(title, ...info.gpus.map((gpu, i) =>
-      gpuBox(gpu, readings[i] || [], history[i] || [], holdersOf(gpu, rows), foreign[gpu.index] || [])));
+      gpuBox(gpu, readings[i] || [], history[i] || [], holdersOf(gpu, held), foreign[gpu.index] || [])));
   }
   return { el, apply, draw };
 }

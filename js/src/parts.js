@@ -3,30 +3,22 @@
 // experiment's action buttons (with their confirmation) and the progress bar.
 
 import { fmtDuration, h, progressOf, setText } from "./dom.js";
+import { icon, STATUS_ICONS } from "./icons.js";
 /** @import { Channel } from "./channel.js" */
 /** @import { ActionDoneMessage, ErrorMessage, ProgressJson, RowJson } from "./protocol.js" */
 
 const NOTICE_MS = 8000;
 
-/** @type {Record<string, {icon: string, label: string}>} */
-const STATUS = {
-  completed: { icon: "\u2714", label: "completed" },
-  interrupted: { icon: "\u270B", label: "interrupted" },
-  error: { icon: "\u25B2", label: "error" },
-  running: { icon: "", label: "running" },
-  queued: { icon: "\u25F7", label: "queued" },
-  pending: { icon: "\u25CB", label: "pending" },
-};
+// Badge icons are inline SVG (icons.js): emoji such as ✋ show as empty boxes without an emoji font.
 const CONFIRM = new Set(["stop", "remove"]);
 
 /** @param {string} status */
 export function badge(status) {
-  const info = STATUS[status] || { icon: "?", label: status };
-  const icon = status === "running"
+  const mark = status === "running"
     ? h("span", { class: "nbexp-spinner", "aria-hidden": "true" })
-    : h("span", { class: "nbexp-badge-icon", "aria-hidden": "true", text: info.icon });
-  return h("span", { class: `nbexp-badge nbexp-status-${status}`, title: info.label }, icon,
-    h("span", { class: "nbexp-badge-label", text: info.label }));
+    : icon(STATUS_ICONS[status] || "circle", "nbexp-badge-icon");
+  return h("span", { class: `nbexp-badge nbexp-status-${status}`, title: status }, mark,
+    h("span", { class: "nbexp-badge-label", text: status }));
 }
 
 /** Inline notices: dismissable, gone after NOTICE_MS, never a traceback. */

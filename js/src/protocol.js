@@ -43,6 +43,9 @@
  * @property {number} attempt
  * @property {string[]} actions what the state allows, e.g. ["stop"]
  * @property {ProgressJson | null} progress
+ * @property {string | null} group its group (a sweep is one)
+ * @property {Record<string, any> | null} params a sweep run's parameters
+ * @property {string[]} tags
  * @property {FailureJson | null} failure why the current attempt failed
  * @property {string | null} attempts "attempt 2/3" when retries are allowed
  * @property {number} paused_seconds time the current attempt spent paused (left out of its runtime)
@@ -128,6 +131,8 @@
  * @property {LineJson[] | Record<string, LineJson>} [lines] a list (reset) or a map (delta)
  * @property {[number, number]} [stale] [from, to)
  * @property {string} [note] why there is no log to show
+ * @property {AttemptJson[]} [attempts] every attempt (the attempt picker), with `reset`
+ * @property {string} [end] the shown attempt ended: how, in words (the view draws the marker)
  */
 
 // Kernel → browser. Python declares ticks and snapshots total=False; `type` is always sent.
@@ -143,6 +148,10 @@
  * @property {Record<string, GpuProcessJson[]>} [gpu_foreign] GPU index -> someone else's processes
  * @property {LogPart} [log]
  * @property {string[]} [problems] what went wrong this tick, in words
+ * @property {Record<string, WindowJson>} [windows] view -> its window, when it changed
+ * @property {CountsJson} [counts] when they changed
+ * @property {number[]} [forget] rows no view shows any more
+ * @property {Record<string, Array<[number, string]>>} [gpu_holders] GPU index -> [[id, name], …] of ours
  * @property {EndedJson[]} [ended] runs that ended since the last push (toasts)
  * @property {ChartPart} [chart] the chart's runs' new points
  */
@@ -156,6 +165,10 @@
  * @property {GpuReading[]} [gpu]
  * @property {Record<string, GpuProcessJson[]>} [gpu_foreign]
  * @property {GpuReading[][]} [gpu_history] per GPU, oldest first
+ * @property {string} [view] the view that said hello (the others keep their state)
+ * @property {Record<string, WindowJson>} [windows] its window (`rows` holds that window's rows)
+ * @property {CountsJson} [counts]
+ * @property {Record<string, Array<[number, string]>>} [gpu_holders]
  * @property {LogPart} [log]
  */
 
@@ -216,12 +229,166 @@
  * A view was drawn: send it everything.
  * @typedef {object} HelloMessage
  * @property {"hello"} type
+ * @property {string} [view] its id, for its windows of the table
+ * @property {number} [limit] the rows it shows at once
  */
 
 /**
  * A view was removed.
  * @typedef {object} ByeMessage
  * @property {"bye"} type
+ * @property {string} [view]
+ */
+
+// -- the runs table and the log view's tools (protocol_table.py) -------------------------------
+
+/**
+ * A group's summary line in the grouped table.
+ * @typedef {object} GroupLineJson
+ * @property {string} name
+ * @property {number} total
+ * @property {Record<string, number>} statuses members per status
+ * @property {boolean} collapsed
+ * @property {BestRunJson | null} best its best run, if any
+ * @property {number | null} max_parallel
+ * @property {boolean} paused
+ */
+
+/**
+ * A group's best run by its main metric (a loss: the lowest; anything else: the highest).
+ * @typedef {{metric: string, value: number, id: number, lower_is_better: boolean}} BestRunJson
+ */
+
+/**
+ * What one view shows: items[i] is item offset + i of the table, an experiment id or (grouped)
+ * a group's name.
+ * @typedef {object} WindowJson
+ * @property {string} view
+ * @property {number} offset
+ * @property {number} total items in the whole table (the scroll height)
+ * @property {Array<number | string>} items
+ * @property {Record<string, GroupLineJson>} groups
+ */
+
+/**
+ * @typedef {object} CountsJson
+ * @property {number} total experiments in the store
+ * @property {number} matching past the group / text / hide-ended filters
+ * @property {number} shown past the status chips too
+ * @property {Record<string, number>} statuses per status, among `matching`
+ * @property {string[]} groups group names, the newest first
+ * @property {string[]} params parameter names among `matching`
+ * @property {string[]} metrics metric names among `matching`
+ */
+
+/**
+ * @typedef {object} RefusalJson
+ * @property {number} id
+ * @property {string} message
+ */
+
+/**
+ * One attempt in the log view's attempt picker.
+ * @typedef {object} AttemptJson
+ * @property {number} attempt
+ * @property {string} status
+ * @property {string | null} end how it ended, in words
+ */
+
+/**
+ * A view's window, in answer to its WindowRequest.
+ * @typedef {object} RowsMessage
+ * @property {"rows"} type
+ * @property {number | null} req
+ * @property {WindowJson} window
+ * @property {RowJson[]} rows those of the window the page may lack
+ * @property {CountsJson} counts
+ * @property {number[]} forget rows the page may drop
+ */
+
+/**
+ * @typedef {object} BulkDoneMessage
+ * @property {"bulk_done"} type
+ * @property {number | null} req
+ * @property {string} action
+ * @property {number[]} done
+ * @property {RefusalJson[]} refused
+ * @property {string} message
+ */
+
+/**
+ * A start or restart refused for busy GPUs, with the actions that would queue or force it.
+ * @typedef {object} ActionRefusedMessage
+ * @property {"refused"} type
+ * @property {number | null} req
+ * @property {number} id
+ * @property {string} action
+ * @property {string} message
+ * @property {string[]} offers e.g. ["queue start", "force start"]
+ */
+
+/**
+ * @typedef {object} LogMatchesMessage
+ * @property {"log_matches"} type
+ * @property {number | null} req
+ * @property {number} id
+ * @property {number} attempt
+ * @property {string} query
+ * @property {number[]} matches line numbers, in order
+ * @property {boolean} truncated more matched than were sent
+ * @property {number} total lines searched
+ */
+
+/**
+ * A piece of an export: base64 of raw bytes, or rendered text.
+ * @typedef {object} LogChunkMessage
+ * @property {"log_chunk"} type
+ * @property {number | null} req
+ * @property {number} id
+ * @property {number} attempt
+ * @property {string} format "raw" or "text"
+ * @property {string} data
+ * @property {number | null} cursor ask again from here; null: the last piece
+ * @property {number} size the log file's size in bytes
+ */
+
+/**
+ * @typedef {object} WindowRequest
+ * @property {"window"} type
+ * @property {number} req
+ * @property {string} view
+ * @property {number} offset
+ * @property {number} limit
+ */
+
+/**
+ * @typedef {object} BulkRequest
+ * @property {"bulk"} type
+ * @property {number} req
+ * @property {string} action stop, restart, remove, start
+ * @property {number[]} ids the selection…
+ * @property {boolean} matching …or every one the filter shows
+ */
+
+/**
+ * @typedef {object} LogSearchRequest
+ * @property {"log_search"} type
+ * @property {number} req
+ * @property {number} id
+ * @property {number} attempt
+ * @property {string} query
+ * @property {boolean} regex
+ * @property {boolean} case match case
+ */
+
+/**
+ * @typedef {object} LogExportRequest
+ * @property {"log_export"} type
+ * @property {number} req
+ * @property {number} id
+ * @property {number} attempt
+ * @property {string} format "raw" or "text"
+ * @property {number} cursor 0 first, then the last piece's cursor
  */
 
 /**
@@ -250,10 +417,10 @@
  * @property {number} end
  */
 
-/** @typedef {TickMessage | SnapshotMessage | LogLinesMessage | ActionDoneMessage | ChartDataMessage | ErrorMessage} KernelMessage */
-/** @typedef {LogLinesMessage | ActionDoneMessage | ChartDataMessage | ErrorMessage} Reply a message answering a request */
-/** @typedef {HelloMessage | ByeMessage | ActionRequest | LogRangeRequest | ChartRequest} BrowserMessage */
-/** @typedef {Omit<ActionRequest, "req"> | Omit<LogRangeRequest, "req"> | Omit<ChartRequest, "req">} RequestBody */
+/** @typedef {LogLinesMessage | ActionDoneMessage | ChartDataMessage | ErrorMessage | RowsMessage | BulkDoneMessage | ActionRefusedMessage | LogMatchesMessage | LogChunkMessage} Reply a message answering a request */
+/** @typedef {TickMessage | SnapshotMessage | Reply} KernelMessage */
+/** @typedef {HelloMessage | ByeMessage | ActionRequest | LogRangeRequest | ChartRequest | WindowRequest | BulkRequest | LogSearchRequest | LogExportRequest} BrowserMessage */
+/** @typedef {Omit<ActionRequest, "req"> | Omit<LogRangeRequest, "req"> | Omit<ChartRequest, "req"> | Omit<WindowRequest, "req"> | Omit<BulkRequest, "req"> | Omit<LogSearchRequest, "req"> | Omit<LogExportRequest, "req">} RequestBody */
 
 // -- anywidget's model, as far as these modules use it ------------------------------------------
 
@@ -277,6 +444,14 @@
  * @property {string} search
  * @property {number} interval
  * @property {string} home
+ * @property {string} sort a column, "param:NAME" or "metric:NAME"
+ * @property {boolean} descending highest (newest) first
+ * @property {string} group_filter "" for every group
+ * @property {boolean} hide_ended
+ * @property {boolean} grouped rows under their group's line
+ * @property {string[]} collapsed folded groups
+ * @property {string[]} columns the table's columns ([]: the default ones)
+ * @property {number | null} attempt the log's attempt (null: the latest)
  */
 
 /**

@@ -135,6 +135,11 @@ _PALETTE = {
 }  # fmt: skip
 
 
+def _shows_on_blanks(style: Style) -> bool:
+    """Whether blanks in this style look different from nothing (so must not be trimmed)."""
+    return style.bg is not None or style.inverse or style.underline or style.strike
+
+
 def _css_colour(colour: str) -> str:
     return _PALETTE.get(colour, colour)
 
@@ -379,12 +384,18 @@ class Screen:
         return text
 
     def styled_line(self, number: int) -> tuple[str, list[Span]]:
-        """Rendered text and its style spans; span offsets index the returned text."""
+        """Rendered text and its style spans; span offsets index the returned text. Trailing
+        blanks are kept where a span shows on blanks (a background, inverse, underline)."""
         text = self.line(number)
         spans = self._spans[number - self._first]
         if not spans:
             return text, []
-        raw = self._raw(number).rstrip(" ")
+        full = self._raw(number)
+        raw = full.rstrip(" ")
+        shown = max((end for _, end, style in spans if _shows_on_blanks(style)), default=0)
+        if min(shown, len(full)) > len(raw) and number not in self._cut:
+            text += " " * (min(shown, len(full)) - len(raw))
+            raw = full[: min(shown, len(full))]
         column_to_index = _column_map(raw) if _FILL in raw else None
         result = []
         for start, end, style in spans:

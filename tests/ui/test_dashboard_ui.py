@@ -318,7 +318,8 @@ def test_dark_theme_screenshot(home: Path, show_dashboard: Any, notebook_page: A
         row(root, broken.id).locator(".nbexp-name").click()
         red = root.locator(".nbexp-log-row span", has_text="ERROR")
         red.wait_for(timeout=20_000)
-        assert "font-weight: bold" in (red.get_attribute("style") or "")
+        assert red.evaluate("el => getComputedStyle(el).fontWeight") == "700"
+        assert "var(--nbexp-ansi-red)" in (red.get_attribute("style") or "")  # the theme's red
         root.locator("tr.nbexp-row[data-status='running'] .nbexp-name").click()
         root.locator(".nbexp-log-row", has_text="%|").first.wait_for(timeout=20_000)
         root.locator(".nbexp-gpu").nth(1).wait_for(timeout=20_000)

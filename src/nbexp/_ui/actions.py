@@ -7,15 +7,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._core.errors import NbexpError, NotFound, UsageError, status_phrase
+from .._core.errors import Busy, NbexpError, NotFound, UsageError, status_phrase
 from .._core.records import ExperimentRecord
 from .._core.states import USER_ACTIONS, Status, allowed_actions
 from .._service.core import Service
 from . import protocol
-from .protocol import ActionDoneMessage, ErrorMessage, ProgressJson, RowJson
+from .protocol import ActionDoneMessage, ActionRefusedMessage, ErrorMessage, ProgressJson, RowJson
 
-# Names of the actions the browser may ask for.
-ACTIONS = tuple(a.value for a in USER_ACTIONS)
+# Names of the actions the browser may ask for: the user actions, and what a refusal for busy
+# GPUs offers (queue it, or force it), each checked as the action it retries.
+RETRIES = {"queue start": "start", "queue restart": "restart", "force restart": "restart"}
+ACTIONS = tuple(a.value for a in USER_ACTIONS) + tuple(RETRIES)
+OFFERS = {"start": ["queue start", "force start"], "restart": ["queue restart", "force restart"]}
 
 
 def check_action(service: Service, content: Any) -> tuple[int, str]:
@@ -30,7 +33,7 @@ def check_action(service: Service, content: Any) -> tuple[int, str]:
         raise UsageError(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
     record = service.store.get(experiment_id)  # NotFound names the id
     allowed = allowed_actions(record.status)
-    if action not in allowed:
+    if RETRIES.get(action, action) not in allowed:
         now = ", ".join(allowed) if allowed else "nothing"
         raise UsageError(
             f"cannot {action} experiment {experiment_id}: {status_phrase(record.status.value)} "
@@ -56,6 +59,9 @@ def run_action(service: Service, experiment_id: int, action: str, stop_grace: fl
         lifecycle.resume(experiment_id)
     elif action == "restart":
         lifecycle.restart(experiment_id, force=False, queue=False)
+    elif action in ("queue start", "queue restart", "force restart"):
+        retry = lifecycle.start if action == "queue start" else lifecycle.restart
+        retry(experiment_id, force=action == "force restart", queue=action != "force restart")
     elif action == "remove":
         lifecycle.remove(experiment_id, delete_logs=True)
     return f"{action}: experiment {experiment_id}"
@@ -66,12 +72,17 @@ def handle_action(
     content: Any,
     stop_grace: float,
     row_of: Callable[[int], RowJson | None],
-) -> ActionDoneMessage | ErrorMessage:
-    """The reply to an action message: the fresh row on success, an error message otherwise."""
+) -> ActionDoneMessage | ActionRefusedMessage | ErrorMessage:
+    """The reply to an action message: the fresh row on success, an error message otherwise
+    (a refusal for busy GPUs offers to queue or force it)."""
     req = content.get("req") if isinstance(content, dict) else None
     try:
         experiment_id, action = check_action(service, content)
         message = run_action(service, experiment_id, action, stop_grace)
+    except Busy as e:  # its GPUs (or a CPU slot) are taken: offer to queue it or force it
+        if isinstance(content, dict) and content.get("action") in OFFERS:
+            return refused(req, content, str(e))
+        return protocol.error(req, str(e))
     except NbexpError as e:
         return protocol.error(req, str(e))
     except Exception as e:  # never a traceback in the page; the message still says what failed
@@ -83,6 +94,17 @@ def handle_action(
         "action": action,
         "message": message,
         "row": row_of(experiment_id),
+    }
+
+
+def refused(req: Any, content: dict[str, Any], message: str) -> ActionRefusedMessage:
+    return {
+        "type": "refused",
+        "req": req if isinstance(req, int) else None,
+        "id": content["id"],
+        "action": content["action"],
+        "message": message,
+        "offers": OFFERS[content["action"]],
     }
 
 

@@ -19,13 +19,16 @@ import anywidget
 import traitlets
 
 from .._core.errors import NbexpError, UsageError
+from .._core.states import Status
 from .._service.core import Service
 from .._service.watches import WatchedLog
-from . import protocol
+from . import logtools, protocol
 from .actions import current_row, handle_action
 from .chart import ChartFeed
 from .monitor import DEFAULT_INTERVAL_S, Monitor, Snapshot, diff_rows, shared_monitor
 from .protocol import LogPart, RowJson
+from .rows import Query, check_sort, window_ids
+from .table_view import DEFAULT_LIMIT, TableView, gpu_holders
 
 DEFAULT_STOP_GRACE_S = 10.0
 
@@ -48,6 +51,20 @@ MAX_RANGE = 1000
 OPEN_POLLS = 32
 # GPU readings kept for the sparklines (5 minutes at one per second).
 GPU_HISTORY = 300
+# With nothing to say for this long, a tick says the kernel is alive (a page that hears nothing
+# for three times as long shows "disconnected").
+HEARTBEAT_S = 5.0
+# The traits that make the table's query (shared by every view of the dashboard).
+QUERY_TRAITS = (
+    "status_filter",
+    "search",
+    "sort",
+    "descending",
+    "group_filter",
+    "hide_ended",
+    "grouped",
+    "collapsed",
+)
 
 
 def static_asset(name: str) -> Path:
@@ -90,6 +107,24 @@ class Dashboard(anywidget.AnyWidget):
     """Seconds between pushes to the browser."""
     home = traitlets.Unicode("").tag(sync=True)
     """The nbexp home shown in the header."""
+    sort = traitlets.Unicode("id").tag(sync=True)
+    """The table's order: "id" (newest first by default), "name", "status", "runtime", "gpus",
+    "group", "started", "progress", "reason", "param:NAME" or "metric:NAME"."""
+    descending = traitlets.Bool(True).tag(sync=True)
+    """Highest (newest) first."""
+    group_filter = traitlets.Unicode("").tag(sync=True)
+    """Only this group's experiments ("": every one)."""
+    hide_ended = traitlets.Bool(False).tag(sync=True)
+    """Hide completed, failed and stopped experiments."""
+    grouped = traitlets.Bool(False).tag(sync=True)
+    """Rows under their group's summary line (n running / queued / failed, best metric)."""
+    collapsed = traitlets.List(traitlets.Unicode(), default_value=[]).tag(sync=True)
+    """Groups whose rows are folded under their line (grouped mode)."""
+    columns = traitlets.List(traitlets.Unicode(), default_value=[]).tag(sync=True)
+    """The table's columns (empty: the default ones); params and metrics as "param:NAME",
+    "metric:NAME"."""
+    attempt = traitlets.Int(None, allow_none=True).tag(sync=True)
+    """The attempt whose log is shown (None: the latest)."""
 
     def __init__(
         self,
@@ -100,7 +135,7 @@ class Dashboard(anywidget.AnyWidget):
         live: bool = True,
         **kwargs: Any,
     ) -> None:
-        _check_kwargs(kwargs, ("selected", "status_filter", "search"))
+        _check_kwargs(kwargs, (*QUERY_TRAITS, "selected", "columns", "attempt"))
         if manager is not None and home is not None:
             raise UsageError("pass either manager= or home=, not both")
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
@@ -118,13 +153,20 @@ class Dashboard(anywidget.AnyWidget):
         self._log_total = 0  # its line count last sent
         self._chart = ChartFeed(self.service.metrics)  # the chart panel's runs and metric
         self._views = 0  # views drawn in browsers (hello minus bye); no pushes while none
+        self._table = TableView(self.service)  # each view's window of the runs table
+        self._exports = logtools.Exports()
+        self._log_end: str | None = None  # the end marker sent for the shown log
+        self._sent_holders: Any = None
+        self._last_push = time.monotonic()
         self.bytes_sent = 0
         self.messages_sent = 0
         self.last_message_bytes = 0
         super().__init__(interval=float(interval), home=str(self.service.home), **kwargs)
         self._monitor: Monitor = shared_monitor(self.service, float(interval))
         self.on_msg(self._on_message)
-        self.observe(self._on_selected, names=["selected"])
+        self.observe(self._on_selected, names=["selected", "attempt"])
+        self.observe(self._on_query, names=list(QUERY_TRAITS))
+        self._table.set_query(self._query())
         self._monitor.subscribe(self._on_snapshot, start=live)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -146,6 +188,7 @@ class Dashboard(anywidget.AnyWidget):
         self.bytes_sent += size
         self.messages_sent += 1
         self.last_message_bytes = size
+        self._last_push = time.monotonic()
         self.send(message)
 
     def _on_snapshot(self, snap: Snapshot) -> None:
@@ -153,6 +196,8 @@ class Dashboard(anywidget.AnyWidget):
             if self._views == 0:
                 return  # nobody is looking; a view that appears says hello and gets it all
             message = self._delta(snap)
+            if message is None and time.monotonic() - self._last_push >= HEARTBEAT_S:
+                message = {"type": "tick", "now": round(snap.at, 3)}  # "still here"
             if message is not None:
                 self._push(message)
 
@@ -167,7 +212,13 @@ class Dashboard(anywidget.AnyWidget):
                 message["ended"] = ended  # the page shows a toast for each
         if removed:
             message["removed"] = removed
+            self._table.removed(removed)
         self._sent_rows = snap.rows
+        message.update(self._table.tick(snap.rows, snap.at))  # type: ignore[typeddict-item]
+        if changed or removed:
+            holders = gpu_holders(snap.rows.values())
+            if holders != self._sent_holders:
+                message["gpu_holders"] = self._sent_holders = holders
         if snap.gpu_info != self._sent_gpu_info:
             message["gpu_info"] = snap.gpu_info
             self._sent_gpu_info = snap.gpu_info
@@ -195,10 +246,16 @@ class Dashboard(anywidget.AnyWidget):
         row = snap.rows.get(self.selected)
         if row is None:
             return None
-        if self._log_key != (row["id"], row["attempt"]):
-            return self._open_log(row["id"], row["attempt"])
+        attempt = self._shown_attempt(row)
+        if self._log_key != (row["id"], attempt):
+            return self._open_log(row["id"], attempt)
         if self._log is None:
             return None
+        end = logtools.end_text(Status(row["status"]), row["reason"], row["exit_code"])
+        if attempt == row["attempt"] and end != self._log_end:
+            self._log_end = end  # it just ended: the view draws the marker
+            return {"id": row["id"], "attempt": attempt, "total": self._log.line_count,
+                    "lines": {}, "end": end or ""}  # fmt: skip
         self._log.update(max_polls=1)
         before = self._log_total
         version, changed = self._log.changed_since(self._log_version)
@@ -242,9 +299,14 @@ class Dashboard(anywidget.AnyWidget):
         if attempt < 1:
             return {**base, "total": 0, "lines": [], "note": "not started yet: no log"}
         try:
-            log = self.service.watched(experiment_id)
+            log = logtools.watch(self.service, experiment_id, attempt)
+            record = self.service.fresh_record(experiment_id)
+            base["attempts"] = logtools.attempts_json(self.service, record)
+            self._log_end = logtools.attempt_end(self.service, record, attempt)
         except NbexpError as e:
             return {**base, "total": 0, "lines": [], "note": str(e)}
+        if self._log_end:
+            base["end"] = self._log_end
         log.update(max_polls=OPEN_POLLS)
         self._log = log
         total = log.line_count
@@ -273,9 +335,10 @@ class Dashboard(anywidget.AnyWidget):
             if row is None:
                 self._push(protocol.error(None, f"experiment {selected} no longer exists"))
                 return
-            if self._log_key == (selected, row["attempt"]):
+            attempt = self._shown_attempt(row)
+            if self._log_key == (selected, attempt):
                 return  # a tick opened it meanwhile
-            log = self._open_log(selected, row["attempt"])
+            log = self._open_log(selected, attempt)
             self._push({"type": "tick", "now": round(time.time(), 3), "log": log})
 
     # -- messages from the browser -----------------------------------------------------------
@@ -296,9 +359,11 @@ class Dashboard(anywidget.AnyWidget):
         kind = content.get("type")
         if kind == "hello":
             self._views += 1
-            return self._full_state()
+            return self._full_state(content)
         if kind == "bye":  # a view was removed (cell cleared, output closed)
             self._views = max(0, self._views - 1)
+            if isinstance(content.get("view"), str):
+                self._table.close(content["view"])
             return None
         if kind == "action":
             # The reply carries the acted-on row; the rest (queue, GPUs) follows at the next
@@ -306,6 +371,10 @@ class Dashboard(anywidget.AnyWidget):
             return handle_action(self.service, content, self.stop_grace, self._fresh_row)
         if kind == "log_range":
             return self._log_range(content)
+        if kind in ("window", "bulk"):
+            return self._table_request(kind, content)
+        if kind in ("log_search", "log_export"):
+            return self._log_tool(kind, content)
         if kind == "chart":
             latest = self._monitor.latest
             rows = latest.rows if latest is not None else self._monitor.snapshot().rows
@@ -314,10 +383,69 @@ class Dashboard(anywidget.AnyWidget):
         return protocol.error(content.get("req"), f"unknown message type {kind!r}")
 
     def _fresh_row(self, experiment_id: int) -> RowJson | None:
-        return current_row(self.service, experiment_id)
+        row = current_row(self.service, experiment_id)
+        self._table.forgot(experiment_id, row)  # the page takes it from the answer
+        return row
 
-    def _full_state(self) -> protocol.SnapshotMessage:
-        """Everything a freshly drawn view needs (a new cell output, a reloaded page)."""
+    # -- the runs table and the log's tools ----------------------------------------------------
+
+    def _query(self) -> Query:
+        return Query(
+            statuses=frozenset(self.status_filter),
+            group=self.group_filter or None,
+            text=self.search,
+            hide_ended=self.hide_ended,
+            sort=check_sort(self.sort),
+            descending=self.descending,
+            grouped=self.grouped,
+            collapsed=frozenset(self.collapsed),
+        )
+
+    def _on_query(self, change: dict[str, Any]) -> None:
+        """A filter or the order changed (in the page or from Python): every view's window."""
+        with self._lock:
+            self._table.set_query(self._query())
+            latest = self._monitor.latest
+            if latest is None or self._views == 0:
+                return
+            parts = self._table.tick(latest.rows, time.time())
+            if parts:
+                self._push({"type": "tick", "now": round(time.time(), 3), **parts})
+
+    def _rows_now(self) -> tuple[dict[int, RowJson], float]:
+        latest = self._monitor.latest
+        if latest is None or time.time() - latest.at > 2 * self._monitor.interval + 1:
+            latest = self._monitor.tick()  # no thread ticks (live=False, or stopped): now
+        return latest.rows, latest.at
+
+    def _table_request(self, kind: str, content: dict[str, Any]) -> Any:
+        if kind == "bulk" and content.get("matching") is True:
+            self._monitor.tick()  # "every one the filter shows" means now, not a second ago
+        rows, at = self._rows_now()
+        with self._lock:
+            if kind == "window":
+                return self._table.request(content, rows, at)
+        done = self._table.bulk(content, rows, at, self.stop_grace)
+        self._monitor.wake()  # the rows it changed, at once
+        return done
+
+    def _log_tool(self, kind: str, content: dict[str, Any]) -> Any:
+        record = self.service.fresh_record(content.get("id"))
+        if kind == "log_search":
+            return logtools.search(self.service, record, content)
+        return self._exports.piece(self.service, record, content)
+
+    def _shown_attempt(self, row: RowJson) -> int:
+        """The attempt whose log is shown: the one picked, while it exists, else the latest."""
+        picked = self.attempt
+        return picked if picked is not None and 1 <= picked <= row["attempt"] else row["attempt"]
+
+    def _full_state(self, hello: dict[str, Any]) -> protocol.SnapshotMessage:
+        """Everything a freshly drawn view needs (a new cell output, a reloaded page): the GPUs,
+        the selected log, and the first window of the table with every row of it."""
+        view = str(hello.get("view") or "view")
+        limit = hello.get("limit")
+        limit = limit if isinstance(limit, int) and not isinstance(limit, bool) else DEFAULT_LIMIT
         with self._lock:
             latest = self._monitor.latest
             fresh = latest is not None and time.time() - latest.at < 2 * self._monitor.interval
@@ -329,7 +457,7 @@ class Dashboard(anywidget.AnyWidget):
             message: protocol.SnapshotMessage = {
                 "type": "snapshot",
                 "now": round(snap.at, 3),
-                "rows": list(snap.rows.values()),
+                "view": view,
                 "gpu_info": snap.gpu_info,
                 "gpu": snap.gpu,
                 "gpu_foreign": snap.gpu_foreign,
@@ -337,7 +465,15 @@ class Dashboard(anywidget.AnyWidget):
             }
             if self.selected is not None and self.selected in snap.rows:
                 row = snap.rows[self.selected]
-                message["log"] = self._open_log(row["id"], row["attempt"])
+                message["log"] = self._open_log(row["id"], self._shown_attempt(row))
+            shown, _, counts, _ = self._table.open(view, 0, limit, snap.rows, snap.at)
+            message["windows"] = {view: shown}
+            message["counts"] = counts
+            # A new view has no row yet: all of its window's (the others take them too).
+            message["rows"] = [snap.rows[i] for i in window_ids(shown) if i in snap.rows]
+            for row in message["rows"]:
+                self._table.forgot(row["id"], row)
+            message["gpu_holders"] = self._sent_holders = gpu_holders(snap.rows.values())
             return message
 
     def _log_range(self, content: dict[str, Any]) -> Any:

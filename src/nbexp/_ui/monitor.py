@@ -20,8 +20,8 @@ from .._core.states import HOLDING
 from .._service.core import Service
 from .._service.gpus import GpuOwnership
 from . import protocol
-from .actions import row_progress
 from .protocol import GpuInfo, GpuProcessJson, GpuReading, RowJson
+from .rowcache import RowCache
 
 DEFAULT_INTERVAL_S = 1.0
 
@@ -67,6 +67,7 @@ class Monitor:
         self.gpus = gpus if gpus is not None else service.gpus
         self.interval = float(interval)
         self.latest: Snapshot | None = None
+        self._rows = RowCache()  # every experiment's row, read again only where it changed
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()  # guards the subscriber list and `latest`
         self._tick_lock = threading.Lock()  # one tick at a time (thread, tests, pokes)
@@ -107,26 +108,13 @@ class Monitor:
             self.service.tick()
         except Exception as e:  # a locked database now and then must not kill the thread
             errors.append(f"housekeeping failed: {e}")
-        rows: dict[int, RowJson] = {}
-        try:
-            records = self.service.store.list()
-        except Exception as e:
-            errors.append(f"cannot read the experiments: {e}")
-            records = []
-            if self.latest is not None:
-                rows = dict(self.latest.rows)
-        watches = self.service.watches
-        live_logs: set[str] = set()
-        log_paths: dict[int, str] = {}
-        metric_fields = self._metric_fields(records, errors)
-        for record in records:
-            if record.log_path:
-                log_paths[record.id] = record.log_path
-                live_logs.add(record.log_path)
-            rows[record.id] = protocol.row_json(
-                record, row_progress(self.service, record), metric_fields.get(record.id)
-            )
-        watches.tails.forget_except(live_logs)
+        # Only the rows that changed (or run) are read and built again: see rowcache.
+        rows, records, logs_changed = self._rows.refresh(
+            self.service, errors, lambda every, rebuild: self._metric_fields(every, rebuild, errors)
+        )
+        log_paths = dict(self._rows.log_paths)
+        if logs_changed:
+            self.service.watches.tails.forget_except(set(log_paths.values()))
         running = [r for r in records if r.status in HOLDING]  # paused: still on its GPUs
         info, readings, foreign = self._gpu_parts(running, errors)
         return Snapshot(
@@ -141,17 +129,21 @@ class Monitor:
         )
 
     def _metric_fields(
-        self, records: list[ExperimentRecord], errors: list[str]
+        self,
+        records: list[ExperimentRecord],
+        rebuild: list[ExperimentRecord],
+        errors: list[str],
     ) -> dict[int, protocol.RowMetricsJson]:
         """Read what the logs printed since the last tick into the metric histories (this
-        tick's share, see `_service.metrics`), and each row's latest values and sparkline."""
+        tick's share, see `_service.metrics`), and the latest values and sparkline of the rows
+        built again this tick."""
         metrics = self.service.metrics
         try:
             metrics.tick(records)
         except Exception as e:  # a locked store now and then: the next tick goes on from there
             errors.append(f"reading metrics failed: {e}")
         try:
-            return metrics.row_fields(records)  # type: ignore[return-value]
+            return metrics.row_fields(rebuild)  # type: ignore[return-value]
         except Exception as e:
             errors.append(f"cannot read the metrics: {e}")
             return {}

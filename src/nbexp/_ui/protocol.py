@@ -7,6 +7,8 @@ Builders for the row and GPU parts live here too, so no other module writes thes
 Kernel → browser: `SnapshotMessage` (everything, in reply to hello), `TickMessage` (what changed),
 `LogLinesMessage` (a requested range), `ActionDoneMessage`, `ErrorMessage`.
 Browser → kernel: `HelloMessage`, `ByeMessage`, `ActionRequest`, `LogRangeRequest`.
+The runs table's windows, bulk actions and the log view's search and exports are declared in
+`protocol_table.py` and re-exported here.
 """
 
 from __future__ import annotations
@@ -17,6 +19,41 @@ from typing import Any, Literal, TypedDict
 from .._core.records import ExperimentRecord
 from .._core.states import HOLDING, Status, allowed_actions
 from .._io.gpus import GpuReport, GpuSample, GpuSnapshot
+from .protocol_table import (
+    ActionRefusedMessage,
+    AttemptJson,
+    BulkDoneMessage,
+    BulkRequest,
+    CountsJson,
+    GroupLineJson,
+    LogChunkMessage,
+    LogExportRequest,
+    LogMatchesMessage,
+    LogSearchRequest,
+    RefusalJson,
+    RowsMessage,
+    WindowJson,
+    WindowRequest,
+)
+
+# The runs table's and the log tools' shapes, declared in protocol_table.py: part of the protocol.
+TABLE_PROTOCOL = (
+    ActionRefusedMessage,
+    AttemptJson,
+    BulkDoneMessage,
+    BulkRequest,
+    CountsJson,
+    GroupLineJson,
+    LogChunkMessage,
+    LogExportRequest,
+    LogMatchesMessage,
+    LogSearchRequest,
+    RefusalJson,
+    RowsMessage,
+    WindowJson,
+    WindowRequest,
+)
+
 
 # -- parts ------------------------------------------------------------------------------------
 
@@ -58,6 +95,9 @@ class RowJson(TypedDict):
     attempt: int
     actions: list[str]  # what the state allows, e.g. ["stop"]
     progress: ProgressJson | None
+    group: str | None  # its group (a sweep is one)
+    params: dict[str, Any] | None  # a sweep run's parameters
+    tags: list[str]
     failure: FailureJson | None  # why the current attempt failed
     attempts: str | None  # "attempt 2/3" when retries are allowed
     paused_seconds: float  # time the current attempt spent paused (left out of its runtime)
@@ -135,6 +175,8 @@ class LogPart(TypedDict, total=False):
     lines: Any  # list[LineJson] (reset) or dict[str, LineJson] (delta)
     stale: list[int]  # [from, to)
     note: str  # why there is no log to show
+    attempts: list[AttemptJson]  # every attempt (the attempt picker), with `reset`
+    end: str  # the shown attempt ended: how, in words (the view draws it below the last line)
 
 
 # A log line: plain text, or [text, [[start, end, css], ...]] when it has colours.
@@ -166,6 +208,10 @@ class TickMessage(TypedDict, total=False):
     gpu_foreign: dict[str, list[GpuProcessJson]]  # GPU index -> someone else's processes
     log: LogPart
     problems: list[str]  # what went wrong this tick, in words
+    windows: dict[str, WindowJson]  # view -> its window, when it changed
+    counts: CountsJson  # when they changed
+    forget: list[int]  # rows no view shows any more: the page may drop them
+    gpu_holders: dict[str, list[list[Any]]]  # GPU index -> [[id, name], …] of ours holding it
     ended: list[EndedJson]  # runs that ended since the last push (toasts)
     chart: ChartPart  # the chart's runs' new points
 
@@ -179,6 +225,10 @@ class SnapshotMessage(TypedDict, total=False):
     gpu_foreign: dict[str, list[GpuProcessJson]]
     gpu_history: list[list[GpuReading]]  # per GPU, oldest first
     log: LogPart
+    view: str  # the view that said hello (others keep their state)
+    windows: dict[str, WindowJson]  # its window (`rows` holds that window's rows)
+    counts: CountsJson
+    gpu_holders: dict[str, list[list[Any]]]
 
 
 class LogLinesMessage(TypedDict):
@@ -219,12 +269,15 @@ class ErrorMessage(TypedDict):
 # -- browser → kernel -------------------------------------------------------------------------
 
 
-class HelloMessage(TypedDict):
+class HelloMessage(TypedDict, total=False):
     type: Literal["hello"]  # a view was drawn: send it everything
+    view: str  # its id, for its windows of the table
+    limit: int  # the rows it shows at once
 
 
-class ByeMessage(TypedDict):
+class ByeMessage(TypedDict, total=False):
     type: Literal["bye"]  # a view was removed
+    view: str  # which (its windows of the table are dropped)
 
 
 class ActionRequest(TypedDict):
@@ -279,6 +332,9 @@ def row_json(
         "attempt": record.attempt,
         "actions": allowed_actions(record.status),
         "progress": progress,  # type: ignore[typeddict-item]
+        "group": record.group_name,
+        "params": record.params,
+        "tags": list(record.tags),
         "failure": record.failure,  # type: ignore[typeddict-item]
         "attempts": record.attempt_text if record.retries else None,
         "paused_seconds": record.paused_seconds or 0.0,
@@ -389,16 +445,35 @@ def process_json(pid: int, user: str | None, used_memory: int | None) -> GpuProc
 
 
 def line_json(line: Any) -> LineJson:
-    """A log line on the wire: plain text, or [text, [[start, end, css], ...]] with colours."""
+    """A log line on the wire: plain text, or [text, [[start, end, style], ...]] with colours,
+    each style as words the view turns into the theme's colours (see `style_words`)."""
     if isinstance(line, str):
         return line
     text, spans = line
     styled = []
     for start, end, style in spans:
-        css = style.css() if hasattr(style, "css") else str(style)
-        if css:
-            styled.append([int(start), int(end), css])
+        words = style_words(style) if hasattr(style, "fg") else str(style)
+        if words:
+            styled.append([int(start), int(end), words])
     return [text, styled] if styled else text
+
+
+_STYLE_FLAGS = ("bold", "dim", "italic", "underline", "inverse", "strike")
+
+
+def style_words(style: Any) -> str:
+    """A span's style as words: `f:red`, `b:bright_blue` or `f:#rrggbb` for colours, then the
+    flags (bold, dim, italic, underline, inverse, strike) and `link:URL`. Named colours stay
+    names, so the view draws them in the theme's ANSI palette (readable in light and dark),
+    and inverse stays a flag, swapped once, by the view."""
+    words = [f"f:{style.fg}"] if style.fg else []
+    if style.bg:
+        words.append(f"b:{style.bg}")
+    words += [flag for flag in _STYLE_FLAGS if getattr(style, flag)]
+    link = getattr(style, "link", None)
+    if link and not any(c.isspace() for c in link):
+        words.append(f"link:{link}")
+    return " ".join(words)
 
 
 def lines_json(lines: Iterable[Any]) -> list[LineJson]:
