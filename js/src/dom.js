@@ -45,11 +45,13 @@ export function fmtDuration(seconds) {
   return `${ss}s`;
 }
 
-/** The runtime shown for a row: ticking while it runs. @param {RowJson} row @param {number} now */
+/** The runtime shown for a row: ticking while it runs, paused time left out.
+ * @param {RowJson} row @param {number} now */
 export function runtimeOf(row, now) {
   if (row.started == null) return "";
-  const end = row.ended ?? (row.status === "running" ? now : row.started);
-  return fmtDuration(end - row.started);
+  let end = row.ended ?? (row.status === "running" ? now : row.paused_at ?? row.started);
+  if (row.paused_at != null) end = Math.min(end, row.paused_at); // the clock stopped then
+  return fmtDuration(end - row.started - (row.paused_seconds || 0));
 }
 
 /** @param {RowJson} row */
