@@ -76,8 +76,9 @@ function fmtDuration(seconds) {
 }
 function runtimeOf(row, now) {
   if (row.started == null) return "";
-  const end = row.ended ?? (row.status === "running" ? now : row.started);
-  return fmtDuration(end - row.started);
+  let end = row.ended ?? (row.status === "running" ? now : row.paused_at ?? row.started);
+  if (row.paused_at != null) end = Math.min(end, row.paused_at);
+  return fmtDuration(end - row.started - (row.paused_seconds || 0));
 }
 function pidText(row) {
   if (row.executor === "slurm") return row.job_id ? `slurm ${row.job_id}` : "slurm";
@@ -373,7 +374,7 @@ function renderCard({ model, el }) {
   };
 }
 
-// ../../../work/main/js/node_modules/uplot/dist/uPlot.esm.js
+// ../../../../work/main/js/node_modules/uplot/dist/uPlot.esm.js
 var FEAT_TIME = true;
 var pre = "u-";
 var UPLOT = "uplot";
@@ -2451,8 +2452,8 @@ function uPlot(opts, data, then) {
     root.id = opts.id;
   addClass(root, opts.class);
   if (opts.title) {
-    let title = placeDiv(TITLE, root);
-    title.textContent = opts.title;
+    let title2 = placeDiv(TITLE, root);
+    title2.textContent = opts.title;
   }
   const can = placeTag("canvas");
   const ctx = self.ctx = can.getContext("2d");
@@ -5078,7 +5079,7 @@ function makeGpuPanel() {
       el.replaceChildren(h("div", { class: "nbexp-muted", text: "GPUs: waiting for the first reading\u2026" }));
       return;
     }
-    const title = h(
+    const title2 = h(
       "div",
       { class: "nbexp-panel-title" },
       h("span", { text: "GPUs" }),
@@ -5087,7 +5088,7 @@ function makeGpuPanel() {
       h("span", { class: "nbexp-muted nbexp-gpus-scope", text: "this machine only" })
     );
     if (!info.gpus.length) {
-      el.replaceChildren(title, h(
+      el.replaceChildren(title2, h(
         "div",
         { class: "nbexp-nogpu" },
         h("div", { class: "nbexp-nogpu-title", text: "No GPU" }),
@@ -5095,7 +5096,7 @@ function makeGpuPanel() {
       ));
       return;
     }
-    el.replaceChildren(title, ...info.gpus.map((gpu, i) => gpuBox(gpu, readings[i] || [], history[i] || [], holdersOf(gpu, held), foreign[gpu.index] || [])));
+    el.replaceChildren(title2, ...info.gpus.map((gpu, i) => gpuBox(gpu, readings[i] || [], history[i] || [], holdersOf(gpu, held), foreign[gpu.index] || [])));
   }
   return { el, apply, draw };
 }
@@ -5325,11 +5326,11 @@ function makeLogRows(theme) {
   }
   return { viewport, atEnd, scrollToEnd, scrollToLine, draw, forget };
 }
-function tool(name, title, cls = "") {
-  return h("button", { class: `nbexp-btn nbexp-log-tool ${cls}`, title, "aria-label": title }, icon(name));
+function tool(name, title2, cls = "") {
+  return h("button", { class: `nbexp-btn nbexp-log-tool ${cls}`, title: title2, "aria-label": title2 }, icon(name));
 }
 function makeLogHeader() {
-  const title = h("span", { class: "nbexp-log-title" });
+  const title2 = h("span", { class: "nbexp-log-title" });
   const info = h("span", { class: "nbexp-log-info" });
   const attempts = h("select", { class: "nbexp-attempts", "aria-label": "attempt", hidden: true });
   const query2 = h("input", { class: "nbexp-log-search", type: "search", placeholder: "search the log" });
@@ -5344,9 +5345,9 @@ function makeLogHeader() {
   const followBtn = h("button", { class: "nbexp-btn nbexp-follow", title: "follow the end of the log", text: "following" });
   const jumpBtn = h("button", { class: "nbexp-btn nbexp-jump", text: "\u2193 jump to end", hidden: true });
   const tools = h("span", { class: "nbexp-log-tools" }, query2, found, prev, next, wrapBtn, numbersBtn, copyBtn, rawBtn, textBtn);
-  const el = h("div", { class: "nbexp-log-header" }, title, attempts, info, h("span", { class: "nbexp-spacer" }), tools, followBtn, jumpBtn);
+  const el = h("div", { class: "nbexp-log-header" }, title2, attempts, info, h("span", { class: "nbexp-spacer" }), tools, followBtn, jumpBtn);
   function draw(state, row) {
-    setText(title, row ? `#${row.id} ${row.name}` : "Select an experiment to see its log");
+    setText(title2, row ? `#${row.id} ${row.name}` : "Select an experiment to see its log");
     setText(info, state.id != null ? `${state.total.toLocaleString()} lines` : "");
     setText(followBtn, state.follow ? "following" : "paused");
     followBtn.classList.toggle("nbexp-on", state.follow);
@@ -6352,6 +6353,140 @@ function makeRunsTable(deps) {
   };
 }
 
+// src/toast.js
+var TOAST_MS = 15e3;
+var MAX_TOASTS = 4;
+var OPT_IN_KEY = "nbexp-notify";
+var ENDINGS = {
+  completed: { icon: "\u2714", word: "completed" },
+  error: { icon: "\u25B2", word: "failed" },
+  interrupted: { icon: "\u270B", word: "stopped" },
+  queued: { icon: "\u21BB", word: "failed, will retry" }
+  // a retry waits in the queue
+};
+function notificationApi() {
+  return typeof window !== "undefined" && "Notification" in window ? window.Notification : null;
+}
+function optedIn() {
+  try {
+    return window.localStorage.getItem(OPT_IN_KEY) === "1";
+  } catch (e) {
+    return false;
+  }
+}
+function setOptIn(on2) {
+  try {
+    window.localStorage.setItem(OPT_IN_KEY, on2 ? "1" : "0");
+  } catch (e) {
+  }
+}
+function title(ended) {
+  const info = ENDINGS[ended.status] || { icon: "", word: ended.status };
+  return `#${ended.id} ${ended.name} ${info.word}`;
+}
+function makeToasts({ onSelect }) {
+  const list = h("div", { class: "nbexp-toast-list" });
+  const bell = h("button", { class: "nbexp-btn nbexp-notify-toggle", type: "button", onclick: toggle });
+  const el = h(
+    "div",
+    { class: "nbexp-toasts", role: "status", "aria-live": "polite", hidden: true },
+    list,
+    bell
+  );
+  const timers = /* @__PURE__ */ new Set();
+  function drawBell() {
+    const api = notificationApi();
+    bell.hidden = !api || api.permission === "denied";
+    const on2 = !!api && optedIn() && api.permission === "granted";
+    bell.textContent = on2 ? "\u{1F514} notifying in the background" : "\u{1F515} notify me in the background";
+    bell.title = on2 ? "click to stop browser notifications for runs that end" : "show a browser notification when a run ends while this tab is in the background";
+    bell.setAttribute("aria-pressed", on2 ? "true" : "false");
+  }
+  async function toggle() {
+    const api = notificationApi();
+    if (!api) return;
+    if (optedIn() && api.permission === "granted") {
+      setOptIn(false);
+      drawBell();
+      return;
+    }
+    const answer = api.permission === "granted" ? "granted" : await api.requestPermission();
+    setOptIn(answer === "granted");
+    drawBell();
+  }
+  function notify(ended) {
+    const api = notificationApi();
+    if (!api || !optedIn() || api.permission !== "granted" || !document.hidden) return;
+    try {
+      const note = new api(`nbexp: ${title(ended)}`, { body: ended.summary || "", tag: `nbexp-${ended.id}` });
+      note.onclick = () => {
+        window.focus();
+        onSelect(ended.id);
+        note.close();
+      };
+    } catch (e) {
+    }
+  }
+  function drop(item) {
+    item.remove();
+    el.hidden = list.children.length === 0;
+  }
+  function show(ended) {
+    const info = ENDINGS[ended.status] || { icon: "", word: ended.status };
+    const item = h(
+      "div",
+      {
+        class: `nbexp-toast nbexp-toast-${ended.status}`,
+        "data-id": String(ended.id),
+        "data-status": ended.status
+      },
+      h("span", { class: "nbexp-toast-icon", "aria-hidden": "true", text: info.icon }),
+      h(
+        "div",
+        { class: "nbexp-toast-body" },
+        h(
+          "div",
+          { class: "nbexp-toast-title" },
+          h("a", {
+            class: "nbexp-toast-link",
+            href: "#",
+            title: `show experiment ${ended.id}`,
+            text: `#${ended.id} ${ended.name}`,
+            onclick: (ev) => {
+              ev.preventDefault();
+              onSelect(ended.id);
+              drop(item);
+            }
+          }),
+          h("span", { class: "nbexp-toast-status", text: ` ${info.word}` }),
+          ended.attempts ? h("span", { class: "nbexp-muted", text: ` (${ended.attempts})` }) : null
+        ),
+        ended.summary ? h("div", { class: "nbexp-toast-summary", title: ended.summary, text: ended.summary }) : null
+      ),
+      h("button", {
+        class: "nbexp-btn nbexp-dismiss",
+        "aria-label": "dismiss",
+        text: "\xD7",
+        onclick: () => drop(item)
+      })
+    );
+    list.prepend(item);
+    while (list.children.length > MAX_TOASTS) list.lastElementChild?.remove();
+    el.hidden = false;
+    drawBell();
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      drop(item);
+    }, TOAST_MS);
+    timers.add(timer);
+    notify(ended);
+  }
+  drawBell();
+  return { el, show, dispose: () => {
+    for (const t of timers) clearTimeout(t);
+  } };
+}
+
 // src/dashboard.js
 var NARROW = 1100;
 var STACK = 760;
@@ -6365,6 +6500,7 @@ function renderDashboard({ model, el }) {
   const selected = () => model.get("selected");
   const table = makeRunsTable({ model, channel, now, selected, onSelect: select, onActionReply, notify: notices.show });
   const gpus = makeGpuPanel();
+  const toasts = makeToasts({ onSelect: select });
   const log = makeLogView({ channel, notify: notices.show, selected, rowOf: (id) => table.get(id), model });
   const gone = h(
     "div",
@@ -6377,6 +6513,7 @@ function renderDashboard({ model, el }) {
     "div",
     { class: "nbexp-root nbexp-dashboard" },
     gone,
+    toasts.el,
     notices.el,
     table.el,
     h("div", { class: "nbexp-lower" }, gpus.el, log.el),
@@ -6434,6 +6571,7 @@ function renderDashboard({ model, el }) {
     if (msg.type === "tick" && msg.chart) chart.apply(msg.chart);
     if (rowsChanged) chart.rowsChanged();
     if (msg.type === "tick") for (const problem of msg.problems || []) notices.show(problem, "warn");
+    if (msg.type === "tick") for (const ended of msg.ended || []) toasts.show(ended);
   }
   const onMsg = (msg) => {
     heard = Date.now();
@@ -6453,7 +6591,7 @@ function renderDashboard({ model, el }) {
     model.off("msg:custom", onMsg);
     clearInterval(watchdog);
     widths.disconnect();
-    for (const part of [channel, notices, table, log, chart]) part.dispose();
+    for (const part of [channel, notices, table, log, toasts, chart]) part.dispose();
     root.remove();
   };
 }

@@ -11,6 +11,7 @@ import { makeGpuPanel } from "./gpus.js";
 import { makeLogView } from "./logview.js";
 import { makeNotices } from "./parts.js";
 import { makeRunsTable } from "./table.js";
+import { makeToasts } from "./toast.js";
 /** @import { ActionDoneMessage, DashboardTraits, ErrorMessage, KernelMessage, Model, RowJson, SnapshotMessage, TickMessage } from "./protocol.js" */
 
 // Width classes from the output area's own width (not the window's): below NARROW minor columns
@@ -31,11 +32,12 @@ export function renderDashboard({ model, el }) {
   const selected = () => model.get("selected");
   const table = makeRunsTable({ model, channel, now, selected, onSelect: select, onActionReply, notify: notices.show });
   const gpus = makeGpuPanel();
+  const toasts = makeToasts({ onSelect: select });
   const log = makeLogView({ channel, notify: notices.show, selected, rowOf: (id) => table.get(id), model });
   const gone = h("div", { class: "nbexp-disconnected-note", hidden: true }, icon("disconnected"),
     "disconnected \u2014 run the cell again");
   const chart = makeChartPanel({ channel, notify: notices.show, rowOf: (id) => table.get(id), rows: () => table.all() });
-  const root = h("div", { class: "nbexp-root nbexp-dashboard" }, gone, notices.el, table.el,
+  const root = h("div", { class: "nbexp-root nbexp-dashboard" }, gone, toasts.el, notices.el, table.el,
     h("div", { class: "nbexp-lower" }, gpus.el, log.el), chart.el);
   el.append(root);
 
@@ -92,6 +94,7 @@ export function renderDashboard({ model, el }) {
     if (msg.type === "tick" && msg.chart) chart.apply(msg.chart);
     if (rowsChanged) chart.rowsChanged();
     if (msg.type === "tick") for (const problem of msg.problems || []) notices.show(problem, "warn");
+    if (msg.type === "tick") for (const ended of msg.ended || []) toasts.show(ended);
   }
   /** @param {KernelMessage} msg */
   const onMsg = (msg) => {
@@ -112,7 +115,7 @@ export function renderDashboard({ model, el }) {
     model.off("msg:custom", onMsg);
     clearInterval(watchdog);
     widths.disconnect();
-    for (const part of [channel, notices, table, log, chart]) part.dispose();
+    for (const part of [channel, notices, table, log, toasts, chart]) part.dispose();
     root.remove();
   };
 }
