@@ -1,9 +1,12 @@
 """Latency and polling cost of nbexp's Slurm client against a throw-away single-node Slurm.
 
 Starts the test cluster (tests/slurm/cluster.py; needs root and .ci/install-slurm.sh), measures
-submit → started (out of PENDING) through the client and through bare sbatch + tight scontrol
-polling, and the cost of one `query` for 200 jobs; prints Markdown tables. Usage:
+how long the cluster takes to start with and without accounting (MariaDB + slurmdbd), submit →
+started (out of PENDING) through the client and through bare sbatch + tight scontrol polling,
+the cost of one `query` for 200 jobs, and a 100-run sweep submitted as one job array against
+the same runs submitted one sbatch each; prints Markdown tables. Usage:
     uv run python benchmarks/bench_slurm.py [--jobs 10] [--query-jobs 200] [--rounds 20]
+        [--starts 5] [--sweep-runs 100] [--sweep-rounds 5] [--only startup,latency,query,sweep]
 """
 
 from __future__ import annotations
@@ -161,6 +164,56 @@ def measure_query(cluster: SlurmCluster, folder: Path, count: int, rounds: int) 
     return rows
 
 
+def measure_startup(base: Path, starts: int) -> dict[str, list[float]]:
+    """Start-to-idle seconds of fresh clusters, with and without accounting, interleaved."""
+    results: dict[str, list[float]] = {"without accounting": [], "with accounting": []}
+    steps: dict[str, list[float]] = {}
+    for n in range(starts):
+        for accounting in (False, True):
+            cluster = SlurmCluster(base / f"start-{n}-{int(accounting)}", accounting=accounting)
+            try:
+                cluster.start()
+            finally:
+                cluster.stop()
+            label = "with accounting" if accounting else "without accounting"
+            results[label].append(cluster.startup_seconds["total"])
+            if accounting:
+                for step, seconds in cluster.startup_seconds.items():
+                    steps.setdefault(step, []).append(seconds)
+    for step, values in steps.items():
+        results[f"  step: {step}"] = values
+    return results
+
+
+def measure_sweep(
+    cluster: SlurmCluster, base: Path, runs: int, rounds: int
+) -> dict[str, tuple[list[float], list[int]]]:
+    """Wall seconds and Slurm commands of submitting `runs` runs: mgr.sweep(executor="slurm")
+    (one job array) against the same runs through run() (one sbatch each, as submitit does)."""
+    from nbexp import ExperimentManager
+
+    os.environ.update(cluster.env)
+    results: dict[str, tuple[list[float], list[int]]] = {"array": ([], []), "singles": ([], [])}
+    values = [str(i) for i in range(runs)]
+    for n in range(rounds):
+        for way in ("array", "singles"):
+            manager = ExperimentManager(home=base / f"home-{way}-{n}", executor="slurm")
+            client = manager.service.slurm.client
+            calls = client.calls
+            started = time.perf_counter()
+            if way == "array":
+                manager.sweep(["true", "{i}"], {"i": values}, max_parallel=8, name=f"s{n}")
+            else:
+                for value in values:
+                    manager.run(["true", value])
+            results[way][0].append(time.perf_counter() - started)
+            results[way][1].append(client.calls - calls)
+            jobs = [r.job_id for r in manager.service.store.list() if r.job_id]
+            subprocess.run(["scancel", *{j.split("_")[0] for j in jobs}], env=cluster.client_env())
+            manager.service.close()
+    return results
+
+
 def _row(label: str, walls: list[float], cpus: list[float], ctld: list[float]) -> str:
     return (
         f"| {label} | {statistics.median(walls) * 1000:.1f} ms | {max(walls) * 1000:.1f} ms "
@@ -173,39 +226,81 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10, help="jobs per latency variant")
     parser.add_argument("--query-jobs", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--starts", type=int, default=5, help="cluster starts of each kind")
+    parser.add_argument("--sweep-runs", type=int, default=100)
+    parser.add_argument("--sweep-rounds", type=int, default=5)
+    parser.add_argument("--only", default="startup,latency,query,sweep")
     args = parser.parse_args()
+    only = set(args.only.split(","))
     with tempfile.TemporaryDirectory(prefix="nbexp-bench-slurm-") as scratch:
         base = Path(scratch)
+        if "startup" in only:
+            print_startup(measure_startup(base / "starts", args.starts))
         cluster = SlurmCluster(base / "cluster")
-        started = time.perf_counter()
         cluster.start()
-        print(f"cluster start to idle node: {time.perf_counter() - started:.2f} s\n")
+        print(f"cluster start to idle node: {cluster.startup_seconds['total']:.2f} s\n")
         try:
-            (base / "jobs").mkdir()
-            latency = measure_latency(cluster, base / "jobs", args.jobs)
-            print(f"submit → started, {args.jobs} jobs each (median, min, max):\n")
-            print("| path | median | min | max |\n| --- | --- | --- | --- |")
-            labels = {
-                "native": "sbatch + scontrol polled every 10 ms (Slurm alone)",
-                "tight": "client: write_batch_script + submit + query every 10 ms",
-                "managed": "client: query every 1 s with the default 2 s cache",
-            }
-            for name, label in labels.items():
-                values = latency[name]
+            if "latency" in only:
+                (base / "jobs").mkdir()
+                print_latency(measure_latency(cluster, base / "jobs", args.jobs), args.jobs)
+            if "query" in only:
+                (base / "held").mkdir()
+                rows = measure_query(cluster, base / "held", args.query_jobs, args.rounds)
+                print(f"\npolling {args.query_jobs} pending jobs ({args.rounds} rounds):\n")
                 print(
-                    f"| {label} | {statistics.median(values):.2f} s | {min(values):.2f} s "
-                    f"| {max(values):.2f} s |"
+                    "| call | wall median | wall max | CPU here (median, incl. scontrol) "
+                    "| slurmctld CPU (mean) |\n| --- | --- | --- | --- | --- |"
                 )
-            (base / "held").mkdir()
-            rows = measure_query(cluster, base / "held", args.query_jobs, args.rounds)
-            print(f"\npolling {args.query_jobs} pending jobs ({args.rounds} rounds):\n")
-            print(
-                "| call | wall median | wall max | CPU here (median, incl. scontrol) "
-                "| slurmctld CPU (mean) |\n| --- | --- | --- | --- | --- |"
-            )
-            print("\n".join(rows))
+                print("\n".join(rows))
+            if "sweep" in only:
+                sweep = measure_sweep(cluster, base / "sweeps", args.sweep_runs, args.sweep_rounds)
+                print_sweep(sweep, args.sweep_runs, args.sweep_rounds)
         finally:
             cluster.stop()
+
+
+def print_startup(results: dict[str, list[float]]) -> None:
+    print("cluster start to idle node (median, min, max):\n")
+    print("| cluster | median | min | max |\n| --- | --- | --- | --- |")
+    for label, values in results.items():
+        print(
+            f"| {label} | {statistics.median(values):.2f} s | {min(values):.2f} s "
+            f"| {max(values):.2f} s |"
+        )
+    print()
+
+
+def print_latency(latency: dict[str, list[float]], jobs: int) -> None:
+    print(f"submit → started, {jobs} jobs each (median, min, max):\n")
+    print("| path | median | min | max |\n| --- | --- | --- | --- |")
+    labels = {
+        "native": "sbatch + scontrol polled every 10 ms (Slurm alone)",
+        "tight": "client: write_batch_script + submit + query every 10 ms",
+        "managed": "client: query every 1 s with the default 2 s cache",
+    }
+    for name, label in labels.items():
+        values = latency[name]
+        print(
+            f"| {label} | {statistics.median(values):.2f} s | {min(values):.2f} s "
+            f"| {max(values):.2f} s |"
+        )
+
+
+def print_sweep(results: dict[str, tuple[list[float], list[int]]], runs: int, rounds: int) -> None:
+    print(f"\nsubmitting a {runs}-run sweep ({rounds} rounds, interleaved):\n")
+    print("| how | wall median | min | max | Slurm commands |\n| --- | --- | --- | --- | --- |")
+    labels = {
+        "array": f'mgr.sweep(..., executor="slurm"): one job array of {runs}',
+        "singles": f'{runs} × mgr.run(..., executor="slurm"): one sbatch each',
+    }
+    for way, label in labels.items():
+        walls, calls = results[way]
+        print(
+            f"| {label} | {statistics.median(walls):.2f} s | {min(walls):.2f} s "
+            f"| {max(walls):.2f} s | {statistics.median(calls):.0f} |"
+        )
+    ratio = statistics.median(results["singles"][0]) / statistics.median(results["array"][0])
+    print(f"\nratio of medians (singles / array): {ratio:.1f}x")
 
 
 if __name__ == "__main__":

@@ -374,7 +374,7 @@ function renderCard({ model, el }) {
   };
 }
 
-// ../../../../work/main/js/node_modules/uplot/dist/uPlot.esm.js
+// node_modules/uplot/dist/uPlot.esm.js
 var FEAT_TIME = true;
 var pre = "u-";
 var UPLOT = "uplot";
@@ -5048,12 +5048,65 @@ function gpuBox(gpu, reading, hist, holders, foreign) {
     holdersLine(holders, foreign)
   );
 }
+function nodeGpuBox(gpu, job) {
+  const [mem, util, temp, power] = gpu.reading;
+  const memPct = gpu.mem_total ? 100 * (mem ?? 0) / gpu.mem_total : 0;
+  const held = gpu.job_mem != null ? ` \xB7 ${fmtGiB(gpu.job_mem)} GiB` : "";
+  const span = gpu.history.length * (job.interval || 0);
+  return h(
+    "div",
+    { class: "nbexp-gpu nbexp-node-gpu", "data-node": job.node || "", "data-index": gpu.index },
+    h(
+      "div",
+      { class: "nbexp-gpu-head" },
+      h("span", { class: "nbexp-gpu-index", text: `GPU ${gpu.index}` }),
+      h("span", { class: "nbexp-gpu-name", title: gpu.uuid || "", text: gpu.name || "" })
+    ),
+    meterRow("nbexp-meter-mem", memPct, `mem ${fmtGiB(mem)}/${fmtGiB(gpu.mem_total)} GiB`),
+    meterRow("nbexp-meter-util", util ?? 0, `util ${util ?? "?"}%`),
+    h(
+      "div",
+      { class: "nbexp-gpu-stats" },
+      h("span", { text: temp != null ? `${temp}\xB0C` : "" }),
+      h("span", { text: power != null ? `${power} W` : "" }),
+      gpu.problem ? h("span", { class: "nbexp-gpu-problem", text: gpu.problem }) : null
+    ),
+    h(
+      "div",
+      { class: "nbexp-gpu-sparks", title: `last ${Math.max(1, Math.round(span / 60))} min on ${job.node || "its node"}: utilisation (green), memory (purple)` },
+      sparkline(gpu.history.map((r) => r[1]), 100, "nbexp-spark-util"),
+      sparkline(gpu.history.map((r) => r[0]), gpu.mem_total || 1, "nbexp-spark-mem")
+    ),
+    h("div", { class: "nbexp-gpu-holders", text: `held by #${job.id} ${job.name}${held}` })
+  );
+}
+function nodeSection(job) {
+  const heading = h(
+    "div",
+    { class: "nbexp-panel-title nbexp-node-title", "data-node": job.node || "" },
+    h("span", { text: `${job.node || "node ?"}` }),
+    h("span", { class: "nbexp-muted", text: `Slurm job ${job.job_id || "?"} \xB7 #${job.id} ${job.name}` }),
+    job.simulated ? h("span", { class: "nbexp-simulated", text: "simulated" }) : null,
+    // No reading for three intervals: the job is ending, or its sidecar could not write.
+    job.stale ? h("span", { class: "nbexp-gpu-problem", text: "no recent reading" }) : null
+  );
+  if (!job.gpus.length) {
+    return h(
+      "div",
+      { class: "nbexp-node" },
+      heading,
+      h("div", { class: "nbexp-muted", text: job.reason || "no GPU reading from the job yet" })
+    );
+  }
+  return h("div", { class: "nbexp-node" }, heading, ...job.gpus.map((gpu) => nodeGpuBox(gpu, job)));
+}
 function makeGpuPanel() {
   const el = h("section", { class: "nbexp-gpus", "aria-label": "GPUs" });
   let info = null;
   let readings = [];
   let history = [];
   let foreign = {};
+  let nodes = [];
   function apply(msg) {
     if (msg.gpu_info) {
       const key = (i) => i ? i.gpus.map((g) => g.uuid ?? g.index).join(",") : "";
@@ -5061,6 +5114,7 @@ function makeGpuPanel() {
       info = msg.gpu_info;
     }
     if (msg.gpu_foreign) foreign = msg.gpu_foreign;
+    if (msg.node_gpus) nodes = msg.node_gpus;
     if (msg.type === "snapshot") {
       if (msg.gpu_history) history = msg.gpu_history.map((hist) => hist.slice(-SPARK_POINTS));
       readings = msg.gpu || [];
@@ -5072,7 +5126,7 @@ function makeGpuPanel() {
         if (hist.length > SPARK_POINTS) hist.splice(0, hist.length - SPARK_POINTS);
       });
     }
-    return Boolean(msg.gpu_info || msg.gpu || msg.gpu_foreign || msg.type === "snapshot");
+    return Boolean(msg.gpu_info || msg.gpu || msg.gpu_foreign || msg.node_gpus || msg.type === "snapshot");
   }
   function draw(held) {
     if (!info) {
@@ -5084,19 +5138,24 @@ function makeGpuPanel() {
       { class: "nbexp-panel-title" },
       h("span", { text: "GPUs" }),
       info.simulated ? h("span", { class: "nbexp-simulated", text: "simulated" }) : null,
-      // Slurm experiments run on the cluster's GPUs, which this panel does not show.
-      h("span", { class: "nbexp-muted nbexp-gpus-scope", text: "this machine only" })
+      // Slurm experiments' GPUs follow under their node's name.
+      nodes.length ? h("span", { class: "nbexp-muted nbexp-gpus-scope", text: "this machine" }) : null
     );
+    const remote = nodes.map(nodeSection);
     if (!info.gpus.length) {
       el.replaceChildren(title2, h(
         "div",
         { class: "nbexp-nogpu" },
         h("div", { class: "nbexp-nogpu-title", text: "No GPU" }),
         h("div", { class: "nbexp-muted", text: info.reason || "no GPU was found" })
-      ));
+      ), ...remote);
       return;
     }
-    el.replaceChildren(title2, ...info.gpus.map((gpu, i) => gpuBox(gpu, readings[i] || [], history[i] || [], holdersOf(gpu, held), foreign[gpu.index] || [])));
+    el.replaceChildren(
+      title2,
+      ...info.gpus.map((gpu, i) => gpuBox(gpu, readings[i] || [], history[i] || [], holdersOf(gpu, held), foreign[gpu.index] || [])),
+      ...remote
+    );
   }
   return { el, apply, draw };
 }

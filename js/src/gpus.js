@@ -1,9 +1,11 @@
 // @ts-check
 // The GPU panel: per GPU a memory and a utilisation meter, temperature, power, sparklines of the
-// last minutes and who holds it (nbexp's experiments, and processes outside nbexp).
+// last minutes and who holds it (nbexp's experiments, and processes outside nbexp); then, for
+// each running Slurm experiment, the GPUs its job was given on its node, as the job's telemetry
+// sidecar read them (node name, the same meters and sparklines, the job's own memory).
 
 import { fmtGiB, h } from "./dom.js";
-/** @import { GpuInfo, GpuInfoEntry, GpuProcessJson, GpuReading, SnapshotMessage, TickMessage } from "./protocol.js" */
+/** @import { GpuInfo, GpuInfoEntry, GpuProcessJson, GpuReading, NodeGpuJson, NodeGpusJson, SnapshotMessage, TickMessage } from "./protocol.js" */
 
 const SPARK_POINTS = 300; // GPU readings kept per GPU for the sparklines
 
@@ -85,6 +87,50 @@ function gpuBox(gpu, reading, hist, holders, foreign) {
     holdersLine(holders, foreign));
 }
 
+/**
+ * One node GPU of a Slurm job: the same meters and sparklines as a local GPU, and the memory
+ * the job's own processes hold on it.
+ * @param {NodeGpuJson} gpu @param {NodeGpusJson} job
+ */
+function nodeGpuBox(gpu, job) {
+  const [mem, util, temp, power] = gpu.reading;
+  const memPct = gpu.mem_total ? (100 * (mem ?? 0)) / gpu.mem_total : 0;
+  const held = gpu.job_mem != null ? ` \u00B7 ${fmtGiB(gpu.job_mem)} GiB` : "";
+  const span = gpu.history.length * (job.interval || 0);
+  return h("div", { class: "nbexp-gpu nbexp-node-gpu", "data-node": job.node || "", "data-index": gpu.index },
+    h("div", { class: "nbexp-gpu-head" },
+      h("span", { class: "nbexp-gpu-index", text: `GPU ${gpu.index}` }),
+      h("span", { class: "nbexp-gpu-name", title: gpu.uuid || "", text: gpu.name || "" })),
+    meterRow("nbexp-meter-mem", memPct, `mem ${fmtGiB(mem)}/${fmtGiB(gpu.mem_total)} GiB`),
+    meterRow("nbexp-meter-util", util ?? 0, `util ${util ?? "?"}%`),
+    h("div", { class: "nbexp-gpu-stats" },
+      h("span", { text: temp != null ? `${temp}\u00B0C` : "" }),
+      h("span", { text: power != null ? `${power} W` : "" }),
+      gpu.problem ? h("span", { class: "nbexp-gpu-problem", text: gpu.problem }) : null),
+    h("div", { class: "nbexp-gpu-sparks", title: `last ${Math.max(1, Math.round(span / 60))} min on ${job.node || "its node"}: utilisation (green), memory (purple)` },
+      sparkline(gpu.history.map((r) => r[1]), 100, "nbexp-spark-util"),
+      sparkline(gpu.history.map((r) => r[0]), gpu.mem_total || 1, "nbexp-spark-mem")),
+    h("div", { class: "nbexp-gpu-holders", text: `held by #${job.id} ${job.name}${held}` }));
+}
+
+/**
+ * A running Slurm experiment's node GPUs under a heading naming the node and the job.
+ * @param {NodeGpusJson} job
+ */
+function nodeSection(job) {
+  const heading = h("div", { class: "nbexp-panel-title nbexp-node-title", "data-node": job.node || "" },
+    h("span", { text: `${job.node || "node ?"}` }),
+    h("span", { class: "nbexp-muted", text: `Slurm job ${job.job_id || "?"} \u00B7 #${job.id} ${job.name}` }),
+    job.simulated ? h("span", { class: "nbexp-simulated", text: "simulated" }) : null,
+    // No reading for three intervals: the job is ending, or its sidecar could not write.
+    job.stale ? h("span", { class: "nbexp-gpu-problem", text: "no recent reading" }) : null);
+  if (!job.gpus.length) {
+    return h("div", { class: "nbexp-node" }, heading,
+      h("div", { class: "nbexp-muted", text: job.reason || "no GPU reading from the job yet" }));
+  }
+  return h("div", { class: "nbexp-node" }, heading, ...job.gpus.map((gpu) => nodeGpuBox(gpu, job)));
+}
+
 /** The GPU panel: keeps the readings (and sparkline history) that ticks and snapshots bring. */
 export function makeGpuPanel() {
   const el = h("section", { class: "nbexp-gpus", "aria-label": "GPUs" });
@@ -96,6 +142,8 @@ export function makeGpuPanel() {
   let history = [];
   /** @type {Record<string, GpuProcessJson[]>} GPU index -> processes nbexp did not start */
   let foreign = {};
+  /** @type {NodeGpusJson[]} running Slurm experiments' GPUs, on their nodes */
+  let nodes = [];
 
   /** Take what a message brings; whether anything GPU-related changed.
    * @param {TickMessage | SnapshotMessage} msg */
@@ -108,6 +156,7 @@ export function makeGpuPanel() {
       info = msg.gpu_info;
     }
     if (msg.gpu_foreign) foreign = msg.gpu_foreign;
+    if (msg.node_gpus) nodes = msg.node_gpus;
     if (msg.type === "snapshot") {
       if (msg.gpu_history) history = msg.gpu_history.map((hist) => hist.slice(-SPARK_POINTS));
       readings = msg.gpu || [];
@@ -119,23 +168,25 @@ export function makeGpuPanel() {
         if (hist.length > SPARK_POINTS) hist.splice(0, hist.length - SPARK_POINTS);
       });
     }
-    return Boolean(msg.gpu_info || msg.gpu || msg.gpu_foreign || msg.type === "snapshot");
+    return Boolean(msg.gpu_info || msg.gpu || msg.gpu_foreign || msg.node_gpus || msg.type === "snapshot");
   }
   /** @param {Record<string, Array<[number, string]>>} held GPU index -> [[id, name], …] of ours */
   function draw(held) {
     if (!info) { el.replaceChildren(h("div", { class: "nbexp-muted", text: "GPUs: waiting for the first reading\u2026" })); return; }
     const title = h("div", { class: "nbexp-panel-title" }, h("span", { text: "GPUs" }),
       info.simulated ? h("span", { class: "nbexp-simulated", text: "simulated" }) : null,
-      // Slurm experiments run on the cluster's GPUs, which this panel does not show.
-      h("span", { class: "nbexp-muted nbexp-gpus-scope", text: "this machine only" }));
+      // Slurm experiments' GPUs follow under their node's name.
+      nodes.length ? h("span", { class: "nbexp-muted nbexp-gpus-scope", text: "this machine" }) : null);
+    const remote = nodes.map(nodeSection);
     if (!info.gpus.length) {
       el.replaceChildren(title, h("div", { class: "nbexp-nogpu" },
         h("div", { class: "nbexp-nogpu-title", text: "No GPU" }),
-        h("div", { class: "nbexp-muted", text: info.reason || "no GPU was found" })));
+        h("div", { class: "nbexp-muted", text: info.reason || "no GPU was found" })), ...remote);
       return;
     }
     el.replaceChildren(title, ...info.gpus.map((gpu, i) =>
-      gpuBox(gpu, readings[i] || [], history[i] || [], holdersOf(gpu, held), foreign[gpu.index] || [])));
+      gpuBox(gpu, readings[i] || [], history[i] || [], holdersOf(gpu, held), foreign[gpu.index] || [])),
+      ...remote);
   }
   return { el, apply, draw };
 }

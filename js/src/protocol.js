@@ -54,6 +54,9 @@
  *   attempt, the main one first (at most 8; null for NaN); see RowMetricsJson
  * @property {string | null} main_metric the metric `spark` shows
  * @property {Array<number | null>} spark up to 32 values of main_metric over the attempt
+ * @property {string | null} node the node a Slurm job runs (or ran) on
+ * @property {number | null} time_limit seconds an attempt may run (timeout= or Slurm's --time):
+ *   the page shows elapsed / limit from `started`
  */
 
 /**
@@ -113,6 +116,35 @@
  */
 
 /**
+ * One GPU of a Slurm node, given to a job, as the job's telemetry sidecar read it.
+ * @typedef {object} NodeGpuJson
+ * @property {number} index the node's GPU index
+ * @property {string | null} uuid
+ * @property {string | null} name
+ * @property {number | null} mem_total MiB
+ * @property {number | null} power_limit W
+ * @property {GpuReading} reading the latest: [memory used MiB, utilisation %, temperature °C, power W]
+ * @property {GpuReading[]} history recent readings, oldest first (one per sidecar interval)
+ * @property {number | null} job_mem MiB held by the job's own processes (null: NVML does not say)
+ * @property {string | null} problem
+ */
+
+/**
+ * The GPUs a running Slurm experiment was given, on its node.
+ * @typedef {object} NodeGpusJson
+ * @property {number} id the experiment
+ * @property {string} name
+ * @property {string | null} node
+ * @property {string | null} job_id
+ * @property {boolean} simulated
+ * @property {boolean} stale the sidecar has not written for three of its intervals
+ * @property {number | null} updated when it last read them (seconds since the epoch)
+ * @property {number} interval seconds between its readings
+ * @property {string | null} reason why there are no GPUs to show
+ * @property {NodeGpuJson[]} gpus
+ */
+
+/**
  * A log line: plain text, or [text, [[start, end, css], ...]] when it has colours.
  * @typedef {string | [string, Array<[number, number, string]>]} LineJson
  */
@@ -153,6 +185,7 @@
  * @property {number[]} [forget] rows no view shows any more
  * @property {Record<string, Array<[number, string]>>} [gpu_holders] GPU index -> [[id, name], …] of ours
  * @property {EndedJson[]} [ended] runs that ended since the last push (toasts)
+ * @property {NodeGpusJson[]} [node_gpus] running Slurm experiments' node GPUs (when they changed)
  * @property {ChartPart} [chart] the chart's runs' new points
  */
 
@@ -169,6 +202,7 @@
  * @property {Record<string, WindowJson>} [windows] its window (`rows` holds that window's rows)
  * @property {CountsJson} [counts]
  * @property {Record<string, Array<[number, string]>>} [gpu_holders]
+ * @property {NodeGpusJson[]} [node_gpus]
  * @property {LogPart} [log]
  */
 

@@ -222,6 +222,14 @@ def _show(manager: ExperimentManager, args: argparse.Namespace) -> int:
         used = manager.gpu_memory(record.id)
         data["gpu_memory"] = {str(index): used_bytes for index, used_bytes in used.items()}
     data["metrics"] = metrics_json(manager, record)
+    if record.executor == "slurm":
+        # Where it runs, and its node's GPUs as the job's telemetry sidecar last read them.
+        data["node"] = record.node
+        data["array_job"] = record.array_job
+        data["telemetry"] = manager.service.telemetry.of(record, history=60)
+        if record.gpus is not None and record.status is Status.RUNNING:
+            used = manager.gpu_memory(record.id)
+            data["gpu_memory"] = {str(index): used_bytes for index, used_bytes in used.items()}
     if args.json:
         print(json_text(data))
         return 0

@@ -38,15 +38,16 @@ class LaunchOptions(TypedDict, total=False):
     time: str | None
     cpus: int | None
     mem: str | None
-    group: str | None
-    tags: Sequence[str] | None
-    note: str | None
     retries: int
     retry_on: Sequence[str] | None
     retry_delay: float | str
     timeout: float | str | None
     timeout_signal: str | None
     on_end: str | None
+    requeue_on: Sequence[str] | None
+    group: str | None
+    tags: Sequence[str] | None
+    note: str | None
 
 
 def _identity(value: Any) -> Any:
@@ -207,16 +208,6 @@ LAUNCH_OPTIONS: tuple[Option, ...] = (
     Option("time", None, ("--time",), "Slurm time limit, e.g. 2:00:00"),
     Option("cpus", None, ("--cpus",), "Slurm CPUs per task", {"type": int}),
     Option("mem", None, ("--mem",), "Slurm memory, e.g. 16G"),
-    Option("group", None, ("--group",), "the group it belongs to (a sweep is one)"),
-    Option(
-        "tags",
-        None,
-        ("--tag",),
-        "a tag to find it by (repeatable)",
-        {"action": "append", "default": [], "metavar": "TAG"},
-        lambda tags: list(tags) or None,
-    ),
-    Option("note", None, ("--note",), "a line of text to remember it by"),
     Option(
         "retries",
         0,
@@ -263,6 +254,25 @@ LAUNCH_OPTIONS: tuple[Option, ...] = (
         "default: the home's `nbexp config on_end`)",
         {"metavar": "CMD"},
     ),
+    Option(
+        "requeue_on",
+        None,
+        ("--requeue-on",),
+        "Slurm endings that resubmit it as a new attempt, up to --retries times: timeout, "
+        "preempted, node-fail (repeatable, or comma-separated)",
+        {"action": "append", "default": [], "metavar": "ENDING"},
+        lambda texts: [k.strip() for text in texts for k in text.split(",") if k.strip()] or None,
+    ),
+    Option("group", None, ("--group",), "the group it belongs to (a sweep is one)"),
+    Option(
+        "tags",
+        None,
+        ("--tag",),
+        "a tag to find it by (repeatable)",
+        {"action": "append", "default": [], "metavar": "TAG"},
+        lambda tags: list(tags) or None,
+    ),
+    Option("note", None, ("--note",), "a line of text to remember it by"),
 )
 OPTION_NAMES = tuple(option.name for option in LAUNCH_OPTIONS)
 SLURM_OPTION_NAMES = ("partition", "time", "cpus", "mem")

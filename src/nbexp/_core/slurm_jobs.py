@@ -11,12 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from .durations import format_duration
+from .failures import Ending, Failure, classify
 from .states import Status, signal_name
 
 __all__ = [
     "SACCT_FORMAT",
     "JobInfo",
     "is_active_state",
+    "job_failure",
     "map_job_state",
     "parse_sacct",
     "parse_scontrol_jobs",
@@ -176,6 +179,34 @@ def slurm_log_failure(lines: list[str]) -> tuple[str, str] | None:
             if pattern.search(line):
                 return kind, line.strip()
     return None
+
+
+def job_failure(info: JobInfo, lines: list[str], *, time_limit: float | None = None) -> Failure:
+    """Why a Slurm job that ended in error failed, as a kind and one line: Slurm's own verdict
+    first (TIMEOUT, OUT_OF_MEMORY, NODE_FAIL, PREEMPTED, a cancel nbexp did not ask for), then
+    slurmstepd's words in the log's tail (`lines`), then what the log says of the command
+    itself (a traceback, CUDA out of memory…), as for a local run."""
+    kind = slurm_failure_kind(info)
+    limit = time_limit or info.time_limit_seconds
+    node = f" on {info.node_list}" if info.node_list else ""
+    if kind == "timeout":
+        after = f" after {format_duration(limit)}" if limit else ""
+        return Failure(kind, f"timed out{after} (Slurm's time limit)")
+    if kind == "oom-killed":
+        return Failure(kind, f"killed for using more memory than the job asked for{node} (Slurm)")
+    if kind == "node-fail":
+        return Failure(kind, f"its node{node.replace(' on', '')} failed (Slurm: {info.state})")
+    if kind == "preempted":
+        return Failure(kind, "preempted by a higher-priority job (Slurm)")
+    if kind == "cancelled":
+        by = f" (uid {info.cancelled_by})" if info.cancelled_by is not None else ""
+        return Failure(kind, f"cancelled by Slurm or an administrator{by}")
+    found = slurm_log_failure(lines)
+    if found is not None:
+        return Failure(*found)
+    return classify(lines, Ending(info.exit_code, info.signal)) or Failure(
+        "exit", f"ended in Slurm state {info.state}"
+    )
 
 
 def parse_time_limit(text: str | None) -> float | None:

@@ -14,6 +14,7 @@ from .errors import NotFound, UsageError
 from .failures import rule_problem
 from .launch import DEFAULT_TTY_SIZE, normalize_command
 from .options import SLURM_OPTION_NAMES, with_defaults
+from .slurm_jobs import REQUEUE_KINDS
 from .states import Status
 
 MAX_LABEL = 100  # characters of a group name or a tag
@@ -347,11 +348,7 @@ def check_endings(values: Mapping[str, Any], options: dict[str, Any]) -> dict[st
     if on_end is not None and (not isinstance(on_end, str) or "\0" in on_end):
         raise UsageError(f"on_end (--on-end) must be a shell command line, not {on_end!r}")
     slurm = options.get("slurm")
-    if slurm is not None and retries:
-        raise UsageError(
-            "retries (--retries) apply to local runs: a Slurm job is resubmitted by Slurm "
-            "itself (its requeue), not by nbexp"
-        )
+    requeue_on = check_requeue_on(values.get("requeue_on"), slurm is not None, retries, retry_on)
     if slurm is not None and timeout_seconds is not None:
         if slurm.get("time") is not None:
             raise UsageError("give the time limit once: timeout= (--timeout) or time= (--time)")
@@ -363,7 +360,46 @@ def check_endings(values: Mapping[str, Any], options: dict[str, Any]) -> dict[st
         "timeout": timeout_seconds,
         "timeout_signal": timeout_signal.strip() if timeout_signal is not None else None,
         "on_end": on_end,
+        "requeue_on": requeue_on,
     }
+
+
+def check_requeue_on(
+    value: Any, slurm: bool, retries: int, retry_on: list[str] | None
+) -> list[str] | None:
+    """The Slurm endings that resubmit an experiment as a new attempt, up to `retries` times
+    (None: none). On Slurm, these are what retries apply to (retry_on is for local runs)."""
+    if slurm and retry_on is not None:
+        raise UsageError(
+            "retry_on (--retry-on) applies to local runs; on Slurm, requeue_on (--requeue-on) "
+            "says which endings resubmit"
+        )
+    if slurm and retries and value is None:
+        raise UsageError(
+            "on Slurm, retries (--retries) resubmit the endings requeue_on names: add "
+            "requeue_on=['timeout', 'preempted', 'node-fail'] (--requeue-on "
+            "timeout,preempted,node-fail)"
+        )
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise UsageError(
+            f"requeue_on must be a list such as ['timeout', 'preempted'], not {value!r}"
+        )
+    for kind in value:
+        if kind not in REQUEUE_KINDS:
+            raise UsageError(
+                f"requeue_on (--requeue-on): unknown ending {kind!r} "
+                f"(use {', '.join(REQUEUE_KINDS)})"
+            )
+    if not slurm:
+        raise UsageError(
+            "requeue_on (--requeue-on) applies to Slurm experiments: add executor='slurm' "
+            "(--executor slurm)"
+        )
+    return list(dict.fromkeys(value))
 
 
 def slurm_options(values: dict[str, Any], gpus: Any) -> dict[str, Any]:

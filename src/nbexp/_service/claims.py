@@ -46,8 +46,12 @@ def claim(
     to_status: Status,
     reason: str,
     gpus: list[int] | None = None,
+    only_if_attempt: bool = False,
+    **values: object,
 ) -> tuple[int, str]:
     """Claim attempt `previous_attempt + 1` inside `conn`'s transaction; (attempt, log path).
+    `only_if_attempt`: only while the experiment is still at `previous_attempt` (a requeue
+    must not claim over a restart someone made meanwhile). `values`: more columns to set.
 
     Raises InvalidTransition when someone else changed the state first.
     """
@@ -57,8 +61,11 @@ def claim(
     now = time.time()
     stamps = {"started": now} if to_status is Status.RUNNING else {"queued_at": now}
     fields = new_attempt_fields(
-        attempt, str(path), assigned_gpus=gpus, **stamps, **launcher_fields()
+        attempt, str(path), assigned_gpus=gpus, **stamps, **launcher_fields(), **values
     )
-    if not store.transition(record_id, from_statuses, to_status, reason, conn, **fields):
+    where = previous_attempt if only_if_attempt else None
+    if not store.transition(
+        record_id, from_statuses, to_status, reason, conn, where_attempt=where, **fields
+    ):
         raise refusal(store.get(record_id), Action.START)
     return attempt, str(path)

@@ -29,7 +29,9 @@ from .gpus import GpuOwnership
 from .groups import Groups
 from .lifecycle import Lifecycle
 from .metrics import Metrics
+from .requeue import Requeue, requeue_due
 from .scheduling import Scheduling
+from .telemetry import NodeTelemetry
 from .watches import LogWatches, WatchedLog
 
 # Stored settings already reported as bad by this process (once each, not on every tick).
@@ -75,6 +77,9 @@ class Service:
             self.reconcile,
         )
         self.watches = LogWatches()
+        self.requeue = Requeue(self.home, self.store, self.executors)
+        self.telemetry = NodeTelemetry()  # Slurm jobs' GPU readings, from their sidecar files
+        self._requeue_scanned = False  # the first reconcile looks at every ended attempt
         self.metrics = Metrics(self.store)  # histories from the logs, kept in the store
 
     def close(self) -> None:
@@ -90,6 +95,8 @@ class Service:
         if record.status.is_active:
             self.executors[record.executor].reconcile([record])
             record = self.store.get(record.id)
+            if requeue_due(record) and self.requeue.requeue(record):
+                record = self.store.get(record.id)  # a new attempt, queued: not the end yet
         elif record.status is Status.PENDING and record.launcher_pid is not None:
             self._end_interrupted_launch(record)
             record = self.store.get(record.id)
@@ -111,9 +118,23 @@ class Service:
         active = self.store.list([Status.RUNNING, Status.PAUSED, Status.QUEUED])
         for executor in self.executors.values():
             executor.reconcile(active)
+        self._requeue_ended(active)
         for record in self.store.list([Status.PENDING]):
             if record.launcher_pid is not None:
                 self._end_interrupted_launch(record)
+
+    def _requeue_ended(self, active: Sequence[ExperimentRecord]) -> None:
+        """Requeue the Slurm attempts among `active` that just ended in an ending their
+        requeue_on names. The first time, every ended attempt is looked at: one whose requeue
+        a killed process never submitted is submitted now."""
+        if self._requeue_scanned:
+            watched = {r.id for r in active if r.requeue_on}
+            if not watched:
+                return
+            self.requeue.step(r for r in self.store.list([Status.ERROR]) if r.id in watched)
+            return
+        self._requeue_scanned = True
+        self.requeue.step()
 
     def _end_interrupted_launch(self, record: ExperimentRecord) -> None:
         """A run() whose process died between creating and starting it: an error that says
@@ -192,6 +213,10 @@ class Service:
     def gpu_memory(self, experiment_id: Any = None) -> dict[int, Any]:
         running = self.store.list(list(HOLDING))  # a paused run still holds its memory
         usage = self.gpus.experiment_memory(self.gpus.sample(), running)
+        for record in running:  # Slurm jobs: their node's GPUs, as their sidecar read them
+            on_node = self.telemetry.memory(record) if record.executor == "slurm" else {}
+            if on_node:
+                usage[record.id] = on_node
         if experiment_id is None:
             return usage
         record = self.fresh_record(experiment_id)  # NotFound for an unknown id

@@ -20,8 +20,10 @@ from .._core.settings import Settings
 from .._core.states import TERMINAL, Status
 from .._core.sweeps import SweepPlan, describe, plan_sweep, typed_value
 from .._core.validate import LaunchRequest, check_group_name, check_launch, check_seconds
+from .._exec.slurm import SlurmExecutor, array_options
 from .._io import listing
 from .._io.store import Store
+from .claims import claim
 from .gpus import GpuOwnership
 from .lifecycle import Lifecycle
 from .scheduling import Scheduling, explicit_gpus, with_groups
@@ -98,16 +100,12 @@ class Groups:
         )
         name = check_group_name(group, "the sweep's name") if group else self._new_name()
         requests = self._requests(sweep, name, run_options, default_executor, how.typed)
-        if requests[0].executor != "local" and max_parallel is not None:
-            raise UsageError("max_parallel applies to local runs: Slurm queues a sweep itself")
         if not how.queue and not how.force:
             self._refuse_unless_all_start(requests)
         rows = [self.lifecycle.row_values(r) for r in requests]
-        if requests[0].executor != "local":
-            ids = [self.store.insert(**row) for row in rows]
-            for experiment_id in ids:
-                self.lifecycle.start(experiment_id, force=how.force, queue=True)
-            return name, ids
+        if requests[0].executor == "slurm":
+            # ONE sbatch --array=0-(N-1)%K: each run is a task of it, and its own experiment.
+            return name, self._submit_array(rows, name, max_parallel)
         ids = listing.insert_queued(self.store, rows, name, max_parallel)
         if how.force:
             for experiment_id in ids:
@@ -115,6 +113,61 @@ class Groups:
         else:
             self.scheduling.step()  # start what fits now; a watcher keeps the rest moving
         return name, ids
+
+    def _submit_array(
+        self, rows: Sequence[dict[str, Any]], group: str, max_parallel: int | None
+    ) -> list[int]:
+        """A Slurm sweep as one job array: the runs inserted and claimed (queued, attempt 1,
+        this process as their launcher) in two transactions, then one sbatch call."""
+        executor = self.lifecycle.executors["slurm"]
+        assert isinstance(executor, SlurmExecutor)
+        array_options([self._draft(row) for row in rows])  # one array: the same sbatch options
+        ids = listing.insert_queued(self.store, rows, group, max_parallel)
+        attempts: list[int] = []
+        paths: list[str] = []
+        with self.store.write() as conn:
+            for experiment_id in ids:
+                attempt, path = claim(
+                    self.store,
+                    self.home,
+                    conn,
+                    experiment_id,
+                    0,
+                    from_statuses=frozenset({Status.QUEUED}),
+                    to_status=Status.QUEUED,
+                    reason=f"submitting to slurm as task {len(attempts)} of one job array",
+                )
+                attempts.append(attempt)
+                paths.append(path)
+        wanted = set(ids)
+        records = [r for r in self.store.list([Status.QUEUED]) if r.id in wanted]
+        records.sort(key=lambda r: ids.index(r.id))
+        executor.launch_array(records, attempts, paths, max_parallel)
+        return ids
+
+    def _draft(self, row: Mapping[str, Any]) -> ExperimentRecord:
+        """A record of a run not yet inserted, enough to compare its sbatch options."""
+        return ExperimentRecord(
+            id=0,
+            name=row["name"],
+            command=row["command"],
+            shell=row["shell"],
+            cwd=row["cwd"],
+            env=row["env"],
+            gpus=row["gpus"],
+            status=Status.PENDING,
+            created=0.0,
+            started=None,
+            ended=None,
+            pid=None,
+            exit_code=None,
+            signal=None,
+            error=None,
+            attempt=0,
+            log_path=None,
+            options=row["options"],
+            timeout_signal=row.get("timeout_signal"),
+        )
 
     def _requests(
         self,

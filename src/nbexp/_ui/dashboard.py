@@ -147,6 +147,7 @@ class Dashboard(anywidget.AnyWidget):
         self._sent_gpu_info: Any = None
         self._sent_gpu_readings: Any = None
         self._sent_gpu_foreign: Any = None
+        self._sent_node_gpus: Any = None
         self._log: WatchedLog | None = None
         self._log_key: tuple[int, int] | None = None  # (experiment id, attempt) being followed
         self._log_version = 0  # the followed log's version last sent
@@ -230,6 +231,9 @@ class Dashboard(anywidget.AnyWidget):
         if snap.gpu_foreign != self._sent_gpu_foreign:
             message["gpu_foreign"] = snap.gpu_foreign
             self._sent_gpu_foreign = snap.gpu_foreign
+        if snap.node_gpus != self._sent_node_gpus:  # changes once per sidecar interval
+            message["node_gpus"] = snap.node_gpus
+            self._sent_node_gpus = snap.node_gpus
         log = self._log_delta(snap)
         if log is not None:
             message["log"] = log
@@ -453,6 +457,7 @@ class Dashboard(anywidget.AnyWidget):
             self._sent_rows = snap.rows
             self._sent_gpu_info, self._sent_gpu_readings = snap.gpu_info, snap.gpu
             self._sent_gpu_foreign = snap.gpu_foreign
+            self._sent_node_gpus = snap.node_gpus
             indices = [g["index"] for g in snap.gpu_info["gpus"]]
             message: protocol.SnapshotMessage = {
                 "type": "snapshot",
@@ -462,6 +467,7 @@ class Dashboard(anywidget.AnyWidget):
                 "gpu": snap.gpu,
                 "gpu_foreign": snap.gpu_foreign,
                 "gpu_history": self._monitor.gpu_history(indices, GPU_HISTORY),
+                "node_gpus": snap.node_gpus,
             }
             if self.selected is not None and self.selected in snap.rows:
                 row = snap.rows[self.selected]

@@ -20,10 +20,12 @@ from .._core.states import HOLDING
 from .._service.core import Service
 from .._service.gpus import GpuOwnership
 from . import protocol
-from .protocol import GpuInfo, GpuProcessJson, GpuReading, RowJson
+from .protocol import GpuInfo, GpuProcessJson, GpuReading, NodeGpusJson, RowJson
 from .rowcache import RowCache
 
 DEFAULT_INTERVAL_S = 1.0
+# Sidecar readings sent per node GPU for its sparklines (10 minutes at the default 5 s).
+NODE_GPU_HISTORY = 120
 
 Subscriber = Callable[["Snapshot"], None]
 
@@ -40,6 +42,7 @@ class Snapshot:
     tick_seconds: float = 0.0  # how long computing this snapshot took
     errors: list[str] = field(default_factory=list)  # problems met this tick, in words
     log_paths: dict[int, str] = field(default_factory=dict)  # id -> current log (kept off rows)
+    node_gpus: list[NodeGpusJson] = field(default_factory=list)  # Slurm jobs' node GPUs
 
 
 def diff_rows(
@@ -117,6 +120,7 @@ class Monitor:
             self.service.watches.tails.forget_except(set(log_paths.values()))
         running = [r for r in records if r.status in HOLDING]  # paused: still on its GPUs
         info, readings, foreign = self._gpu_parts(running, errors)
+        node_gpus = self._node_gpus(running, errors)
         return Snapshot(
             at=time.time(),
             rows=rows,
@@ -126,7 +130,25 @@ class Monitor:
             tick_seconds=time.perf_counter() - began,
             errors=errors,
             log_paths=log_paths,
+            node_gpus=node_gpus,
         )
+
+    def _node_gpus(self, running: list[ExperimentRecord], errors: list[str]) -> list[NodeGpusJson]:
+        """The node GPUs of running Slurm GPU jobs, from their telemetry sidecar files (each
+        read again only when it changed)."""
+        slurm = [r for r in running if r.executor == "slurm" and r.gpus]
+        telemetry = self.service.telemetry
+        telemetry.forget_except(slurm)
+        parts = []
+        for record in slurm:
+            try:
+                summary = telemetry.of(record, history=NODE_GPU_HISTORY)
+            except Exception as e:  # one odd file must not blank the panel
+                errors.append(f"cannot read the GPU telemetry of experiment {record.id}: {e}")
+                continue
+            if summary is not None:
+                parts.append(protocol.node_gpus_json(record, summary))
+        return parts
 
     def _metric_fields(
         self,

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any, Literal, TypedDict
 
 from .._core.records import ExperimentRecord
+from .._core.slurm_jobs import parse_time_limit
 from .._core.states import HOLDING, Status, allowed_actions
 from .._io.gpus import GpuReport, GpuSample, GpuSnapshot
 from .protocol_table import (
@@ -107,6 +108,9 @@ class RowJson(TypedDict):
     metrics: dict[str, float | None]
     main_metric: str | None
     spark: list[float | None]
+    node: str | None  # the node a Slurm job runs (or ran) on
+    time_limit: float | None  # seconds an attempt may run (timeout= or Slurm's --time): the
+    # page shows elapsed / limit from `started`
 
 
 class RowMetricsJson(TypedDict):
@@ -162,6 +166,35 @@ class GpuInfo(TypedDict):
 GpuReading = list[float | int | None]
 
 
+class NodeGpuJson(TypedDict):
+    """One GPU of a Slurm node, given to a job, as the job's telemetry sidecar read it."""
+
+    index: int  # the node's GPU index
+    uuid: str | None
+    name: str | None
+    mem_total: float | None  # MiB
+    power_limit: float | None  # W
+    reading: GpuReading  # the latest: [memory used MiB, utilisation %, temperature °C, power W]
+    history: list[GpuReading]  # recent readings, oldest first (one per sidecar interval)
+    job_mem: float | None  # MiB held by the job's own processes (None: NVML does not say)
+    problem: str | None
+
+
+class NodeGpusJson(TypedDict):
+    """The GPUs a running Slurm experiment was given, on its node."""
+
+    id: int  # the experiment
+    name: str
+    node: str | None
+    job_id: str | None
+    simulated: bool
+    stale: bool  # the sidecar has not written for three of its intervals
+    updated: float | None  # when it last read them (seconds since the epoch)
+    interval: float  # seconds between its readings
+    reason: str | None  # why there are no GPUs to show
+    gpus: list[NodeGpuJson]
+
+
 class LogPart(TypedDict, total=False):
     """Lines of the selected experiment's log. With `reset`, the browser drops what it had and
     `lines` is a list starting at line `start`; otherwise `lines` maps line numbers (as strings)
@@ -212,6 +245,7 @@ class TickMessage(TypedDict, total=False):
     counts: CountsJson  # when they changed
     forget: list[int]  # rows no view shows any more: the page may drop them
     gpu_holders: dict[str, list[list[Any]]]  # GPU index -> [[id, name], …] of ours holding it
+    node_gpus: list[NodeGpusJson]  # running Slurm experiments' node GPUs (when they changed)
     ended: list[EndedJson]  # runs that ended since the last push (toasts)
     chart: ChartPart  # the chart's runs' new points
 
@@ -224,6 +258,7 @@ class SnapshotMessage(TypedDict, total=False):
     gpu: list[GpuReading]
     gpu_foreign: dict[str, list[GpuProcessJson]]
     gpu_history: list[list[GpuReading]]  # per GPU, oldest first
+    node_gpus: list[NodeGpusJson]
     log: LogPart
     view: str  # the view that said hello (others keep their state)
     windows: dict[str, WindowJson]  # its window (`rows` holds that window's rows)
@@ -342,7 +377,17 @@ def row_json(
         "metrics": metrics["metrics"] if metrics else {},
         "main_metric": metrics["main_metric"] if metrics else None,
         "spark": metrics["spark"] if metrics else [],
+        "node": record.node,
+        "time_limit": time_limit(record),
     }
+
+
+def time_limit(record: ExperimentRecord) -> float | None:
+    """Seconds the experiment's attempts may run: timeout=, or the Slurm --time it was given."""
+    if record.timeout:
+        return record.timeout
+    text = (record.options or {}).get("slurm", {}).get("time")
+    return parse_time_limit(text) if isinstance(text, str) else None
 
 
 def row_reason(record: ExperimentRecord) -> str | None:
@@ -428,6 +473,45 @@ def gpu_readings(report: GpuReport | None) -> list[GpuReading]:
         ]
         for g in (report.gpus if report is not None else ())
     ]
+
+
+def node_gpus_json(record: ExperimentRecord, telemetry: dict[str, Any]) -> NodeGpusJson:
+    """A running Slurm experiment's node GPUs from its telemetry summary
+    (`_core.telemetry.summary`, with history)."""
+    gpus: list[NodeGpuJson] = []
+    for gpu in telemetry.get("gpus") or []:
+        processes = gpu.get("processes") or []
+        held = [p.get("used_memory") for p in processes]
+        gpus.append(
+            {
+                "index": int(gpu["index"]),
+                "uuid": gpu.get("uuid"),
+                "name": gpu.get("name"),
+                "mem_total": number(gpu.get("memory_total"), _MIB),
+                "power_limit": number(gpu.get("power_limit")),
+                "reading": [
+                    number(gpu.get("memory_used"), _MIB),
+                    number(gpu.get("utilization_gpu")),
+                    number(gpu.get("temperature")),
+                    number(gpu.get("power_draw")),
+                ],
+                "history": [[number(v) for v in h[1:5]] for h in gpu.get("history") or []],
+                "job_mem": number(sum(h or 0 for h in held), _MIB) if held else None,
+                "problem": gpu.get("problem"),
+            }
+        )
+    return {
+        "id": record.id,
+        "name": record.name,
+        "node": telemetry.get("node") or record.node,
+        "job_id": record.job_id,
+        "simulated": bool(telemetry.get("simulated")),
+        "stale": bool(telemetry.get("stale")),
+        "updated": telemetry.get("updated"),
+        "interval": float(telemetry.get("interval") or 0.0),
+        "reason": telemetry.get("reason"),
+        "gpus": gpus,
+    }
 
 
 def sample_reading(sample: GpuSample) -> GpuReading:
