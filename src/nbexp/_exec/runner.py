@@ -43,6 +43,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 # "Read your state from the store": pause or resume (see docs/endings.md).
 PAUSE_SIGNAL = signal.SIGUSR1
 PAUSED_POLL_S = 0.5  # while paused, how often the tree is checked for processes to stop
+HELPERS_WAIT_S = 5.0  # how long the runner waits for the step and hook it started at the end
 # Python ignores SIGPIPE (and SIGXFSZ); children must start with the default dispositions.
 _RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 # A store write never holds the main loop longer than this; it is retried later instead.
@@ -507,6 +508,17 @@ class Runner:
         if self.store_ok:
             self._after_recorded(plan, row, status, failure, retry, ended)
 
+    def _wait_for_helpers(self) -> None:
+        """Outlive the scheduling step (and a quick hook) started above, HELPERS_WAIT_S at
+        most: a stop that sees this runner gone then finds nothing of the attempt left."""
+        deadline = time.monotonic() + HELPERS_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    time.sleep(0.02)
+            except ChildProcessError:
+                return  # none left
+
     def _after_recorded(
         self,
         plan: dict[str, Any],
@@ -523,6 +535,7 @@ class Runner:
 
         for problem in after_end(plan, self.home, row, status, failure, retry):
             _say(f"nbexp runner: {problem}")
+        self._wait_for_helpers()
         if retry is not None and retry.delay > 0:
             stopped = lambda: self.stop_signal is not None  # noqa: E731
             step_when_due(

@@ -275,9 +275,10 @@ class Service:
         except (WaitTimeout, InvalidTransition):
             pass
 
-    def wait_runner_gone(self, record: ExperimentRecord, timeout: float = 2.0) -> None:
+    def wait_runner_gone(self, record: ExperimentRecord, timeout: float = 6.0) -> None:
         """After an end is recorded, wait (briefly) until the attempt's runner has exited too:
-        it records the outcome first and starts its hook and a scheduling step after."""
+        it records the outcome first, then starts its hook and a scheduling step and waits for
+        them (5 s at most)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             fresh = self.store.get(record.id)
