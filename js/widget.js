@@ -374,7 +374,7 @@ function renderCard({ model, el }) {
   };
 }
 
-// node_modules/uplot/dist/uPlot.esm.js
+// ../../../work/main/js/node_modules/uplot/dist/uPlot.esm.js
 var FEAT_TIME = true;
 var pre = "u-";
 var UPLOT = "uplot";
@@ -5727,9 +5727,9 @@ function makeLogView({ channel, notify, selected, rowOf, model }) {
 
 // src/table.js
 var ROW_H2 = 30;
-var OVERSCAN2 = 6;
-var MARGIN = 40;
-var KEEP_PARTS = 400;
+var OVERSCAN2 = 24;
+var SLACK = 3;
+var MARGIN = 80;
 var STATUS_ORDER = ["running", "paused", "queued", "pending", "completed", "interrupted", "error"];
 var ENDED = /* @__PURE__ */ new Set(["completed", "interrupted", "error"]);
 var FIXED = {
@@ -6201,7 +6201,10 @@ function makeRunsTable(deps) {
     while (offers.children.length > 3) offers.firstChild?.remove();
   }
   let pending = 0;
-  function scheduleDraw() {
+  let dirty = true;
+  let drawn = { from: 0, to: 0 };
+  function scheduleDraw(changed = true) {
+    dirty = dirty || changed;
     if (!pending) pending = requestAnimationFrame(() => {
       pending = 0;
       draw();
@@ -6214,19 +6217,32 @@ function makeRunsTable(deps) {
     );
     const height = Math.max(ROW_H2, (wrap.clientHeight || 360) - headH);
     const first = Math.floor(wrap.scrollTop / ROW_H2);
-    const from = Math.max(0, first - OVERSCAN2);
-    const to = Math.min(win2.total, first + Math.ceil(height / ROW_H2) + OVERSCAN2);
-    return { from, to };
+    const last = Math.min(win2.total, first + Math.ceil(height / ROW_H2));
+    return { first, last, from: Math.max(0, first - OVERSCAN2), to: Math.min(win2.total, last + OVERSCAN2) };
   }
   function draw() {
-    const { from, to } = visibleRange();
+    const { first, last, from, to } = visibleRange();
+    const covered = first >= drawn.from + (drawn.from > 0 ? SLACK : 0) && last <= drawn.to - (drawn.to < win2.total ? SLACK : 0);
+    if (!dirty && covered) return;
+    dirty = false;
+    drawn = { from, to };
     padTop.style.height = `${from * ROW_H2}px`;
     padBottom.style.height = `${Math.max(0, win2.total - to) * ROW_H2}px`;
     const wanted = [];
     let missing = 0;
-    const used = /* @__PURE__ */ new Set();
+    const itemAt = (i) => i >= win2.offset && i < win2.offset + win2.items.length ? win2.items[i - win2.offset] : void 0;
+    const needed = /* @__PURE__ */ new Set();
     for (let i = from; i < to; i++) {
-      const item = i >= win2.offset && i < win2.offset + win2.items.length ? win2.items[i - win2.offset] : void 0;
+      const item = itemAt(i);
+      if (typeof item === "number") needed.add(item);
+    }
+    const spare = [];
+    for (const [id, part] of parts) if (!needed.has(id)) {
+      parts.delete(id);
+      spare.push(part);
+    }
+    for (let i = from; i < to; i++) {
+      const item = itemAt(i);
       if (typeof item === "number" && rows.has(item)) {
         const row = (
           /** @type {RowJson} */
@@ -6234,11 +6250,10 @@ function makeRunsTable(deps) {
         );
         let part = parts.get(item);
         if (!part) {
-          part = makeTableRow(columns, deps, selection);
+          part = spare.pop() || makeTableRow(columns, deps, selection);
           parts.set(item, part);
         }
         if (part.row() !== row) part.update(row);
-        used.add(part.el);
         wanted.push(part.el);
       } else if (typeof item === "string" && win2.groups[item]) {
         let line = lines.get(item);
@@ -6271,12 +6286,6 @@ function makeRunsTable(deps) {
       at.remove();
       at = next;
     }
-    if (parts.size > KEEP_PARTS) {
-      for (const [id, part] of parts) if (!used.has(part.el)) {
-        parts.delete(id);
-        if (parts.size <= KEEP_PARTS / 2) break;
-      }
-    }
     if (missing || from < win2.offset || to > win2.offset + win2.items.length) askWindow(from, to);
     empty.hidden = win2.total > 0;
     const counts = lastCounts;
@@ -6304,8 +6313,8 @@ function makeRunsTable(deps) {
       inFlight = false;
       if (reply.type === "rows") takeRows(reply);
       else if (reply.type === "error") notify(reply.message);
-      const { from, to } = visibleRange();
-      if (wish && !(from >= win2.offset && to <= win2.offset + win2.items.length)) sendWish();
+      const { first, last } = visibleRange();
+      if (wish && !(first >= win2.offset && last <= win2.offset + win2.items.length)) sendWish();
       else wish = null;
     }, (message) => {
       inFlight = false;
@@ -6357,7 +6366,7 @@ function makeRunsTable(deps) {
       part.el.classList.toggle("nbexp-selected", row != null && row.id === id);
     }
   }
-  const onScroll = () => scheduleDraw();
+  const onScroll = () => scheduleDraw(false);
   wrap.addEventListener("scroll", onScroll, { passive: true });
   const resize2 = new ResizeObserver(() => scheduleDraw());
   resize2.observe(wrap);

@@ -15,9 +15,11 @@ import { badge, makeActions, makeProgress } from "./parts.js";
 /** @import { ActionDoneMessage, ActionRefusedMessage, BestRunJson, CountsJson, DashboardTraits, ErrorMessage, GroupLineJson, Model, RowJson, RowsMessage, SnapshotMessage, TickMessage, WindowJson } from "./protocol.js" */
 
 export const ROW_H = 30; // px, fixed (virtualisation depends on it; .nbexp-trow in table.css)
-const OVERSCAN = 6; // rows drawn above and below the visible ones
-const MARGIN = 40; // rows asked for beyond what is shown, so short scrolls need no request
-const KEEP_PARTS = 400; // built rows kept for reuse; beyond that, those out of sight go
+// Rows drawn above and below the visible ones. Scrolling within them changes nothing in the
+// page (the browser only moves pixels); past SLACK rows from their edge, the rows are drawn anew.
+const OVERSCAN = 24;
+const SLACK = 3;
+const MARGIN = 80; // rows asked for beyond what is drawn, so short scrolls need no request
 const STATUS_ORDER = ["running", "paused", "queued", "pending", "completed", "interrupted", "error"];
 const ENDED = new Set(["completed", "interrupted", "error"]);
 
@@ -469,33 +471,47 @@ export function makeRunsTable(deps) {
 
   // -- drawing ----------------------------------------------------------------------------------
   let pending = 0;
-  function scheduleDraw() { if (!pending) pending = requestAnimationFrame(() => { pending = 0; draw(); }); }
+  let dirty = true; // the rows or the window changed: draw even if the scroll did not move far
+  /** @type {{from: number, to: number}} */
+  let drawn = { from: 0, to: 0 };
+  function scheduleDraw(changed = true) {
+    dirty = dirty || changed;
+    if (!pending) pending = requestAnimationFrame(() => { pending = 0; draw(); });
+  }
 
-  /** The range of items in sight (with overscan). */
+  /** The items in sight, and the range to draw around them (with overscan). */
   function visibleRange() {
     const headH = /** @type {HTMLElement} */ (table.tHead)?.offsetHeight || ROW_H;
     const height = Math.max(ROW_H, (wrap.clientHeight || 360) - headH);
     const first = Math.floor(wrap.scrollTop / ROW_H);
-    const from = Math.max(0, first - OVERSCAN);
-    const to = Math.min(win.total, first + Math.ceil(height / ROW_H) + OVERSCAN);
-    return { from, to };
+    const last = Math.min(win.total, first + Math.ceil(height / ROW_H));
+    return { first, last, from: Math.max(0, first - OVERSCAN), to: Math.min(win.total, last + OVERSCAN) };
   }
   function draw() {
-    const { from, to } = visibleRange();
+    const { first, last, from, to } = visibleRange();
+    const covered = first >= drawn.from + (drawn.from > 0 ? SLACK : 0)
+      && last <= drawn.to - (drawn.to < win.total ? SLACK : 0);
+    if (!dirty && covered) return; // what is drawn still covers the view: nothing to do
+    dirty = false;
+    drawn = { from, to };
     padTop.style.height = `${from * ROW_H}px`;
     padBottom.style.height = `${Math.max(0, win.total - to) * ROW_H}px`;
     /** @type {HTMLElement[]} */
     const wanted = [];
     let missing = 0;
-    const used = new Set();
+    const itemAt = (/** @type {number} */ i) => (i >= win.offset && i < win.offset + win.items.length ? win.items[i - win.offset] : undefined);
+    // Rows that left the view are reused for those that come in (a row is many elements).
+    const needed = new Set();
+    for (let i = from; i < to; i++) { const item = itemAt(i); if (typeof item === "number") needed.add(item); }
+    const spare = [];
+    for (const [id, part] of parts) if (!needed.has(id)) { parts.delete(id); spare.push(part); }
     for (let i = from; i < to; i++) {
-      const item = i >= win.offset && i < win.offset + win.items.length ? win.items[i - win.offset] : undefined;
+      const item = itemAt(i);
       if (typeof item === "number" && rows.has(item)) {
         const row = /** @type {RowJson} */ (rows.get(item));
         let part = parts.get(item);
-        if (!part) { part = makeTableRow(columns, deps, selection); parts.set(item, part); }
+        if (!part) { part = spare.pop() || makeTableRow(columns, deps, selection); parts.set(item, part); }
         if (part.row() !== row) part.update(row);
-        used.add(part.el);
         wanted.push(part.el);
       } else if (typeof item === "string" && win.groups[item]) {
         let line = lines.get(item);
@@ -517,7 +533,6 @@ export function makeRunsTable(deps) {
       at = node.nextSibling;
     }
     while (at && at !== padBottom) { const next = at.nextSibling; at.remove(); at = next; }
-    if (parts.size > KEEP_PARTS) for (const [id, part] of parts) if (!used.has(part.el)) { parts.delete(id); if (parts.size <= KEEP_PARTS / 2) break; }
     if (missing || from < win.offset || to > win.offset + win.items.length) askWindow(from, to);
     empty.hidden = win.total > 0;
     const counts = lastCounts;
@@ -551,8 +566,8 @@ export function makeRunsTable(deps) {
       inFlight = false;
       if (reply.type === "rows") takeRows(reply);
       else if (reply.type === "error") notify(reply.message);
-      const { from, to } = visibleRange();
-      if (wish && !(from >= win.offset && to <= win.offset + win.items.length)) sendWish();
+      const { first, last } = visibleRange();
+      if (wish && !(first >= win.offset && last <= win.offset + win.items.length)) sendWish();
       else wish = null;
     }, (message) => { inFlight = false; notify(message); });
   }
@@ -600,7 +615,7 @@ export function makeRunsTable(deps) {
     for (const part of parts.values()) { const row = part.row(); part.el.classList.toggle("nbexp-selected", row != null && row.id === id); }
   }
 
-  const onScroll = () => scheduleDraw();
+  const onScroll = () => scheduleDraw(false);
   wrap.addEventListener("scroll", onScroll, { passive: true });
   const resize = new ResizeObserver(() => scheduleDraw());
   resize.observe(wrap);

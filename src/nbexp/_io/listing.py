@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,7 +244,7 @@ def change_seq(store: Store) -> int:
 
 
 def changed_since(
-    store: Store, seq: int, known: set[int]
+    store: Store, seq: int, known: Collection[int]
 ) -> tuple[int, list[ExperimentRecord], set[int] | None]:
     """(the counter now, the experiments changed after `seq`, and the ids that exist when some
     of `known` may be gone, else None), read in one transaction so that they agree."""
@@ -257,7 +257,7 @@ def changed_since(
             ).fetchall()
             count = conn.execute("SELECT COUNT(*) FROM experiments").fetchone()[0]
             ids = None
-            if count != len(known | {r["id"] for r in rows}):
+            if count != len(known) + sum(1 for r in rows if r["id"] not in known):
                 ids = {r[0] for r in conn.execute("SELECT id FROM experiments")}
         finally:
             conn.execute("COMMIT")

@@ -162,6 +162,8 @@ class Dashboard(anywidget.AnyWidget):
         self.bytes_sent = 0
         self.messages_sent = 0
         self.last_message_bytes = 0
+        self.largest_message_bytes = 0
+        self.snapshot_bytes = 0
         super().__init__(interval=float(interval), home=str(self.service.home), **kwargs)
         self._monitor: Monitor = shared_monitor(self.service, float(interval))
         self.on_msg(self._on_message)
@@ -189,6 +191,9 @@ class Dashboard(anywidget.AnyWidget):
         self.bytes_sent += size
         self.messages_sent += 1
         self.last_message_bytes = size
+        self.largest_message_bytes = max(self.largest_message_bytes, size)
+        if message.get("type") == "snapshot":
+            self.snapshot_bytes = size  # what a newly drawn view got first
         self._last_push = time.monotonic()
         self.send(message)
 

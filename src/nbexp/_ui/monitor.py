@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._core.records import ExperimentRecord
-from .._core.states import HOLDING
 from .._service.core import Service
 from .._service.gpus import GpuOwnership
 from . import protocol
@@ -48,8 +47,14 @@ class Snapshot:
 def diff_rows(
     before: dict[int, RowJson], after: dict[int, RowJson]
 ) -> tuple[list[RowJson], list[int]]:
-    """Rows that are new or changed in `after`, and ids that are gone."""
-    changed = [row for key, row in after.items() if before.get(key) != row]
+    """Rows that are new or changed in `after`, and ids that are gone. The monitor keeps an
+    unchanged row (and the dict of a tick where nothing changed) as the same object, so with
+    10,000 rows this compares identities, not fields."""
+    if after is before:
+        return [], []
+    changed = [
+        row for key, row in after.items() if (old := before.get(key)) is not row and old != row
+    ]
     removed = [key for key in before if key not in after]
     return changed, removed
 
@@ -112,13 +117,13 @@ class Monitor:
         except Exception as e:  # a locked database now and then must not kill the thread
             errors.append(f"housekeeping failed: {e}")
         # Only the rows that changed (or run) are read and built again: see rowcache.
-        rows, records, logs_changed = self._rows.refresh(
+        rows, _, logs_changed = self._rows.refresh(
             self.service, errors, lambda every, rebuild: self._metric_fields(every, rebuild, errors)
         )
         log_paths = dict(self._rows.log_paths)
         if logs_changed:
             self.service.watches.tails.forget_except(set(log_paths.values()))
-        running = [r for r in records if r.status in HOLDING]  # paused: still on its GPUs
+        running = self._rows.holding()  # paused ones too: still on their GPUs
         info, readings, foreign = self._gpu_parts(running, errors)
         node_gpus = self._node_gpus(running, errors)
         return Snapshot(

@@ -7,8 +7,10 @@ and cut the window a view shows. The kernel sends a window and counts, never eve
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from .protocol import CountsJson, GroupLineJson, RowJson, WindowJson
@@ -87,41 +89,61 @@ def select(
     now: float,
     text_cache: dict[int, tuple[Any, str]] | None = None,
     settings: Mapping[str, Mapping[str, Any]] | None = None,
+    key_cache: dict[str, dict[int, tuple[Any, Any]]] | None = None,
+    names: tuple[list[str], list[str], list[str]] | None = None,
 ) -> Table:
-    """The table for `query` over every row (10,000 in a few ms)."""
+    """The table for `query` over every row (10,000 in a few ms). `names`: row_names(rows),
+    when the caller keeps it (it depends on the rows only)."""
     cache = text_cache if text_cache is not None else {}
     words = query.text.lower().split()
-    base = [
-        row
-        for row in rows.values()
-        if (query.group is None or row.get("group") == query.group)
-        and not (query.hide_ended and row["status"] in ENDED)
-        and matches_text(row, words, cache)
-    ]
-    statuses: dict[str, int] = {}
-    for row in base:
-        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
-    picked = [row for row in base if not query.statuses or row["status"] in query.statuses]
-    ordered = sort_rows(picked, query.sort, query.descending, now)
+    base = list(rows.values())
+    if query.group is not None:
+        base = [row for row in base if row.get("group") == query.group]
+    if query.hide_ended:
+        base = [row for row in base if row["status"] not in ENDED]
+    if words:
+        base = [row for row in base if matches_text(row, words, cache)]
+    statuses = dict(Counter(row["status"] for row in base))
+    picked = [row for row in base if row["status"] in query.statuses] if query.statuses else base
+    keys = key_cache.setdefault(query.sort, {}) if key_cache is not None else None
+    ordered = sort_rows(picked, query.sort, query.descending, now, keys)
     items, groups = _arrange(ordered, query, settings or {})
+    group_list, params, metrics = names if names is not None else row_names(rows)
     counts: CountsJson = {
         "total": len(rows),
         "matching": len(base),
         "shown": len(picked),
         "statuses": statuses,
-        "groups": group_names(rows.values()),
-        "params": _names(row.get("params") or {} for row in base),
-        "metrics": _names(row.get("metrics") or {} for row in base),
+        "groups": group_list,
+        "params": params,
+        "metrics": metrics,
     }
     return Table(items, counts, groups)
 
 
-def sort_rows(rows: list[RowJson], sort: str, descending: bool, now: float) -> list[RowJson]:
-    """Rows by `sort`; rows without a value last either way, then by id (newest first)."""
+def sort_rows(
+    rows: list[RowJson],
+    sort: str,
+    descending: bool,
+    now: float,
+    keys: dict[int, tuple[Any, Any]] | None = None,
+) -> list[RowJson]:
+    """Rows by `sort`; rows without a value last either way, then by id (newest first).
+    `keys` keeps each row's value by id while the row is the same object (a runtime changes
+    with the clock, so it is never kept)."""
+    if sort == "id":
+        return sorted(rows, key=itemgetter("id"), reverse=descending)
+    keep = keys is not None and sort != "runtime"
     present: list[tuple[Any, RowJson]] = []
     missing: list[tuple[Any, RowJson]] = []
     for row in rows:
-        value = sort_value(row, sort, now)
+        cached = keys.get(row["id"]) if keep and keys is not None else None
+        if cached is not None and cached[0] is row:
+            value = cached[1]
+        else:
+            value = sort_value(row, sort, now)
+            if keep and keys is not None:
+                keys[row["id"]] = (row, value)
         (missing if value is None else present).append((value, row))
     present.sort(key=lambda pair: (pair[0], pair[1]["id"]), reverse=descending)
     missing.sort(key=lambda pair: pair[1]["id"], reverse=True)
@@ -259,6 +281,17 @@ def window(table: Table, offset: int, limit: int, view: str) -> WindowJson:
     }
 
 
+def row_names(rows: Mapping[int, RowJson]) -> tuple[list[str], list[str], list[str]]:
+    """The group names (the newest first), param names and metric names the rows use: the
+    group filter's and the column chooser's choices."""
+    every = rows.values()
+    return (
+        group_names(every),
+        _names(row.get("params") for row in every),
+        _names(row.get("metrics") for row in every),
+    )
+
+
 def group_names(rows: Iterable[RowJson]) -> list[str]:
     """Group names, the one with the newest member first (bounded)."""
     newest: dict[str, int] = {}
@@ -269,15 +302,10 @@ def group_names(rows: Iterable[RowJson]) -> list[str]:
     return sorted(newest, key=lambda name: -newest[name])[:MAX_GROUP_NAMES]
 
 
-def _names(sources: Iterable[Mapping[str, Any]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for source in sources:
-        for name in source:
-            if name not in seen:
-                seen[name] = None
-                if len(seen) >= MAX_COLUMN_NAMES:
-                    return list(seen)
-    return list(seen)
+def _names(sources: Iterable[Mapping[str, Any] | None]) -> list[str]:
+    """The names the mappings use (params, metrics), sorted (bounded)."""
+    seen: set[str] = set().union(*[source for source in sources if source])
+    return sorted(seen)[:MAX_COLUMN_NAMES]
 
 
 def window_ids(window_json: WindowJson) -> list[int]:

@@ -37,14 +37,19 @@ class TableView:
         self._table: Table | None = None
         self._basis: tuple[Any, ...] | None = None  # what _table was computed from
         self._text_cache: dict[int, tuple[Any, str]] = {}
+        self._key_cache: dict[str, dict[int, tuple[Any, Any]]] = {}  # sort -> id -> (row, key)
+        self._names: tuple[Mapping[int, RowJson], Any] | None = None  # rows -> their names
         self._lock = threading.RLock()
 
     # -- the table ------------------------------------------------------------------------
 
     def set_query(self, query: Query) -> None:
+        """A new filter or order: the table is computed again (its basis differs), and every
+        view starts from the top, as the page scrolls it there (one round trip, not two)."""
         with self._lock:
+            if query != self.query:
+                self.windows = {view: (0, limit) for view, (_, limit) in self.windows.items()}
             self.query = query
-            self._basis = None
 
     def table(self, rows: Mapping[int, RowJson], now: float) -> Table:
         """The table for the current query (computed again only when rows, the query or the
@@ -53,11 +58,16 @@ class TableView:
         clock = int(now) if self.query.sort == "runtime" else 0
         basis = (id(rows), self.query, tuple(sorted(settings.items(), key=str)), clock)
         if self._table is None or basis != self._basis:
-            self._table = table_rows.select(rows, self.query, now, self._text_cache, settings)
+            if self._names is None or self._names[0] is not rows:
+                self._names = (rows, table_rows.row_names(rows))
+            self._table = table_rows.select(
+                rows, self.query, now, self._text_cache, settings, self._key_cache, self._names[1]
+            )
             self._basis = basis
-            live = set(rows)
-            for stale in [i for i in self._text_cache if i not in live]:
-                del self._text_cache[stale]
+            for cache in (self._text_cache, *self._key_cache.values()):
+                if len(cache) > len(rows):  # some experiments were removed: forget them
+                    for stale in [i for i in cache if i not in rows]:
+                        del cache[stale]
         return self._table
 
     def _settings(self) -> dict[str, Any]:
