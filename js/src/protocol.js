@@ -19,6 +19,9 @@
  * @property {number | null} remaining seconds: the ETA
  * @property {number | null} rate units per second
  * @property {string | null} unit
+ * @property {string | null} n_text the count as the bar printed it, e.g. "4.5" (null: plain)
+ * @property {string | null} total_text e.g. "10.0"
+ * @property {string | null} count_unit e.g. "MB"
  * @property {Record<string, number>} metrics
  * @property {ProgressJson | null} inner nested bars: this reading is the outer bar's (epoch 2/3;
  *   percent and remaining cover the whole run) and `inner` the bar beneath it (batch 57/100)

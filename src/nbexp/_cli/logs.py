@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, TextIO, cast
+from typing import Any
 
 from .._core.errors import NbexpError
 from .._manager import ExperimentManager
 from .._service.core import tty_rows
 from .base import Handler, add_color_option, line_count
 from .tables import (
-    ColourlessTerminal,
-    isatty,
     wants_color,
     write_styled_log,
 )
@@ -44,8 +42,7 @@ def _logs(manager: ExperimentManager, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     color = wants_color(args.color, sys.stdout)
-    on_terminal = isatty(sys.stdout)
-    if args.follow and not (ended and color and not on_terminal):
+    if args.follow:
         from .._ui.follow import follow_to_terminal
 
         def finished() -> bool:
@@ -53,8 +50,8 @@ def _logs(manager: ExperimentManager, args: argparse.Namespace) -> int:
             # The attempt followed ended, or a restart began a newer one.
             return now.status.is_terminal or args.attempt not in (None, now.attempt)
 
-        out = sys.stdout if color or not on_terminal else ColourlessTerminal(sys.stdout)
-        follow_to_terminal(path, cast(TextIO, out), is_finished=finished, tail=args.tail)
+        follow_to_terminal(path, sys.stdout, is_finished=finished, tail=args.tail, color=color)
+        _note_log_problem(manager, args)
         return 0
     if color:
         write_styled_log(path, sys.stdout, tail=args.tail, rows=tty_rows(record))
@@ -62,7 +59,15 @@ def _logs(manager: ExperimentManager, args: argparse.Namespace) -> int:
         for line in manager.logs(args.id, tail=args.tail, attempt=args.attempt):
             sys.stdout.write(line + "\n")
     sys.stdout.flush()
+    _note_log_problem(manager, args)
     return 0
+
+
+def _note_log_problem(manager: ExperimentManager, args: argparse.Namespace) -> None:
+    """Say on stderr when the attempt's output could not all be written (a full disk)."""
+    record = manager.get(args.id).record
+    if record.log_problem and args.attempt in (None, record.attempt):
+        print(f"{args.program}: the log may be incomplete: {record.log_problem}", file=sys.stderr)
 
 
 HANDLERS: dict[str, Handler] = {"logs": _logs}

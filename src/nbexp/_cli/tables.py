@@ -5,7 +5,6 @@ logs with their colours as ANSI codes (`nbexp logs --color`)."""
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
 import re
@@ -256,27 +255,6 @@ def json_text(value: Any) -> str:
 
 
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
-
-
-class ColourlessTerminal(io.TextIOBase):
-    """A terminal without colours (--color never, NO_COLOR): SGR codes are dropped, cursor
-    moves kept, so `logs -f` still redraws bars in place."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-
-    def write(self, text: str) -> int:
-        self.out.write(_SGR.sub("", text))
-        return len(text)
-
-    def flush(self) -> None:
-        self.out.flush()
-
-    def isatty(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return self.out.fileno()
 
 
 def write_styled_log(

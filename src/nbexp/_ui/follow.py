@@ -23,17 +23,21 @@ def follow_to_terminal(
     poll_interval: float = 0.2,
     tail: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    color: bool | None = None,
 ) -> None:
     """Print a log as it grows. On a terminal, lines that may still change (progress bars)
     are redrawn in place; elsewhere only settled lines are printed, then the final state.
 
-    `tail` starts with the last `tail` lines instead of the whole log. Returns once
-    `is_finished()` is true and everything written before that was printed.
+    `tail` starts with the last `tail` lines instead of the whole log. `color`: re-emit the
+    log's colours (default: on a terminal only). Returns once `is_finished()` is true and
+    everything written before that was printed.
     """
     # A small read budget per poll and a deep line window let settled lines be printed
     # before they leave memory (older ones would have to be re-rendered from the file).
     follower = LogFollower(path, chunk_size=256 << 10, poll_budget=256 << 10, max_lines=50_000)
-    view: _View = _TerminalView(out) if _isatty(out) else _PlainView(out)
+    on_terminal = _isatty(out)
+    ansi = on_terminal if color is None else color
+    view: _View = _TerminalView(out, ansi) if on_terminal else _PlainView(out, ansi)
     try:
         if tail is not None:
             while not follower.poll().caught_up:
@@ -52,8 +56,9 @@ def follow_to_terminal(
 
 
 class _View:
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, ansi: bool) -> None:
         self.out = out
+        self.ansi = ansi  # re-emit colours (and links) as escape sequences
         self.next_line = 0  # first line not yet printed for good
 
     def show(self, follower: LogFollower, final: bool) -> None:
@@ -80,15 +85,16 @@ class _PlainView(_View):
         screen = follower.screen
         upto = screen.line_count if final else _settled_upto(screen, self.next_line)
         if upto > self.next_line:
-            self.out.write("".join(text + "\n" for text in self._settled(follower, upto, False)))
+            lines = self._settled(follower, upto, self.ansi)
+            self.out.write("".join(text + "\n" for text in lines))
             self.out.flush()
 
 
 class _TerminalView(_View):
     """A terminal: settled lines are printed once; the live ones below are redrawn in place."""
 
-    def __init__(self, out: TextIO) -> None:
-        super().__init__(out)
+    def __init__(self, out: TextIO, ansi: bool) -> None:
+        super().__init__(out, ansi)
         self.drawn: list[str] = []  # what the live region shows now, one row each
 
     def show(self, follower: LogFollower, final: bool) -> None:
@@ -99,7 +105,11 @@ class _TerminalView(_View):
         live_rows = max(1, min(screen.rows, height - 1))
         settled = total if final else max(_settled_upto(screen, self.next_line), total - live_rows)
         live = [
-            _clip(_to_ansi(*screen.styled_line(n)), screen.line(n), width)
+            _clip(
+                _to_ansi(*screen.styled_line(n)) if self.ansi else screen.line(n),
+                screen.line(n),
+                width,
+            )
             for n in range(max(settled, self.next_line), total)
         ]
         if settled <= self.next_line and live == self.drawn:
@@ -111,7 +121,8 @@ class _TerminalView(_View):
                 parts.append(f"\x1b[{len(self.drawn) - 1}A")
             parts.append("\r")
         if settled > self.next_line:
-            parts.extend(text + "\x1b[K\n" for text in self._settled(follower, settled, True))
+            settled_lines = self._settled(follower, settled, self.ansi)
+            parts.extend(text + "\x1b[K\n" for text in settled_lines)
         parts.append("\x1b[K\n".join(live))
         parts.append("\x1b[K\x1b[J" if live else "\x1b[J")
         self.out.write("".join(parts))

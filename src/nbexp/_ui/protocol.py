@@ -5,8 +5,9 @@ shapes as JSDoc `@typedef`s (checked by `// @ts-check`), and docs/dashboard.md l
 Builders for the row and GPU parts live here too, so no other module writes these dicts by hand.
 
 Kernel → browser: `SnapshotMessage` (everything, in reply to hello), `TickMessage` (what changed),
-`LogLinesMessage` (a requested range), `ActionDoneMessage`, `ErrorMessage`.
-Browser → kernel: `HelloMessage`, `ByeMessage`, `ActionRequest`, `LogRangeRequest`.
+`LogLinesMessage` (a requested range), `ChartDataMessage`, `ActionDoneMessage`, `ErrorMessage`.
+Browser → kernel: `HelloMessage`, `ByeMessage`, `ActionRequest`, `LogRangeRequest`,
+`ChartRequest`.
 The runs table's windows, bulk actions and the log view's search and exports are declared in
 `protocol_table.py` and re-exported here.
 """
@@ -71,6 +72,10 @@ class ProgressJson(TypedDict):
     remaining: float | None  # seconds: the ETA
     rate: float | None  # units per second
     unit: str | None
+    # Counts as the bar printed them, with their unit: "4.5", "10.0", "MB" (null for plain counts).
+    n_text: str | None
+    total_text: str | None
+    count_unit: str | None
     metrics: dict[str, float]
     # Nested bars: this reading is the outer bar's (epoch 2/3, `percent` and `remaining` for
     # the whole run) and `inner` the bar beneath it (batch 57/100); null for a single bar.
