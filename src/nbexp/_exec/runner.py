@@ -409,6 +409,9 @@ class Runner:
         if self.main_pid:
             _proc.signal_group(self.main_pid, signal.SIGTERM)
         _proc.signal_all(tree, signal.SIGTERM)
+        # And SIGCONT after it: a process stopped by anyone (a pause this runner did not see
+        # through, a user's kill -STOP) acts on its SIGTERM now, not after the grace period.
+        _proc.signal_all(tree, signal.SIGCONT)
         self.kill_deadline = time.monotonic() + grace
 
     # -- outcome ------------------------------------------------------------------------------
