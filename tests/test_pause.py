@@ -238,3 +238,21 @@ def test_dashboard_actions(manager: ExperimentManager) -> None:
     reply = handle_action(manager.service, {"req": 3, "id": exp.id, "action": "resume"}, 5, row_of)  # type: ignore[arg-type]
     assert reply["row"] == {"status": "running"}
     manager.stop(exp.id, grace=5)
+
+
+def test_a_group_with_a_paused_member(manager: ExperimentManager, home: Path) -> None:
+    paused = manager.run(["sleep", "60"], group="g")
+    other = manager.run(["sleep", "60"], group="g")
+    wait_for(lambda: paused.pid and other.pid)
+    manager.pause(paused.id)
+    manager.stop(other.id, grace=5)
+    # The paused member has not ended: waiting for the group waits for it, rm refuses it, and
+    # a stop of the group stops it.
+    waiting = cli(home, "group", "wait", "g", "--timeout", "0.5")
+    assert waiting.returncode != 0, waiting
+    removal = cli(home, "rm", "--group", "g")
+    assert removal.returncode != 0 and "stop them first" in removal.stderr, removal.stderr
+    stopped = cli(home, "stop", "--group", "g", "--grace", "5")
+    assert stopped.returncode == 0, stopped.stderr
+    assert paused.status is Status.INTERRUPTED
+    wait_for(lambda: not processes_of_home(home), timeout=10)

@@ -17,7 +17,7 @@ from .._core.errors import Busy, GpuConflict, NbexpError, UsageError, WaitTimeou
 from .._core.records import ExperimentRecord
 from .._core.scheduler import Launch, Request, plan
 from .._core.settings import Settings
-from .._core.states import TERMINAL, Status
+from .._core.states import HOLDING, TERMINAL, Status
 from .._core.sweeps import SweepPlan, describe, plan_sweep, typed_value
 from .._core.validate import LaunchRequest, check_group_name, check_launch, check_seconds
 from .._exec.slurm import SlurmExecutor, array_options
@@ -29,7 +29,7 @@ from .lifecycle import Lifecycle
 from .scheduling import Scheduling, explicit_gpus, with_groups
 
 # Where a group's members stand, summed for `nbexp group ls` and the dashboard's group lines.
-ACTIVE = (Status.QUEUED, Status.RUNNING)
+ACTIVE = (Status.QUEUED, Status.RUNNING, Status.PAUSED)  # a paused member still has to end
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,7 +215,7 @@ class Groups:
         wants_gpus = any(r.gpus is not None for r in requests)
         report = self.gpus.sample() if wants_gpus else None
         with self.store.read() as conn:
-            running = self.store.list([Status.RUNNING], conn)
+            running = self.store.list(list(HOLDING), conn)  # paused: still holds its GPUs
             resources = with_groups(
                 self.gpus.resources(report, running, self.settings()), running, self.store, conn
             )
@@ -278,7 +278,7 @@ class Groups:
             active = self.members(name, ACTIVE)
             if not active:
                 break
-            for record in sorted(active, key=lambda r: r.status is Status.RUNNING):
+            for record in sorted(active, key=lambda r: r.status in HOLDING):
                 with contextlib.suppress(NbexpError):  # it ended meanwhile: nothing to do
                     self.lifecycle.stop(record.id, grace)
                     acted.append(record.id)
@@ -297,7 +297,7 @@ class Groups:
     def remove(self, group: str, *, delete_logs: bool) -> list[int]:
         """Forget every member (refused while any runs) and the group's settings."""
         name = self.known(group)
-        running = self.members(name, [Status.RUNNING])
+        running = self.members(name, list(HOLDING))
         if running:
             ids = ", ".join(str(r.id) for r in running[:10])
             raise UsageError(
