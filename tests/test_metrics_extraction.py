@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nbexp._core.metric_extraction import MetricExtractor, Point, final_progress
+from nbexp._core.metric_extraction import Columns, MetricExtractor, final_progress
 from nbexp._core.metric_lines import LineTemplate, line_metrics
 
 from .capture_helpers import capture_file, capture_pty
@@ -27,19 +27,20 @@ def extract(data: bytes, chunk: int | None = None) -> dict[str, list[tuple[float
     the last one's consumed bytes end, as the store's cursor does) and group the points by
     series: {name: [(step, value), ...]}."""
     extractor = MetricExtractor()
-    points: list[Point] = []
+    series: dict[str, list[tuple[float, float]]] = {}
     start = written = 0
     while written < len(data):
         written = min(len(data), written + (chunk or len(data)))
         found, consumed = extractor.feed(data[start:written])
-        points += found
+        add(series, found)
         start += consumed
-    found, _ = extractor.feed(data[start:], final=True)
-    points += found
-    series: dict[str, list[tuple[float, float]]] = {}
-    for name, point_step, value, _pos in points:
-        series.setdefault(name, []).append((point_step, value))
+    add(series, extractor.feed(data[start:], final=True)[0])
     return series
+
+
+def add(series: dict[str, list[tuple[float, float]]], found: dict[str, Columns]) -> None:
+    for name, (steps, values, _offsets) in found.items():
+        series.setdefault(name, []).extend(zip(steps, values, strict=True))
 
 
 # -- tqdm --------------------------------------------------------------------------------------
@@ -281,10 +282,9 @@ def test_the_extractor_goes_on_from_its_saved_state(tmp_path: Path) -> None:
     points, consumed = first.feed(data[:cut])
     # A new process (a restarted kernel) goes on from the stored state, as JSON.
     second = MetricExtractor(json.loads(json.dumps(first.state)))
-    more, _ = second.feed(data[consumed:], final=True)
     series: dict[str, list[tuple[float, float]]] = {}
-    for name, step, value, _ in points + more:
-        series.setdefault(name, []).append((step, value))
+    add(series, points)
+    add(series, second.feed(data[consumed:], final=True)[0])
     assert series == whole
 
 

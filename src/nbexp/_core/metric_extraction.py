@@ -26,9 +26,9 @@ from typing import Any
 
 from ..progress import Progress, nested_progress, parse_progress
 from ..terminal import render
-from .metric_lines import LineStep, LineTemplate, line_metrics, might_name_metrics
+from .metric_lines import CANDIDATE, LineStep, LineTemplate, line_metrics, might_name_metrics
 
-__all__ = ["MetricExtractor", "Point", "final_progress"]
+__all__ = ["Columns", "MetricExtractor", "final_progress"]
 
 MAX_METRICS = 64  # names kept per attempt; more are ignored (a log printing ids, not metrics)
 MAX_BARS = 16  # bars remembered (their postfix, last n and step offset)
@@ -37,9 +37,10 @@ MAX_SEGMENT = 64 * 1024  # a "frame" longer than this is not a bar or a metrics 
 MAX_NAME = 64
 CHURN_FRAMES = 8  # frames in a row with a new postfix after which a bar's tail is not skipped
 
-# (series name, step, value, offset of its bytes in the data fed): a plain tuple, as millions
-# of them may be made.
-Point = tuple[str, float, float, int]
+# A series' new points as three columns: steps, values, and the offsets of their bytes in the
+# data fed (for their wall time). Columns, not a tuple per point: millions may come at once, and
+# a block of same-shaped lines fills them in a few calls into C.
+Columns = tuple[list[float], list[float], list[int]]
 
 _ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()][0-9A-Za-z]|.)")
 # The end of a tqdm frame from its rate on: "it/s, loss=0.23]" ("s/it" for slow bars). Frames
@@ -137,11 +138,13 @@ class MetricExtractor:
         self.line_step: dict[str, Any] = dict(state.get("line_step", {}))
         self._latest_json: dict[str, Any] | None = state.get("latest")  # the last bar frame
         self._latest: tuple[bytes, float] | None = None  # the last frame, parsed when asked
-        self.points: list[Point] = []
+        self.points: dict[str, Columns] = {}
         self._skip_rx: re.Pattern[bytes] | None = None  # rebuilt when a bar's tail changes
         self._suffixes: tuple[bytes, ...] = ()
         # Shapes of metrics lines, most recent first, with their series names resolved.
         self._templates: list[tuple[LineTemplate, list[str | None]]] = []
+        for line in reversed(state.get("templates", [])):
+            self._learn(line.encode("latin-1"))
 
     @property
     def state(self) -> dict[str, Any]:
@@ -151,6 +154,8 @@ class MetricExtractor:
             "lines": self.metric_lines,
             "line_step": self.line_step,
             "latest": self.latest,
+            # The lines the shapes were learnt from (a new extractor learns them again).
+            "templates": [t.source.decode("latin-1") for t, _ in self._templates],
         }
 
     @property
@@ -166,11 +171,11 @@ class MetricExtractor:
 
     # -- feeding ---------------------------------------------------------------------------
 
-    def feed(self, data: bytes, *, final: bool = False) -> tuple[list[Point], int]:
+    def feed(self, data: bytes, *, final: bool = False) -> tuple[dict[str, Columns], int]:
         """The points in `data` and how many of its bytes were consumed: the rest (an
         unfinished frame or line) must be fed again, with what follows. With `final`, the end
         of `data` ends the last line too (the log is complete)."""
-        self.points = []
+        self.points = {}
         size = len(data)
         specials = dict.fromkeys(_SPECIALS, -1)
         pos = 0
@@ -201,7 +206,7 @@ class MetricExtractor:
             consumed = _last_separator(data, 0, size)
             if size - consumed > MAX_SEGMENT:
                 consumed = size  # no frame or line is this long: drop it
-        points, self.points = self.points, []
+        points, self.points = self.points, {}
         return points, consumed
 
     @staticmethod
@@ -216,11 +221,72 @@ class MetricExtractor:
         return nearest
 
     def _plain_lines(self, data: bytes, pos: int, last_newline: int) -> None:
-        for line in data[pos:last_newline].split(b"\n"):
-            pos += len(line)
-            if line:
-                self._line(line, pos)
-            pos += 1
+        """Whole lines without redraws: all of one known shape at once, else only the lines
+        that may hold a metric (found by one scan), one by one."""
+        if self._templates and self._block(data[pos:last_newline], pos):
+            return
+        done = pos  # lines before this are read
+        for candidate in CANDIDATE.finditer(data, pos, last_newline):
+            if candidate.start() < done:
+                continue  # another candidate in a line already read
+            start = data.rfind(b"\n", pos, candidate.start()) + 1 or pos
+            end = data.find(b"\n", candidate.start(), last_newline)
+            end = last_newline if end < 0 else end
+            shape = self._templates[0][0] if self._templates else None
+            self._line(data[max(start, pos) : end], end)
+            done = end + 1
+            learnt = self._templates and self._templates[0][0] is not shape
+            if learnt and done < last_newline and self._block(data[done:last_newline], done):
+                return  # a shape was just learnt and the rest of the lines have it
+
+    def _block(self, block: bytes, pos: int) -> bool:
+        """Lines that all have the shape of the last metrics line (the usual case: a script
+        printing one line per step), read in one regex pass and a few column operations.
+        False (nothing read) unless every line fits."""
+        template, series = self._templates[0]
+        lines = block.count(b"\n") + 1
+        equals, colons = block.count(b"="), block.count(b":")
+        if (equals, colons) != (lines * template.equals, lines * template.colons):
+            return False  # a line of another shape (or a blank one) is in there
+        rows = template.pattern.findall(block)
+        if len(rows) != lines or template.has_epoch_or_total():
+            return False
+        columns = list(zip(*rows, strict=True)) if template.pattern.groups > 1 else [rows]
+        step_group = template.step_group()
+        try:
+            values = [
+                list(map(float, c)) if n is not None else []
+                for n, c in zip(series, columns, strict=True)
+            ]
+            if step_group is None:
+                steps = [float(n) for n in range(self.metric_lines, self.metric_lines + lines)]
+            else:
+                steps = list(map(float, columns[step_group - 1]))
+        except ValueError:
+            return False  # something that is not a number where one was: line by line
+        self.metric_lines += lines
+        spacing = (len(block) + 1) / lines  # the lines' ends, as if of equal length
+        offsets = list(map(round, map(spacing.__mul__, range(1, lines + 1))))
+        offsets = list(map((pos - 1).__add__, offsets))
+        for name, column in zip(series, values, strict=True):
+            if name is not None:
+                found = self._columns(name)
+                found[0].extend(steps)
+                found[1].extend(column)
+                found[2].extend(offsets)
+        return True
+
+    def _columns(self, series: str) -> Columns:
+        found = self.points.get(series)
+        if found is None:
+            found = self.points[series] = ([], [], [])
+        return found
+
+    def _point(self, series: str, step: float, value: float, pos: int) -> None:
+        steps, values, offsets = self._columns(series)
+        steps.append(step)
+        values.append(value)
+        offsets.append(pos)
 
     def _frames(self, data: bytes, pos: int, end: int, *, complete: bool) -> None:
         """Bar frames in data[pos:end) (one line's worth of CR-separated redraws)."""
@@ -293,8 +359,7 @@ class MetricExtractor:
         """A finished line: a bar's last frame, or a line of output that may name metrics."""
         for template, series in self._templates:
             numbers = template.read(raw)
-            if numbers is not None:
-                self._template_point(template, series, numbers, pos)
+            if numbers is not None and self._template_point(template, series, numbers, pos):
                 return
         if self._known_frame(raw) or self._frame(raw, pos):
             # A line printed while a bar was drawn lands after the bar's frame.
@@ -329,12 +394,21 @@ class MetricExtractor:
         series: list[str | None],
         numbers: tuple[bytes | None, ...],
         pos: int,
-    ) -> None:
-        step = self._next_line_step(template.step(numbers))
-        append = self.points.append
-        for name, number in zip(series, numbers, strict=True):
-            if name is not None and number is not None:
-                append((name, step, float(number), pos))
+    ) -> bool:
+        """A line read by a template as points; False when its numbers do not parse."""
+        try:
+            values = [
+                float(n) if name is not None and n is not None else 0.0
+                for name, n in zip(series, numbers, strict=True)
+            ]
+            found = template.step(numbers)
+        except ValueError:
+            return False  # not numbers after all ("1.2.3"): the full parse decides
+        step = self._next_line_step(found)
+        for name, value in zip(series, values, strict=True):
+            if name is not None:
+                self._point(name, step, value, pos)
+        return True
 
     # -- bars and lines to points ----------------------------------------------------------
 
@@ -362,7 +436,7 @@ class MetricExtractor:
             for name, value in progress.metrics.items():
                 series = self._series(source, name)
                 if series is not None:
-                    self.points.append((series, step, value, pos))
+                    self._point(series, step, value, pos)
         # A postfix that changes at every frame makes every frame worth reading: its tail
         # is then left out of the skip pattern (recompiling it at every frame costs more).
         bar["c"] = bar.get("c", 0) + 1 if text != bar["m"] else 0
@@ -406,7 +480,7 @@ class MetricExtractor:
         for name, value in metrics.items():
             series = self._series("log", name)
             if series is not None:
-                self.points.append((series, step, value, pos))
+                self._point(series, step, value, pos)
 
     def _series(self, source: str, name: str) -> str | None:
         """The series a source's metric goes to: its name, unless another source printed that

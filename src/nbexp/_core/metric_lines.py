@@ -12,7 +12,14 @@ import json
 import re
 from typing import NamedTuple
 
-__all__ = ["STEP_KEYS", "LineStep", "LineTemplate", "line_metrics", "might_name_metrics"]
+__all__ = [
+    "CANDIDATE",
+    "STEP_KEYS",
+    "LineStep",
+    "LineTemplate",
+    "line_metrics",
+    "might_name_metrics",
+]
 
 MAX_NAME = 64
 STEP_KEYS = ("global_step", "_step", "step", "steps", "iteration", "iter", "epoch")
@@ -45,12 +52,15 @@ _STEP = re.compile(
     rb"\[?[ \t]*(\d+)(?:[ \t]*/[ \t]*(\d+))?",
     re.IGNORECASE,
 )
-_CANDIDATE = re.compile(rb"[A-Za-z_][ \t]?[=:][ \t]?[-+.\dnNiI]")
+# Where a metric may be: a name's last byte (or a JSON key's quote), `=` or `:`, a number's
+# first byte. Lines without one are skipped by a scan in C (a clock's "21:35" is not one); the
+# pattern starts with `[=:]` so that the scan jumps from one of those bytes to the next.
+CANDIDATE = re.compile(rb'[=:](?:(?<=[A-Za-z_"][=:])|(?<=[A-Za-z_"][ \t][=:]))[ \t]?[-+.\dnNiI]')
 
 
 def might_name_metrics(line: bytes) -> bool:
     """A cheap first look: could this line hold a metric at all?"""
-    return b"{" in line or _CANDIDATE.search(line) is not None
+    return CANDIDATE.search(line) is not None
 
 
 def line_metrics(line: bytes) -> tuple[dict[str, float], LineStep | None]:
@@ -124,6 +134,7 @@ class LineTemplate:
     """
 
     def __init__(self, line: bytes) -> None:
+        self.source = line
         # (start, end, prefix, value pattern, kind, name, has total), in line order
         tokens: list[tuple[int, int, bytes, bytes, str, str, bool]] = []
         for found in _PAIR.finditer(line):
@@ -144,34 +155,35 @@ class LineTemplate:
         tokens.sort()
         self.names: list[str] = []  # per regex group: the metric's name, "" for a step
         self.steps: list[tuple[str, int, int | None]] = []  # (key, group, total's group)
+        ends = [t[1] for t in tokens]
+        gaps = [line[end : nxt[0]] for end, nxt in zip(ends, tokens[1:], strict=False)]
+        gaps.append(line[ends[-1] :] if tokens else b"")  # the rest of the line
         parts: list[bytes] = []
-        previous_end = -1
-        for start, end, prefix, value, kind, name, has_total in tokens:
+        for index, (_start, _end, prefix, value, kind, name, has_total) in enumerate(tokens):
             literal = re.escape(prefix)
-            if previous_end < 0:
+            if index == 0:
                 # The first name: found by its bytes (fast), not preceded by a name's byte.
                 parts.append(literal + b"(?<!" + _NAME_BYTE + literal + b")")
             else:
-                gap = line[previous_end:start]
-                # Text between two metrics is usually fixed (" ", ", "); with digits it may vary.
-                loose = re.search(rb"\d", gap) is not None
-                parts.append(
-                    b".*?" + _NOT_AFTER_NAME + literal if loose else re.escape(gap) + literal
-                )
-            parts.append(value + _NUMBER_END)
-            previous_end = end
+                parts.append(_gap(gaps[index - 1]) + literal)
+            if value.startswith(b"(" + _NUMBER):
+                # A number is whatever runs up to the text that follows it (float() checks it
+                # later): a class of bytes is much faster to match than the number's grammar.
+                value = b"([^\\s" + re.escape(gaps[index][:1]) + b"]+)"
+            parts.append(value)
             self.names.append(name if kind == "metric" else "")
             group = len(self.names)
             if kind == "step":
                 if has_total:
                     self.names.append("")
                 self.steps.append((name.lower(), group, group + 1 if has_total else None))
+        parts.append(_gap(gaps[-1]) + b"$")
         # Which groups give the step (and the epoch beside it), ranked as `_best_step` ranks.
         self._best = min(self.steps, key=lambda f: _STEP_RANK[f[0]]) if self.steps else None
         epochs = [(group, total) for key, group, total in self.steps if key == "epoch"]
         has_epoch = self._best is not None and self._best[0] != "epoch" and bool(epochs)
         self._epoch = epochs[0] if has_epoch else None
-        self.pattern = re.compile(b"".join(parts))
+        self.pattern = re.compile(b"".join(parts), re.MULTILINE)
         self.equals = line.count(b"=")
         self.colons = line.count(b":")
 
@@ -181,6 +193,14 @@ class LineTemplate:
             return None
         found = self.pattern.search(line)
         return None if found is None else found.groups()
+
+    def step_group(self) -> int | None:
+        """The regex group that holds the step (None: the line has no step key)."""
+        return None if self._best is None else self._best[1]
+
+    def has_epoch_or_total(self) -> bool:
+        """Whether the step depends on more than its own number (`Step [k/N]`, an epoch)."""
+        return self._epoch is not None or (self._best is not None and self._best[2] is not None)
 
     def step(self, numbers: tuple[bytes | None, ...]) -> LineStep | None:
         """The step key of a line this template read (as `line_metrics` would find it)."""
@@ -192,6 +212,14 @@ class LineTemplate:
             return LineStep(key, value, total_value)
         epoch = float(numbers[self._epoch[0] - 1] or 0)
         return LineStep(key, value, total_value, epoch, _group_number(numbers, self._epoch[1]))
+
+
+def _gap(text: bytes) -> bytes:
+    """Text between two numbers (or after the last): usually fixed (" ", ", ", " ok"), matched
+    as it is; with digits in it, it may vary: then any text without a name's tail."""
+    if re.search(rb"\d", text) is None:
+        return re.escape(text)
+    return rb"[^\n]*?" + _NOT_AFTER_NAME
 
 
 def _group_number(numbers: tuple[bytes | None, ...], group: int | None) -> float | None:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._core.errors import NotFound, UsageError
-from .._core.metric_extraction import MetricExtractor, Point, final_progress
+from .._core.metric_extraction import Columns, MetricExtractor, final_progress
 from .._core.metric_series import (
     CHUNK_POINTS,
     MetricPoint,
@@ -28,6 +29,7 @@ from .._core.metric_series import (
     encode_points,
     main_metric,
     metric_summary,
+    raw_points,
 )
 from .._core.records import ExperimentRecord
 from .._core.states import Status
@@ -44,13 +46,44 @@ SUMMARY_SLACK_S = 5.0  # summaries re-read this far back (writers' clocks and co
 
 
 @dataclass
-class _Seen:
-    """What this process last stored for one attempt (spares a read when nothing changed)."""
+class _Live:
+    """An attempt's extraction as this process holds it between passes: the extractor and the
+    series states as objects (no JSON round trip per pass), where reading stands, and the
+    cursor last committed (what the next commit compares against)."""
 
-    size: int = -1
+    committed: Cursor
+    offset: int
+    extractor: MetricExtractor
+    series: dict[str, SeriesState]
+    time: float | None
+    inode: int | None
+    final: bool
+    committed_at: float = 0.0  # time.monotonic() of the last commit
+    size: int = -1  # the log's size and mtime when last read
     mtime: float = -1.0
-    cursor: Cursor | None = None
-    open_chunks: dict[str, list[Stored]] = field(default_factory=dict)  # name -> open chunk
+    open_chunks: dict[str, bytes] = field(default_factory=dict)  # name -> its open chunk
+
+    @classmethod
+    def of(cls, cursor: Cursor) -> _Live:
+        state = cursor.state
+        return cls(
+            committed=cursor,
+            offset=cursor.offset,
+            extractor=MetricExtractor(state.get("extractor")),
+            series={name: SeriesState(s) for name, s in state.get("series", {}).items()},
+            time=state.get("time"),
+            inode=state.get("inode"),
+            final=bool(state.get("final")),
+        )
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "extractor": self.extractor.state,
+            "series": {name: s.to_json() for name, s in self.series.items()},
+            "time": self.time,
+            "inode": self.inode,  # a log replaced by another file is read again from byte 0
+            "final": self.final,
+        }
 
 
 class Metrics:
@@ -59,7 +92,7 @@ class Metrics:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.db = MetricStore(store)
-        self._seen: dict[tuple[int, int], _Seen] = {}
+        self._live: dict[tuple[int, int], _Live] = {}
         self._lock = threading.RLock()
         self._final: set[tuple[int, int]] | None = None  # attempts read to their end
         self._latest: dict[tuple[int, int], dict[str, SummaryRow]] = {}  # for table rows
@@ -110,59 +143,64 @@ class Metrics:
         budget: int | None,
     ) -> bool | None:
         """One read-extract-store pass: True caught up, False more to read, None lost a race."""
-        seen = self._seen.setdefault(key, _Seen())
         try:
             info = os.stat(path)
         except OSError:
             return True  # no log (yet, or any more): nothing to read
-        unchanged = (info.st_size, info.st_mtime) == (seen.size, seen.mtime)
-        if seen.cursor is not None and unchanged and (not ended or seen.cursor.state.get("final")):
+        live = self._live.get(key)
+        unchanged = live is not None and (info.st_size, info.st_mtime) == (live.size, live.mtime)
+        if live is not None and unchanged and (live.final or not ended):
             return True
-        cursor = seen.cursor if seen.cursor is not None else self.db.cursor(*key)
-        replaced = cursor.state.get("inode", info.st_ino) != info.st_ino
-        if replaced or info.st_size < cursor.offset or cursor.state.get("unreadable"):
+        if live is None:
+            live = self._live[key] = _Live.of(self.db.cursor(*key))
+        replaced = live.inode not in (None, info.st_ino) or info.st_size < live.offset
+        if replaced or live.committed.state.get("unreadable"):
             self.db.forget(*key)  # the log was replaced or the state lost: start over
-            seen.cursor, seen.open_chunks = Cursor(0, {}, None), {}
+            self._live.pop(key, None)
             return None
-        if cursor.state.get("final"):
-            seen.cursor, seen.size, seen.mtime = cursor, info.st_size, info.st_mtime
+        if live.final:
             return True
-        wanted = min(info.st_size - cursor.offset, budget or READ_BYTES, READ_BYTES)
-        data = _read(path, cursor.offset, wanted)
-        at_end = cursor.offset + len(data) >= info.st_size
+        wanted = min(info.st_size - live.offset, budget or READ_BYTES, READ_BYTES)
+        data = _read(path, live.offset, wanted)
+        at_end = live.offset + len(data) >= info.st_size
         final = ended and at_end
+        live.size, live.mtime = info.st_size, info.st_mtime
         if not data and not final:
-            seen.cursor, seen.size, seen.mtime = cursor, info.st_size, info.st_mtime
             return True
-        writes = self._extract(key, cursor, data, info, started, final, path)
-        stored = self.db.commit(*key, cursor, writes)
+        writes = self._extract(key, live, data, info, started, final, path)
+        if not (
+            writes.chunks or writes.rewrite or final or time.monotonic() - live.committed_at > 5
+        ):
+            # Nothing to store: the position is kept here and stored with the next points (or
+            # within seconds); another process that reads meanwhile gets the same result.
+            return at_end
+        writes.state = live.state()
+        stored = self.db.commit(*key, live.committed, writes)
         if stored is None:
-            self._seen.pop(key, None)  # someone else stored these bytes: read their cursor
+            self._live.pop(key, None)  # someone else stored these bytes: read their cursor
             return None
-        seen.cursor, seen.size, seen.mtime = stored, info.st_size, info.st_mtime
+        live.committed, live.committed_at = stored, time.monotonic()
         return at_end
 
     def _extract(
         self,
         key: tuple[int, int],
-        cursor: Cursor,
+        live: _Live,
         data: bytes,
         info: os.stat_result,
         started: float | None,
         final: bool,
         path: str,
     ) -> PassWrites:
-        state = cursor.state
-        extractor = MetricExtractor(state.get("extractor"))
-        points, consumed = extractor.feed(data, final=final)
-        first = float(state.get("time") or started or info.st_mtime)
-        available = max(1, info.st_size - cursor.offset)
+        """Read `data` into the live state (mutated: dropped if its commit fails)."""
+        points, consumed = live.extractor.feed(data, final=final)
+        first = float(live.time or started or info.st_mtime)
+        available = max(1, info.st_size - live.offset)
         last = first + (info.st_mtime - first) * min(1.0, len(data) / available)
         span = max(0.0, last - first)
-        timed = _by_name(points, first, span / max(1, len(data)))
-        series = {name: SeriesState(s) for name, s in state.get("series", {}).items()}
+        timed = _timed(points, first, span / max(1, len(data)))
         writes = PassWrites(
-            offset=cursor.offset + consumed,
+            offset=live.offset + consumed,
             state={},
             chunks={},
             rewrite=set(),
@@ -170,17 +208,13 @@ class Metrics:
             sparks={},
         )
         for name, new in timed.items():
-            series_state = series.setdefault(name, SeriesState())
-            self._absorb(key, name, series_state, new, writes)
-        writes.state = {
-            "extractor": extractor.state,
-            "series": {name: s.to_json() for name, s in series.items()},
-            "time": first + span * consumed / max(1, len(data)),
-            "inode": info.st_ino,  # a log replaced by another file is read again from byte 0
-            "final": final,
-        }
+            self._absorb(key, name, live.series.setdefault(name, SeriesState()), new, writes)
+        live.offset += consumed
+        live.time = first + span * consumed / max(1, len(data))
+        live.inode, live.final = info.st_ino, final
         if final:
-            writes.final_progress = final_progress(_read_tail(path, info.st_size), extractor.state)
+            tail = _read_tail(path, info.st_size)
+            writes.final_progress = final_progress(tail, live.extractor.state)
         return writes
 
     def _absorb(
@@ -188,45 +222,74 @@ class Metrics:
         key: tuple[int, int],
         name: str,
         state: SeriesState,
-        new: list[Stored],
+        new: tuple[list[float], list[float], list[int]],
         writes: PassWrites,
     ) -> None:
         """A metric's new points into its bounded history: the chunks to write, its summary."""
         stored: list[Stored] = []
         rewrite = False
-        for start in range(0, len(new), CHUNK_POINTS * 8):
-            stored += state.add(new[start : start + CHUNK_POINTS * 8])
+        steps, values, times = new
+        slice_size = CHUNK_POINTS * 8  # thinned as it goes: a huge pass never holds it all
+        for start in range(0, len(values), slice_size):
+            end = start + slice_size
+            stored += state.add(steps[start:end], values[start:end], times[start:end])
             if state.needs_thinning():
                 if not rewrite:
                     stored = self._stored_points(key, name) + stored
                     rewrite = True
                 stored = state.thinned(stored)
-        seen = self._seen.setdefault(key, _Seen())
         if rewrite:
             writes.rewrite.add(name)
-            state.chunk, state.in_chunk, open_points = 0, 0, []
+            state.chunk, state.in_chunk = 0, 0
+            open_raw = b""
         else:
-            open_points = self._open_chunk(key, name, state)
-        chunks = _chunked(open_points + stored, state.chunk)
-        if chunks:
-            writes.chunks[name] = {n: encode_points(p) for n, p in chunks.items()}
-            state.chunk = max(chunks)
-            state.in_chunk = len(chunks[state.chunk])
-            seen.open_chunks[name] = chunks[state.chunk]
+            open_raw = self._open_chunk(key, name, state)
+        if stored or rewrite:
+            writes.chunks[name] = self._chunks(key, name, state, open_raw, stored)
         writes.summaries[name] = _summary(state)
         writes.sparks[name] = state.sparkline()
 
-    def _open_chunk(self, key: tuple[int, int], name: str, state: SeriesState) -> list[Stored]:
-        """The points of the chunk new points are appended to ([] when it is full or new)."""
-        if state.in_chunk == 0 or state.in_chunk >= CHUNK_POINTS:
-            if state.in_chunk >= CHUNK_POINTS:
-                state.chunk, state.in_chunk = state.chunk + 1, 0
-            return []
-        cached = self._seen.setdefault(key, _Seen()).open_chunks.get(name)
-        if cached is not None and len(cached) == state.in_chunk:
-            return list(cached)
+    def _chunks(
+        self,
+        key: tuple[int, int],
+        name: str,
+        state: SeriesState,
+        open_raw: bytes,
+        new: list[Stored],
+    ) -> dict[int, bytes]:
+        """The chunks new points go to: the open one grows by appending records (nothing of
+        it decoded); a chunk that fills up is compressed, once."""
+        out: dict[int, bytes] = {}
+        at = 0
+        while True:
+            part = new[at : at + CHUNK_POINTS - state.in_chunk]
+            at += len(part)
+            if state.in_chunk == 0 and len(part) == CHUNK_POINTS:
+                out[state.chunk] = encode_points(part)  # a whole chunk at once
+                state.chunk += 1
+            else:
+                open_raw = raw_points(part, open_raw)
+                state.in_chunk += len(part)
+                out[state.chunk] = open_raw
+                if state.in_chunk == CHUNK_POINTS:  # it filled up: compress it, once
+                    out[state.chunk] = encode_points(decode_points(open_raw))
+                    state.chunk, state.in_chunk, open_raw = state.chunk + 1, 0, b""
+            if at >= len(new):
+                break
+        self._live[key].open_chunks[name] = open_raw
+        return out
+
+    def _open_chunk(self, key: tuple[int, int], name: str, state: SeriesState) -> bytes:
+        """The records of the chunk new points are appended to (b"" when it is new)."""
+        if state.in_chunk == 0:
+            return b""
+        cached = self._live[key].open_chunks.get(name)
+        if cached:
+            return cached
         blob = self.db.chunk(*key, name, state.chunk)
-        return decode_points(blob) if blob is not None else []
+        if blob is None:
+            return b""
+        return blob if blob.startswith(b"nbexp-raw") else raw_points(decode_points(blob))
 
     def _stored_points(self, key: tuple[int, int], name: str) -> list[Stored]:
         return [
@@ -246,8 +309,7 @@ class Metrics:
             if record.problem or not _has_run(record) or key in self._final:
                 continue  # not run yet, or a corrupt row (shown as such, never read)
             if record.status.is_terminal:
-                seen = self._seen.get(key)
-                if seen is not None and seen.cursor is not None:
+                if key in self._live:
                     self._read_to_end(record)  # it ran while we watched
                 elif backfill is None or record.id > backfill.id:
                     backfill = record
@@ -258,8 +320,8 @@ class Metrics:
 
     def _read_to_end(self, record: ExperimentRecord, budget: int | None = None) -> None:
         self.update(record, budget=budget)
-        seen = self._seen.get((record.id, record.attempt))
-        if seen is not None and seen.cursor is not None and seen.cursor.state.get("final"):
+        live = self._live.get((record.id, record.attempt))
+        if live is not None and live.final:
             assert self._final is not None
             self._final.add((record.id, record.attempt))
 
@@ -349,7 +411,7 @@ class Metrics:
             tail = SeriesState(states[name]).tail()
             if points and tail and tail[0] == points[-1]:
                 tail = tail[1:]
-            out[name] = [MetricPoint(*p) for p in points + tail]
+            out[name] = [MetricPoint(s, v, ms / 1000) for s, v, ms in points + tail]
         return out
 
     def series_since(
@@ -359,10 +421,16 @@ class Metrics:
         then the unfinished bucket's and the latest point); None when the metric has none.
         Index `start` and on are read only when `bucket` is the one the caller had (else it
         must take the whole history again, from 0)."""
-        state = self.db.cursor(experiment_id, attempt).state.get("series", {}).get(name)
-        if state is None:
-            return None
-        series = SeriesState(state)
+        live = self._live.get((experiment_id, attempt))
+        # This process's own state when it writes this history (the monitor, each tick: its
+        # series match the chunks stored), else the store's.
+        if live is not None and name in live.series:
+            series = live.series[name]
+        else:
+            state = self.db.cursor(experiment_id, attempt).state.get("series", {}).get(name)
+            if state is None:
+                return None
+            series = SeriesState(state)
         start = max(0, min(start, series.stored))
         first = start // CHUNK_POINTS
         blobs = self.db.chunks_from(experiment_id, attempt, name, first)
@@ -410,21 +478,22 @@ def _has_run(record: ExperimentRecord) -> bool:
     return bool(record.log_path) and isinstance(record.attempt, int) and record.attempt >= 1
 
 
-def _by_name(points: list[Point], first: float, per_byte: float) -> dict[str, list[Stored]]:
-    grouped: dict[str, list[Stored]] = {}
-    for name, step, value, pos in points:
-        found = grouped.get(name)
-        if found is None:
-            found = grouped[name] = []
-        found.append((step, value, round(first + per_byte * pos, 3)))  # stored to the ms
-    return grouped
-
-
-def _chunked(points: list[Stored], first_chunk: int) -> dict[int, list[Stored]]:
-    return {
-        first_chunk + i // CHUNK_POINTS: points[i : i + CHUNK_POINTS]
-        for i in range(0, len(points), CHUNK_POINTS)
-    }
+def _timed(
+    points: dict[str, Columns], first: float, per_byte: float
+) -> dict[str, tuple[list[float], list[float], list[int]]]:
+    """Each series' columns with its points' wall times in ms (as stored), from their bytes'
+    offsets. Series read from the same lines share their offsets: their times are computed
+    once (with map: thousands of points a pass)."""
+    start, scale = first * 1000, per_byte * 1000
+    done: list[tuple[list[int], list[int]]] = []
+    out = {}
+    for name, (steps, values, offsets) in points.items():
+        times = next((t for o, t in done if o == offsets), None)  # list == runs in C
+        if times is None:
+            times = list(map(round, map(start.__add__, map(scale.__mul__, map(float, offsets)))))
+            done.append((offsets, times))
+        out[name] = (steps, values, times)
+    return out
 
 
 def _summary(state: SeriesState) -> dict[str, Any]:
