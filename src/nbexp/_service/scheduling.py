@@ -18,7 +18,16 @@ from typing import Any
 
 from .._core.errors import NbexpError
 from .._core.records import ExperimentRecord
-from .._core.scheduler import Blocked, Decision, Fail, GroupState, Launch, Resources, plan
+from .._core.scheduler import (
+    Blocked,
+    Decision,
+    Fail,
+    GroupState,
+    Launch,
+    QueuedRow,
+    Resources,
+    plan,
+)
 from .._core.settings import Settings
 from .._core.states import HOLDING, Status
 from .._exec.base import Executor
@@ -60,7 +69,6 @@ class Scheduling:
         if wants_gpus is None:
             return []  # nothing queued: the common case costs one indexed query
         report = self.gpus.sample() if wants_gpus else None
-        launched: list[tuple[int, int, str]] = []
         with self.store.write() as conn:
             queued, unavailable = self.store.read_queue(conn)
             requests = []
@@ -78,39 +86,7 @@ class Scheduling:
             statuses = self.store.dependency_statuses(conn, [d for r in requests for d in r.after])
             decisions: list[Decision] = plan(requests, resources, statuses)
             decisions += [Fail(i, f"not started: {why}") for i, why in unavailable.items()]
-            waiting = {
-                d.id: d.reason
-                for d in decisions
-                if isinstance(d, Blocked) and queued[d.id].waiting_for != d.reason
-            }
-            if waiting:  # usually nothing changed since the last step: no write at all
-                self.store.set_waiting_reasons(conn, waiting)
-            for decision in decisions:
-                if isinstance(decision, Launch):
-                    row = queued[decision.id]
-                    gpus = list(decision.gpus) if decision.gpus is not None else None
-                    attempt, path = claim(
-                        self.store,
-                        self.home,
-                        conn,
-                        row.id,
-                        row.attempt,
-                        from_statuses=frozenset({Status.QUEUED}),
-                        to_status=Status.RUNNING,
-                        reason="launched from the queue",
-                        gpus=gpus,
-                    )
-                    launched.append((row.id, attempt, path))
-                elif isinstance(decision, Fail):
-                    self.store.transition(
-                        decision.id,
-                        frozenset({Status.QUEUED}),
-                        Status.ERROR,
-                        decision.reason,
-                        conn,
-                        error=decision.reason,
-                        ended=time.time(),
-                    )
+            launched = self._carry_out(conn, queued, decisions)
         for experiment_id, attempt, path in launched:
             try:
                 self.launcher.launch(self.store.get(experiment_id), attempt, path)
@@ -119,6 +95,47 @@ class Scheduling:
         if len(launched) < len(queued) + len(unavailable):
             self.ensure_watcher()
         return [experiment_id for experiment_id, _, _ in launched]
+
+    def _carry_out(
+        self, conn: Any, queued: dict[int, QueuedRow], decisions: list[Decision]
+    ) -> list[tuple[int, int, str]]:
+        """Inside the step's transaction: record why the blocked wait, claim the winners (their
+        runners start after the commit), fail the hopeless. The claimed (id, attempt, log)."""
+        waiting = {
+            d.id: d.reason
+            for d in decisions
+            if isinstance(d, Blocked) and queued[d.id].waiting_for != d.reason
+        }
+        if waiting:  # usually nothing changed since the last step: no write at all
+            self.store.set_waiting_reasons(conn, waiting)
+        launched = []
+        for decision in decisions:
+            if isinstance(decision, Launch):
+                row = queued[decision.id]
+                gpus = list(decision.gpus) if decision.gpus is not None else None
+                attempt, path = claim(
+                    self.store,
+                    self.home,
+                    conn,
+                    row.id,
+                    row.attempt,
+                    from_statuses=frozenset({Status.QUEUED}),
+                    to_status=Status.RUNNING,
+                    reason="launched from the queue",
+                    gpus=gpus,
+                )
+                launched.append((row.id, attempt, path))
+            elif isinstance(decision, Fail):
+                self.store.transition(
+                    decision.id,
+                    frozenset({Status.QUEUED}),
+                    Status.ERROR,
+                    decision.reason,
+                    conn,
+                    error=decision.reason,
+                    ended=time.time(),
+                )
+        return launched
 
     def ensure_watcher(self) -> None:
         """Make sure a process keeps running steps while local work waits (a GPU freed by a
