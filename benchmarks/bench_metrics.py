@@ -118,10 +118,11 @@ def extract(data: bytes) -> tuple[float, int]:
     while written < len(data):
         written = min(len(data), written + CHUNK)
         found, consumed = extractor.feed(data[start:written])
-        points += len(found)
+        points += sum(len(columns[0]) for columns in found.values())
         start += consumed
     found, _ = extractor.feed(data[start:], final=True)
-    return time.perf_counter() - began, points + len(found)
+    points += sum(len(columns[0]) for columns in found.values())
+    return time.perf_counter() - began, points
 
 
 def throughput(work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:

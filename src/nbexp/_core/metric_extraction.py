@@ -26,7 +26,14 @@ from typing import Any
 
 from ..progress import Progress, nested_progress, parse_progress
 from ..terminal import render
-from .metric_lines import CANDIDATE, LineStep, LineTemplate, line_metrics, might_name_metrics
+from .metric_lines import (
+    CANDIDATE,
+    LineStep,
+    LineTemplate,
+    json_block,
+    line_metrics,
+    might_name_metrics,
+)
 
 __all__ = ["Columns", "MetricExtractor", "final_progress"]
 
@@ -225,6 +232,9 @@ class MetricExtractor:
         that may hold a metric (found by one scan), one by one."""
         if self._templates and self._block(data[pos:last_newline], pos):
             return
+        json_lines = data[pos : pos + 1] == b"{" and data[last_newline - 1 : last_newline] == b"}"
+        if json_lines and self._json_lines(data[pos:last_newline], pos):
+            return
         done = pos  # lines before this are read
         for candidate in CANDIDATE.finditer(data, pos, last_newline):
             if candidate.start() < done:
@@ -274,6 +284,17 @@ class MetricExtractor:
                 found[0].extend(steps)
                 found[1].extend(column)
                 found[2].extend(offsets)
+        return True
+
+    def _json_lines(self, block: bytes, pos: int) -> bool:
+        """A block of JSON lines, parsed in one call; False when one line is not an object."""
+        found = json_block(block)
+        if found is None:
+            return False
+        spacing = (len(block) + 1) / len(found)  # the lines' ends, as if of equal length
+        for index, (metrics, step) in enumerate(found):
+            if metrics:
+                self._line_point(metrics, step, pos + round((index + 1) * spacing) - 1)
         return True
 
     def _columns(self, series: str) -> Columns:

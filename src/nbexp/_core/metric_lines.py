@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = [
     "CANDIDATE",
     "STEP_KEYS",
     "LineStep",
     "LineTemplate",
+    "json_block",
     "line_metrics",
     "might_name_metrics",
 ]
@@ -105,8 +106,23 @@ def _json_metrics(text: bytes) -> tuple[dict[str, float], LineStep | None] | Non
         value = json.loads(text)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(value, dict):
+    return object_metrics(value) if isinstance(value, dict) else None
+
+
+def json_block(block: bytes) -> list[tuple[dict[str, float], LineStep | None]] | None:
+    """Lines that are all JSON objects, parsed in one call (a block joined into one array);
+    None when one of them is not (they are then read line by line)."""
+    try:
+        values = json.loads(b"[" + block.replace(b"\n", b",") + b"]")
+    except (ValueError, RecursionError):
         return None
+    if not all(isinstance(v, dict) for v in values):
+        return None
+    return [object_metrics(v) for v in values]
+
+
+def object_metrics(value: dict[str, Any]) -> tuple[dict[str, float], LineStep | None]:
+    """A JSON object's numeric fields (a nested object's as `outer/inner`) and its step key."""
     metrics: dict[str, float] = {}
     steps: list[tuple[str, float, float | None]] = []
     for key, item in value.items():

@@ -14,24 +14,22 @@ from .._io.logs import TailCache
 
 if TYPE_CHECKING:
     from .._io.logs import LogFollower, StyledText
-    from ..progress import MetricHistory, Progress
+    from ..progress import Progress
 
 # Lines of a log's end scanned for its current progress bar.
 PROGRESS_SCAN_LINES = 20
 
 
 class WatchedLog:
-    """One attempt's log followed incrementally, with the metrics its bars printed on the way."""
+    """One attempt's log followed incrementally (its metrics are kept by `metrics.Metrics`)."""
 
     def __init__(self, path: str, rows: int = 40, *, first_version: int = 0) -> None:
         # Imported here: the renderer is only needed once somebody watches a log.
         from .._io.logs import LogFollower
-        from ..progress import MetricHistory
 
         self.path = path
         self.follower: LogFollower = LogFollower(path, rows=rows)
         self.follower.version = first_version
-        self.metrics: MetricHistory = MetricHistory()
         self._lock = threading.RLock()  # the dashboard's thread and the user's may both ask
 
     @property
@@ -45,14 +43,10 @@ class WatchedLog:
     def update(self, max_polls: int | None = None) -> bool:
         """Read what was appended (at most `max_polls` reads of the follower's byte budget;
         None: until caught up). Whether it caught up."""
-        from ..progress import parse_progress
-
         with self._lock:
             polls = 0
             while True:
                 found = self.follower.poll()
-                for number in sorted(found.changed):
-                    self.metrics.add(parse_progress(found.changed[number]))
                 polls += 1
                 if found.caught_up:
                     return True
