@@ -117,6 +117,17 @@ def matching(
     return _records(rows)
 
 
+def requeue_candidates(store: Store) -> list[ExperimentRecord]:
+    """Ended Slurm attempts that may earn a requeue (errors with requeue_on and retries left);
+    `requeue_due` decides among them."""
+    with store.read() as conn:
+        rows = conn.execute(
+            "SELECT * FROM experiments WHERE status = 'error' AND executor = 'slurm' "
+            "AND requeue_on IS NOT NULL AND retried < retries ORDER BY id"
+        ).fetchall()
+    return _records(rows)
+
+
 def status_counts(store: Store, group: str | None = None) -> dict[str, int]:
     where, params = _where(None, group)
     with store.read() as conn:

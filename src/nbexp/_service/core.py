@@ -20,6 +20,7 @@ from .._core.validate import check_count, check_seconds, parse_experiment_id
 from .._exec.base import ExecContext, Executor
 from .._exec.local import LocalExecutor
 from .._exec.slurm import SlurmExecutor
+from .._io import listing
 from .._io.gpus import GpuReport
 from .._io.logs import render_file
 from .._io.paths import resolve_home
@@ -131,10 +132,12 @@ class Service:
             watched = {r.id for r in active if r.requeue_on}
             if not watched:
                 return
-            self.requeue.step(r for r in self.store.list([Status.ERROR]) if r.id in watched)
+            self.requeue.step(r for r in listing.requeue_candidates(self.store) if r.id in watched)
             return
         self._requeue_scanned = True
-        self.requeue.step()
+        # Only the rows that may earn a requeue (indexed by status): a store of 10,000 ended
+        # experiments must not cost every CLI call a read of all its errors.
+        self.requeue.step(listing.requeue_candidates(self.store))
 
     def _end_interrupted_launch(self, record: ExperimentRecord) -> None:
         """A run() whose process died between creating and starting it: an error that says

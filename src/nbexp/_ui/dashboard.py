@@ -414,10 +414,10 @@ class Dashboard(anywidget.AnyWidget):
         """A filter or the order changed (in the page or from Python): every view's window."""
         with self._lock:
             self._table.set_query(self._query())
-            latest = self._monitor.latest
-            if latest is None or self._views == 0:
-                return
-            parts = self._table.tick(latest.rows, time.time())
+            if self._views == 0:
+                return  # a view that appears says hello and gets its window then
+            rows, _ = self._rows_now()
+            parts = self._table.tick(rows, time.time())
             if parts:
                 self._push({"type": "tick", "now": round(time.time(), 3), **parts})
 
