@@ -374,7 +374,7 @@ function renderCard({ model, el }) {
   };
 }
 
-// node_modules/uplot/dist/uPlot.esm.js
+// ../../../work/main/js/node_modules/uplot/dist/uPlot.esm.js
 var FEAT_TIME = true;
 var pre = "u-";
 var UPLOT = "uplot";
@@ -6220,12 +6220,23 @@ function makeRunsTable(deps) {
     const last = Math.min(win2.total, first + Math.ceil(height / ROW_H2));
     return { first, last, from: Math.max(0, first - OVERSCAN2), to: Math.min(win2.total, last + OVERSCAN2) };
   }
+  let narrow = false;
   function draw() {
-    const { first, last, from, to } = visibleRange();
+    if (toTop) {
+      toTop = false;
+      wrap.scrollTop = 0;
+    }
+    const seen = visibleRange();
+    const { first, last } = seen;
     const covered = first >= drawn.from + (drawn.from > 0 ? SLACK : 0) && last <= drawn.to - (drawn.to < win2.total ? SLACK : 0);
-    if (!dirty && covered) return;
+    if (!dirty && covered && !narrow) return;
+    const quick = dirty && !narrow;
     dirty = false;
+    narrow = quick;
+    const from = quick ? Math.max(0, first - 2) : seen.from;
+    const to = quick ? Math.min(win2.total, last + 2) : seen.to;
     drawn = { from, to };
+    if (quick) scheduleDraw(false);
     padTop.style.height = `${from * ROW_H2}px`;
     padBottom.style.height = `${Math.max(0, win2.total - to) * ROW_H2}px`;
     const wanted = [];
@@ -6371,13 +6382,16 @@ function makeRunsTable(deps) {
   const resize2 = new ResizeObserver(() => scheduleDraw());
   resize2.observe(wrap);
   const onColumns = () => rebuildColumns();
+  let toTop = false;
   const onSort = () => {
     drawHead();
-    wrap.scrollTop = 0;
+    toTop = true;
+    scheduleDraw();
   };
   const onFilter = () => {
     header.update(null);
-    wrap.scrollTop = 0;
+    toTop = true;
+    scheduleDraw();
     clearPicks();
   };
   model.on("change:columns", onColumns);
@@ -6398,7 +6412,7 @@ function makeRunsTable(deps) {
     remove,
     markSelected,
     /** The rows the first window should hold (the view's height). */
-    limit: () => Math.ceil((wrap.clientHeight || 360) / ROW_H2) + MARGIN,
+    limit: () => Math.ceil((wrap.clientHeight || 360) / ROW_H2) + OVERSCAN2,
     /** @param {number | null} id */
     get: (id) => id == null ? void 0 : rows.get(id),
     all: () => [...rows.values()],

@@ -155,3 +155,20 @@ def test_run_with_a_group_tags_and_a_note(manager: ExperimentManager) -> None:
         with pytest.raises(UsageError):
             manager.create(["true"], **bad)  # type: ignore[arg-type]
     assert len(manager.records()) == 2
+
+
+def test_compare_puts_the_members_params_and_metrics_side_by_side(
+    manager: ExperimentManager,
+) -> None:
+    script = (
+        "import sys\n"
+        "for i in range(5): print(f'step={{i}} loss={{float(sys.argv[1]) / (i + 1)}}')\n"
+    )
+    group = manager.sweep([PY, "-c", script, "{lr}"], {"lr": [1, 2]}, name="cmp")
+    group.wait(timeout=60)
+    rows = group.compare()
+    assert [(r["params"], r["metrics"]["loss"]["last"]) for r in rows] == [
+        ({"lr": 1}, 0.2),
+        ({"lr": 2}, 0.4),
+    ]
+    assert [r["metrics"]["loss"]["direction"] for r in rows] == ["min", "min"]

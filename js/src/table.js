@@ -487,13 +487,22 @@ export function makeRunsTable(deps) {
     const last = Math.min(win.total, first + Math.ceil(height / ROW_H));
     return { first, last, from: Math.max(0, first - OVERSCAN), to: Math.min(win.total, last + OVERSCAN) };
   }
+  let narrow = false; // the last draw drew only the rows in sight: widen it next frame
   function draw() {
-    const { first, last, from, to } = visibleRange();
+    if (toTop) { toTop = false; wrap.scrollTop = 0; }
+    const seen = visibleRange();
+    const { first, last } = seen;
     const covered = first >= drawn.from + (drawn.from > 0 ? SLACK : 0)
       && last <= drawn.to - (drawn.to < win.total ? SLACK : 0);
-    if (!dirty && covered) return; // what is drawn still covers the view: nothing to do
+    if (!dirty && covered && !narrow) return; // what is drawn still covers the view
+    // New data: the rows in sight first (what the user waits for), the overscan a frame later.
+    const quick = dirty && !narrow;
     dirty = false;
+    narrow = quick;
+    const from = quick ? Math.max(0, first - 2) : seen.from;
+    const to = quick ? Math.min(win.total, last + 2) : seen.to;
     drawn = { from, to };
+    if (quick) scheduleDraw(false);
     padTop.style.height = `${from * ROW_H}px`;
     padBottom.style.height = `${Math.max(0, win.total - to) * ROW_H}px`;
     /** @type {HTMLElement[]} */
@@ -620,8 +629,10 @@ export function makeRunsTable(deps) {
   const resize = new ResizeObserver(() => scheduleDraw());
   resize.observe(wrap);
   const onColumns = () => rebuildColumns();
-  const onSort = () => { drawHead(); wrap.scrollTop = 0; };
-  const onFilter = () => { header.update(null); wrap.scrollTop = 0; clearPicks(); };
+  // Back to the top, at the next frame's draw (not now: that would force a layout at once).
+  let toTop = false;
+  const onSort = () => { drawHead(); toTop = true; scheduleDraw(); };
+  const onFilter = () => { header.update(null); toTop = true; scheduleDraw(); clearPicks(); };
   model.on("change:columns", onColumns);
   model.on("change:sort", onSort);
   model.on("change:descending", onSort);
@@ -636,7 +647,7 @@ export function makeRunsTable(deps) {
   return {
     el, view, apply, upsert, remove, markSelected,
     /** The rows the first window should hold (the view's height). */
-    limit: () => Math.ceil((wrap.clientHeight || 360) / ROW_H) + MARGIN,
+    limit: () => Math.ceil((wrap.clientHeight || 360) / ROW_H) + OVERSCAN,
     /** @param {number | null} id */
     get: (id) => (id == null ? undefined : rows.get(id)),
     all: () => [...rows.values()],

@@ -5,7 +5,7 @@ work is done by the home's service (`_service/groups.py`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +30,15 @@ class Manager(Protocol):
     stop_grace: float
 
     def get(self, experiment_id: int) -> Experiment: ...
+
+    def compare(
+        self,
+        ids: Sequence[int] | None = None,
+        *,
+        group: str | None = None,
+        status: Any = None,
+        directions: dict[str, str] | None = None,
+    ) -> list[dict[str, Any]]: ...
 
 
 class Group:
@@ -127,12 +136,12 @@ class Group:
         self._groups.resume(self.name)
         return self
 
-    def compare(self, **options: Any) -> Any:
-        """The members side by side: params and metrics (the manager's `compare(group=…)`)."""
-        compare = getattr(self.manager, "compare", None)
-        if compare is None:
-            raise NbexpError("compare() needs metrics, which this nbexp does not keep yet")
-        return compare(group=self.name, **options)
+    def compare(
+        self, *, status: Any = None, directions: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The members side by side, one row each: id, name, status, params, and per metric
+        its last, min, max and best value (`ExperimentManager.compare(group=…)`)."""
+        return self.manager.compare(group=self.name, status=status, directions=directions)
 
     # -- Python -------------------------------------------------------------------------------
 

@@ -111,7 +111,8 @@ def placeholders(text: str) -> list[str]:
     for field in fields:
         if not field.isidentifier():
             raise UsageError(
-                f"bad placeholder {{{field}}} in {text!r}: use a parameter name such as {{lr}}"
+                f"bad placeholder {{{field}}} in {text!r}: use a parameter name such as "
+                "{lr}, and {{ }} for literal braces (a Python f-string's, say)"
             )
     return fields
 
