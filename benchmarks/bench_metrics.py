@@ -302,7 +302,7 @@ def chart_ticks(work: Path) -> list[dict[str, Any]]:
                     rows_sizes.append(json_size(message["rows"]) / max(1, len(message["rows"])))
         dash.close()
         for run in runs:
-            manager.stop(run.id, grace=1, wait=False)
+            manager.stop(run.id, grace=1)  # waits: the folder is removed afterwards
         one_each = [size for size, points in sizes if points == count]
         row = {
             "runs": count,

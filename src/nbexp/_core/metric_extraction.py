@@ -275,9 +275,9 @@ class MetricExtractor:
         except ValueError:
             return False  # something that is not a number where one was: line by line
         self.metric_lines += lines
-        spacing = (len(block) + 1) / lines  # the lines' ends, as if of equal length
-        offsets = list(map(round, map(spacing.__mul__, range(1, lines + 1))))
-        offsets = list(map((pos - 1).__add__, offsets))
+        # The lines' ends, as if all of the same length (they are used for wall times only).
+        spacing = max(1, (len(block) + 1) // lines)
+        offsets = list(range(pos + spacing - 1, pos + spacing * lines, spacing))
         for name, column in zip(series, values, strict=True):
             if name is not None:
                 found = self._columns(name)
