@@ -147,6 +147,12 @@ def test_tag_and_note(manager: ExperimentManager) -> None:
     assert cli(home, "note", str(exp.id), "the", "baseline").stdout == "1: the baseline\n"
     assert manager.get(exp.id).note == "the baseline"
     assert cli(home, "note", str(exp.id), "--clear").stdout == "1: (no note)\n"
+    manager.create(["true"], tags=["best_50%"])
+    manager.create(["true"], tags=["v2"])
+    listed = json.loads(cli(home, "ls", "--json", "--tag", "v2").stdout)
+    assert [row["id"] for row in listed] == [1, 3]
+    assert [r["id"] for r in json.loads(cli(home, "ls", "--json", "-t", "best_50%").stdout)] == [2]
+    assert json.loads(cli(home, "ls", "--json", "--tag", "old").stdout) == []  # removed
     bad = cli(home, "tag", str(exp.id), "+a,b")
     assert bad.returncode == 2 and "a tag must be a word" in bad.stderr
 

@@ -14,7 +14,7 @@ from typing import Any
 from .._core.errors import NbexpError, UsageError
 from .._core.records import ExperimentRecord
 from .._core.states import TERMINAL, Status
-from .._core.validate import parse_status
+from .._core.validate import check_tag, parse_status
 from .._io import listing
 from .._manager import ExperimentManager
 from .._service.lifecycle import cell_script
@@ -28,6 +28,7 @@ _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 def add_list_options(p: argparse.ArgumentParser) -> None:
     """`ls`'s options beyond --json and --status."""
     p.add_argument("-g", "--group", help="only this group's experiments")
+    p.add_argument("-t", "--tag", help="only experiments with this tag")
     p.add_argument(
         "-n", "--limit", type=int, metavar="N", help=f"show N experiments (default {DEFAULT_LIMIT})"
     )
@@ -53,8 +54,15 @@ def list_page(
         raise UsageError(f"--limit must be a number >= 1, not {args.limit}")
     group = manager.service.groups.known(args.group) if args.group is not None else None
     limit = None if args.all else (args.limit or DEFAULT_LIMIT)
+    tag = check_tag(args.tag) if args.tag is not None else None
     found = listing.page(
-        manager.store, statuses=statuses, group=group, sort=args.sort, descending=True, limit=limit
+        manager.store,
+        statuses=statuses,
+        group=group,
+        sort=args.sort,
+        descending=True,
+        limit=limit,
+        tag=tag,
     )
     if not args.reverse:
         found.records.reverse()

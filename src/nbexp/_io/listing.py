@@ -58,9 +58,13 @@ def _where(
     statuses: Sequence[Status] | None,
     group: str | None,
     ended_before: float | None = None,
+    tag: str | None = None,
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
+    if tag is not None:  # tags: a JSON list of words
+        clauses.append("EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)")
+        params.append(tag)
     if statuses:
         clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
         params += [s.value for s in statuses]
@@ -81,10 +85,11 @@ def page(
     sort: str = "id",
     descending: bool = True,
     limit: int | None = 50,
+    tag: str | None = None,
 ) -> Page:
     """The first `limit` experiments (None: all) matching the filter in this order; one indexed
     query for the rows and one for the counts, whatever the store's size."""
-    where, params = _where(statuses, group)
+    where, params = _where(statuses, group, tag=tag)
     order = SORT_COLUMNS[sort].format(now=time.time())  # a float literal, never user text
     direction = "DESC" if descending else "ASC"
     sql = (
