@@ -374,7 +374,7 @@ function renderCard({ model, el }) {
   };
 }
 
-// ../../../work/main/js/node_modules/uplot/dist/uPlot.esm.js
+// node_modules/uplot/dist/uPlot.esm.js
 var FEAT_TIME = true;
 var pre = "u-";
 var UPLOT = "uplot";
