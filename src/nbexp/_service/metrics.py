@@ -114,8 +114,8 @@ class Metrics:
         process last read it; whether it caught up. An ended attempt is read to its very end
         (its last unfinished line included) and its final progress recorded."""
         attempt = record.attempt if attempt is None else attempt
-        if attempt < 1:
-            return True
+        if attempt < 1 or self.store.read_only:
+            return True  # not run yet; or a store we may only read: its histories as they are
         current = attempt == record.attempt
         path = record.log_path if current else self.store.attempt_log_path(record.id, attempt)
         if not path:
