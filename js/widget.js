@@ -128,6 +128,8 @@ var PATHS = {
   copy: "M5 5h8v9H5z M3 11V2h8",
   download: "M8 2v8 M4.5 7L8 10.5 11.5 7 M3 13.5h10",
   close: "M4 4l8 8 M12 4l-8 8",
+  bell: "M4 11.5V7.5a4 4 0 0 1 8 0v4l1.2 1.2H2.8z M6.8 14a1.4 1.4 0 0 0 2.4 0",
+  "bell-off": "M4 11.5V7.5a4 4 0 0 1 8 0v4l1.2 1.2H2.8z M6.8 14a1.4 1.4 0 0 0 2.4 0 M2 2l12 12",
   columns: "M2.5 3h11v10h-11z M6.2 3v10 M9.8 3v10",
   wrap: "M2 4h12 M2 8h9.5a2 2 0 0 1 0 4H9 M10.5 10.5L9 12l1.5 1.5 M2 12h4",
   numbers: "M3 3.5h1v4 M2.8 7.5h2.4 M8 4h6 M8 8h6 M8 12h6 M2.6 10.2a1 1 0 1 1 1.8.7L2.6 12.5h2.2",
@@ -6440,10 +6442,10 @@ var TOAST_MS = 15e3;
 var MAX_TOASTS = 4;
 var OPT_IN_KEY = "nbexp-notify";
 var ENDINGS = {
-  completed: { icon: "\u2714", word: "completed" },
-  error: { icon: "\u25B2", word: "failed" },
-  interrupted: { icon: "\u270B", word: "stopped" },
-  queued: { icon: "\u21BB", word: "failed, will retry" }
+  completed: { icon: "check", word: "completed" },
+  error: { icon: "error", word: "failed" },
+  interrupted: { icon: "stop", word: "stopped" },
+  queued: { icon: "retry", word: "failed, will retry" }
   // a retry waits in the queue
 };
 function notificationApi() {
@@ -6480,7 +6482,10 @@ function makeToasts({ onSelect }) {
     const api = notificationApi();
     bell.hidden = !api || api.permission === "denied";
     const on2 = !!api && optedIn() && api.permission === "granted";
-    bell.textContent = on2 ? "\u{1F514} notifying in the background" : "\u{1F515} notify me in the background";
+    bell.replaceChildren(
+      icon(on2 ? "bell" : "bell-off"),
+      on2 ? " notifying in the background" : " notify me in the background"
+    );
     bell.title = on2 ? "click to stop browser notifications for runs that end" : "show a browser notification when a run ends while this tab is in the background";
     bell.setAttribute("aria-pressed", on2 ? "true" : "false");
   }
@@ -6522,7 +6527,7 @@ function makeToasts({ onSelect }) {
         "data-id": String(ended.id),
         "data-status": ended.status
       },
-      h("span", { class: "nbexp-toast-icon", "aria-hidden": "true", text: info.icon }),
+      h("span", { class: "nbexp-toast-icon", "aria-hidden": "true" }, info.icon ? icon(info.icon) : null),
       h(
         "div",
         { class: "nbexp-toast-body" },
@@ -6548,9 +6553,8 @@ function makeToasts({ onSelect }) {
       h("button", {
         class: "nbexp-btn nbexp-dismiss",
         "aria-label": "dismiss",
-        text: "\xD7",
         onclick: () => drop(item)
-      })
+      }, icon("close"))
     );
     list.prepend(item);
     while (list.children.length > MAX_TOASTS) list.lastElementChild?.remove();

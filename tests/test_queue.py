@@ -26,7 +26,7 @@ def two_simulated_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_conflict_names_the_holder_then_queue_and_force(manager: ExperimentManager) -> None:
     first = manager.run(["sleep", "30"], gpus=[0], name="holder")
     assert first.status is Status.RUNNING and first.gpus == [0]
-    with pytest.raises(GpuConflict, match=r"GPU 0 \(#1 holder\).*queue=True"):
+    with pytest.raises(GpuConflict, match=r"waits for GPU 0, held by #1 holder.*queue=True"):
         manager.run(["sleep", "30"], gpus=[0])
     assert len(manager.records()) == 1  # a refused run() leaves nothing behind
     refused = manager.create(["sleep", "30"], gpus=[0])
@@ -38,7 +38,7 @@ def test_conflict_names_the_holder_then_queue_and_force(manager: ExperimentManag
     forced = manager.start(refused.id, force=True)
     assert forced.status is Status.RUNNING and forced.gpus == [0]
     reasons = [h.reason or "" for h in forced.history()]
-    assert any("force start (ignoring busy GPU 0 (#1 holder))" in r for r in reasons)
+    assert any("force start (ignoring busy GPU 0, held by #1 holder)" in r for r in reasons)
 
 
 def test_missing_gpu_lists_the_available_ones(manager: ExperimentManager) -> None:

@@ -39,9 +39,9 @@ def test_explicit_gpus_and_who_holds_them() -> None:
     resources = Resources(gpus(2, **{"0": GpuState(0, held_by=("experiment 7 'train'",))}))
     assert allocate(Request(1, gpus=(1,)), resources) == ((1,), None)
     got, why = allocate(Request(2, gpus=(0, 1)), resources)
-    assert got is None and why == "busy: GPU 0 (experiment 7 'train')"
+    assert got is None and why == "waits for GPU 0, held by experiment 7 'train'"
     foreign = Resources(gpus(1, **{"0": GpuState(0, foreign=("pid 99 (alice)",))}))
-    assert allocate(Request(3, gpus=(0,)), foreign)[1] == "busy: GPU 0 (pid 99 (alice))"
+    assert allocate(Request(3, gpus=(0,)), foreign)[1] == "waits for GPU 0, held by pid 99 (alice)"
 
 
 def test_backfill_does_not_hand_a_gpu_out_twice() -> None:

@@ -5,6 +5,7 @@
 
 import "./toast.css";
 import { h } from "./dom.js";
+import { icon } from "./icons.js";
 /** @import { EndedJson } from "./protocol.js" */
 
 const TOAST_MS = 15000;
@@ -13,10 +14,10 @@ const OPT_IN_KEY = "nbexp-notify"; // "1": the user asked for notifications in t
 
 /** @type {Record<string, {icon: string, word: string}>} */
 const ENDINGS = {
-  completed: { icon: "\u2714", word: "completed" },
-  error: { icon: "\u25B2", word: "failed" },
-  interrupted: { icon: "\u270B", word: "stopped" },
-  queued: { icon: "\u21BB", word: "failed, will retry" }, // a retry waits in the queue
+  completed: { icon: "check", word: "completed" },
+  error: { icon: "error", word: "failed" },
+  interrupted: { icon: "stop", word: "stopped" },
+  queued: { icon: "retry", word: "failed, will retry" }, // a retry waits in the queue
 };
 
 /** The Notification API where this page may use it (absent in some webviews). */
@@ -54,7 +55,9 @@ export function makeToasts({ onSelect }) {
     const api = notificationApi();
     bell.hidden = !api || api.permission === "denied";
     const on = !!api && optedIn() && api.permission === "granted";
-    bell.textContent = on ? "\uD83D\uDD14 notifying in the background" : "\uD83D\uDD15 notify me in the background";
+    // Inline SVG, not 🔔: emoji show as empty boxes on a Linux without emoji fonts.
+    bell.replaceChildren(icon(on ? "bell" : "bell-off"),
+      on ? " notifying in the background" : " notify me in the background");
     bell.title = on ? "click to stop browser notifications for runs that end"
       : "show a browser notification when a run ends while this tab is in the background";
     bell.setAttribute("aria-pressed", on ? "true" : "false");
@@ -87,7 +90,7 @@ export function makeToasts({ onSelect }) {
     const info = ENDINGS[ended.status] || { icon: "", word: ended.status };
     const item = h("div", { class: `nbexp-toast nbexp-toast-${ended.status}`, "data-id": String(ended.id),
       "data-status": ended.status },
-    h("span", { class: "nbexp-toast-icon", "aria-hidden": "true", text: info.icon }),
+    h("span", { class: "nbexp-toast-icon", "aria-hidden": "true" }, info.icon ? icon(info.icon) : null),
     h("div", { class: "nbexp-toast-body" },
       h("div", { class: "nbexp-toast-title" },
         h("a", { class: "nbexp-toast-link", href: "#", title: `show experiment ${ended.id}`, text: `#${ended.id} ${ended.name}`,
@@ -95,8 +98,8 @@ export function makeToasts({ onSelect }) {
         h("span", { class: "nbexp-toast-status", text: ` ${info.word}` }),
         ended.attempts ? h("span", { class: "nbexp-muted", text: ` (${ended.attempts})` }) : null),
       ended.summary ? h("div", { class: "nbexp-toast-summary", title: ended.summary, text: ended.summary }) : null),
-    h("button", { class: "nbexp-btn nbexp-dismiss", "aria-label": "dismiss", text: "\u00D7",
-      onclick: () => drop(item) }));
+    h("button", { class: "nbexp-btn nbexp-dismiss", "aria-label": "dismiss",
+      onclick: () => drop(item) }, icon("close")));
     list.prepend(item);
     while (list.children.length > MAX_TOASTS) list.lastElementChild?.remove();
     el.hidden = false;

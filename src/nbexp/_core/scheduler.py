@@ -32,8 +32,9 @@ class GpuState:
         return bool(self.held_by or self.foreign)
 
     def describe(self) -> str:
+        """ "GPU 0, held by #3 train" (or "GPU 0" when nobody does)."""
         who = ", ".join(self.held_by + self.foreign)
-        return f"GPU {self.index} ({who})" if who else f"GPU {self.index}"
+        return f"GPU {self.index}, held by {who}" if who else f"GPU {self.index}"
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def allocate(request: Request, resources: Resources) -> tuple[tuple[int, ...] | 
     if isinstance(request.gpus, tuple):
         busy = [resources.gpus[i] for i in request.gpus if not _usable(resources.gpus[i], request)]
         if busy:
-            return None, "busy: " + "; ".join(g.describe() for g in busy)
+            return None, "waits for " + "; ".join(g.describe() for g in busy)
         return request.gpus, None
     candidates = [
         g for g in sorted(resources.gpus.values(), key=_preference) if _usable(g, request)
@@ -205,7 +206,7 @@ def allocate(request: Request, resources: Resources) -> tuple[tuple[int, ...] | 
             return None, f"asks for {request.gpus} GPUs but this machine has {total}"
         taken = [g.describe() for g in resources.gpus.values() if not _usable(g, request)]
         wanted = f"{request.gpus} free GPU{'s' if request.gpus != 1 else ''}"
-        return None, f"needs {wanted}, {len(candidates)} free; busy: " + "; ".join(taken)
+        return None, f"needs {wanted}, {len(candidates)} free; " + "; ".join(taken)
     return tuple(sorted(g.index for g in candidates[: request.gpus])), None
 
 
