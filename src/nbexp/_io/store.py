@@ -160,28 +160,23 @@ class Store:
             _add_history(conn, experiment_id, None, Status(values["status"]), "created")
         return experiment_id
 
+    def _row(self, experiment_id: int) -> sqlite3.Row:
+        if not -(2**63) <= experiment_id < 2**63:
+            raise NotFound(experiment_id)  # no row can have it; SQLite could not even look
+        with self.read() as conn:
+            row = conn.execute(
+                "SELECT * FROM experiments WHERE id = ?", (experiment_id,)
+            ).fetchone()
+        if row is None:
+            raise NotFound(experiment_id)
+        return row
+
     def get_row(self, experiment_id: int) -> dict[str, Any]:
         """One experiment as a plain dict (the runner's view: no record classes needed)."""
-        if not -(2**63) <= experiment_id < 2**63:
-            raise NotFound(experiment_id)  # no row can have it; SQLite could not even look
-        with self.read() as conn:
-            row = conn.execute(
-                "SELECT * FROM experiments WHERE id = ?", (experiment_id,)
-            ).fetchone()
-        if row is None:
-            raise NotFound(experiment_id)
-        return decode_row(row)
+        return decode_row(self._row(experiment_id))
 
     def get(self, experiment_id: int) -> ExperimentRecord:
-        if not -(2**63) <= experiment_id < 2**63:
-            raise NotFound(experiment_id)  # no row can have it; SQLite could not even look
-        with self.read() as conn:
-            row = conn.execute(
-                "SELECT * FROM experiments WHERE id = ?", (experiment_id,)
-            ).fetchone()
-        if row is None:
-            raise NotFound(experiment_id)
-        return _record(row)
+        return _record(self._row(experiment_id))
 
     def list(
         self,
