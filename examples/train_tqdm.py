@@ -16,6 +16,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--delay", type=float, default=0.02, help="seconds per step")
+    parser.add_argument("--lr", type=float, default=0.02, help="how fast the loss falls")
     args = parser.parse_args()
 
     print(
@@ -27,8 +28,8 @@ def main() -> None:
         bar = tqdm(range(args.steps), desc=f"epoch {epoch}", unit="step", mininterval=0.1)
         for step in bar:
             time.sleep(args.delay)
-            loss = 2.5 * math.exp(-0.02 * ((epoch - 1) * args.steps + step)) + 0.05
-            bar.set_postfix(loss=f"{loss:.4f}", lr=3e-4)
+            loss = 2.5 * math.exp(-args.lr * ((epoch - 1) * args.steps + step)) + 0.05
+            bar.set_postfix(loss=f"{loss:.4f}", lr=args.lr)
         print(f"epoch {epoch}: loss={loss:.4f}")
     print("done")
 

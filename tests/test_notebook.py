@@ -36,5 +36,8 @@ def test_quickstart_executes(home: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert "error - exit code 1" in text  # the failing job
     assert "interrupted - stopped by user" in text  # the stopped job
     assert "simulated" in text and "completed [0] CUDA_VISIBLE_DEVICES=0" in text
+    assert "'kind': 'exception'" in text  # the failing job explains itself
+    assert "points; first" in text and "best loss" in text  # metrics and the sweep compared
+    assert "error {'kind': 'timeout'" in text  # the time limit
     errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert errors == []
