@@ -80,8 +80,15 @@ function runtimeOf(row, now) {
   if (row.paused_at != null) end = Math.min(end, row.paused_at);
   return fmtDuration(end - row.started - (row.paused_seconds || 0));
 }
+function runtimeWithLimit(row, now) {
+  const runtime = runtimeOf(row, now);
+  return runtime && row.time_limit ? `${runtime} / ${fmtDuration(row.time_limit)}` : runtime;
+}
 function pidText(row) {
-  if (row.executor === "slurm") return row.job_id ? `slurm ${row.job_id}` : "slurm";
+  if (row.executor === "slurm") {
+    const job = row.job_id ? `slurm ${row.job_id}` : "slurm";
+    return row.node ? `${job} on ${row.node}` : job;
+  }
   return row.status === "running" && row.pid ? String(row.pid) : "";
 }
 function reasonText(row) {
@@ -346,7 +353,7 @@ function renderCard({ model, el }) {
       root.dataset.status = row.status;
     }
     setText(parts.name, `#${row.id} ${row.name}`);
-    setText(parts.runtime, runtimeOf(row, now()));
+    setText(parts.runtime, runtimeWithLimit(row, now()));
     showText(parts.pid, row.executor === "slurm" ? pidText(row) : pidText(row) && `pid ${row.pid}`);
     showText(parts.gpus, row.gpus != null ? `GPUs ${fmtGpus(row.gpus)}` : "");
     showText(parts.reason, reasonText(row));
@@ -362,7 +369,7 @@ function renderCard({ model, el }) {
   model.on("msg:custom", onMsg);
   const timer = setInterval(() => {
     const row = currentRow();
-    if (row && row.status === "running") setText(parts.runtime, runtimeOf(row, now()));
+    if (row && row.status === "running") setText(parts.runtime, runtimeWithLimit(row, now()));
   }, 1e3);
   draw();
   return () => {
@@ -5741,6 +5748,7 @@ var FIXED = {
   group: { label: "group", sort: "group", on: false, cls: "nbexp-c-group" },
   gpus: { label: "GPUs", sort: "gpus", on: true, cls: "nbexp-c-gpus nbexp-gpus-cell" },
   pid: { label: "pid / job", sort: null, on: true, cls: "nbexp-c-pid nbexp-pid" },
+  node: { label: "node", sort: null, on: false, cls: "nbexp-c-node" },
   runtime: { label: "runtime", sort: "runtime", on: true, cls: "nbexp-c-runtime nbexp-runtime" },
   reason: { label: "reason", sort: "reason", on: true, cls: "nbexp-c-reason nbexp-reason" },
   progress: { label: "progress", sort: "progress", on: true, cls: "nbexp-c-progress nbexp-progress-td" },
@@ -5849,7 +5857,7 @@ function makeTableRow(columns, deps, selection) {
     if (key === "name" || key === "reason" || key.includes(":")) cell.title = text;
   }
   function tickRuntime() {
-    if (row && cells.runtime) setText(cells.runtime, runtimeOf(row, deps.now()));
+    if (row && cells.runtime) setText(cells.runtime, runtimeWithLimit(row, deps.now()));
   }
   function setPicked(on2) {
     pick.checked = on2;
@@ -5869,8 +5877,10 @@ function cellText(key, row, now) {
       return fmtGpus(row.gpus);
     case "pid":
       return pidText(row);
+    case "node":
+      return row.node || "";
     case "runtime":
-      return runtimeOf(row, now);
+      return runtimeWithLimit(row, now);
     case "reason":
       return reasonText(row);
     default: {

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +45,17 @@ def kill_pids(pids: set[int]) -> None:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(_proc.is_alive(p) for p in pids):
         time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for every browser test of the session (tests/ui and tests/slurm): a second
+    Playwright would refuse to start inside the first one's event loop."""
+    sys.path.insert(0, str(Path(__file__).parent / "ui"))
+    from _lab import chromium
+
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

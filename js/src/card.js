@@ -3,7 +3,7 @@
 // the last lines of output and the allowed actions. Its row, tail and clock are traitlets.
 
 import { makeChannel } from "./channel.js";
-import { fmtGpus, h, pidText, reasonText, runtimeOf, setText } from "./dom.js";
+import { fmtGpus, h, pidText, reasonText, runtimeWithLimit, setText } from "./dom.js";
 import { badge, makeActions, makeNotices, makeProgress } from "./parts.js";
 /** @import { CardTraits, KernelMessage, Model, RowJson } from "./protocol.js" */
 
@@ -50,7 +50,7 @@ export function renderCard({ model, el }) {
       root.dataset.status = row.status;
     }
     setText(parts.name, `#${row.id} ${row.name}`);
-    setText(parts.runtime, runtimeOf(row, now()));
+    setText(parts.runtime, runtimeWithLimit(row, now()));
     showText(parts.pid, row.executor === "slurm" ? pidText(row) : pidText(row) && `pid ${row.pid}`);
     showText(parts.gpus, row.gpus != null ? `GPUs ${fmtGpus(row.gpus)}` : "");
     showText(parts.reason, reasonText(row));
@@ -65,7 +65,7 @@ export function renderCard({ model, el }) {
   model.on("msg:custom", onMsg);
   const timer = setInterval(() => {
     const row = currentRow();
-    if (row && row.status === "running") setText(parts.runtime, runtimeOf(row, now()));
+    if (row && row.status === "running") setText(parts.runtime, runtimeWithLimit(row, now()));
   }, 1000);
   draw();
   return () => {

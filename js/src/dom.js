@@ -54,10 +54,21 @@ export function runtimeOf(row, now) {
   return fmtDuration(end - row.started - (row.paused_seconds || 0));
 }
 
+/** The runtime with the attempt's time limit, "12m 03s / 1h 00m", once it has started.
+ * @param {RowJson} row @param {number} now */
+export function runtimeWithLimit(row, now) {
+  const runtime = runtimeOf(row, now);
+  return runtime && row.time_limit ? `${runtime} / ${fmtDuration(row.time_limit)}` : runtime;
+}
+
 /** @param {RowJson} row */
 export function pidText(row) {
-  // Local experiments show their pid while they run; Slurm ones their job id (queued too).
-  if (row.executor === "slurm") return row.job_id ? `slurm ${row.job_id}` : "slurm";
+  // Local experiments show their pid while they run; Slurm ones their job id (queued too) and
+  // the node once Slurm placed it.
+  if (row.executor === "slurm") {
+    const job = row.job_id ? `slurm ${row.job_id}` : "slurm";
+    return row.node ? `${job} on ${row.node}` : job;
+  }
   return row.status === "running" && row.pid ? String(row.pid) : "";
 }
 

@@ -7,7 +7,7 @@
 // chooser (the model's traits, shared with Python); a bar for bulk actions on a selection.
 
 import "./table.css";
-import { fmtGpus, h, pidText, reasonText, runtimeOf, setText } from "./dom.js";
+import { fmtGpus, h, pidText, reasonText, runtimeWithLimit, setText } from "./dom.js";
 import { icon } from "./icons.js";
 import { badge, makeActions, makeProgress } from "./parts.js";
 /** @import { Channel } from "./channel.js" */
@@ -35,6 +35,7 @@ const FIXED = {
   group: { label: "group", sort: "group", on: false, cls: "nbexp-c-group" },
   gpus: { label: "GPUs", sort: "gpus", on: true, cls: "nbexp-c-gpus nbexp-gpus-cell" },
   pid: { label: "pid / job", sort: null, on: true, cls: "nbexp-c-pid nbexp-pid" },
+  node: { label: "node", sort: null, on: false, cls: "nbexp-c-node" },
   runtime: { label: "runtime", sort: "runtime", on: true, cls: "nbexp-c-runtime nbexp-runtime" },
   reason: { label: "reason", sort: "reason", on: true, cls: "nbexp-c-reason nbexp-reason" },
   progress: { label: "progress", sort: "progress", on: true, cls: "nbexp-c-progress nbexp-progress-td" },
@@ -162,7 +163,7 @@ function makeTableRow(columns, deps, selection) {
     if (key === "name" || key === "reason" || key.includes(":")) cell.title = text;
   }
   function tickRuntime() {
-    if (row && cells.runtime) setText(cells.runtime, runtimeOf(row, deps.now()));
+    if (row && cells.runtime) setText(cells.runtime, runtimeWithLimit(row, deps.now()));
   }
   /** @param {boolean} on */
   function setPicked(on) { pick.checked = on; el.classList.toggle("nbexp-picked", on); }
@@ -177,7 +178,8 @@ function cellText(key, row, now) {
     case "group": return row.group || "";
     case "gpus": return fmtGpus(row.gpus);
     case "pid": return pidText(row);
-    case "runtime": return runtimeOf(row, now);
+    case "node": return row.node || "";
+    case "runtime": return runtimeWithLimit(row, now);
     case "reason": return reasonText(row);
     default: {
       const name = key.slice(key.indexOf(":") + 1);

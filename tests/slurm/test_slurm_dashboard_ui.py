@@ -20,7 +20,6 @@ from .cluster import SlurmCluster
 sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
 from _lab import (
     SCREENSHOTS,
-    chromium,
     create_notebook,
     open_notebook,
     run_cell,
@@ -38,16 +37,15 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def slurm_page(
-    slurm_cluster: SlurmCluster, tmp_path_factory: pytest.TempPathFactory
+    slurm_cluster: SlurmCluster, tmp_path_factory: pytest.TempPathFactory, browser: Any
 ) -> Iterator[Any]:
     """A notebook whose kernel knows the test cluster (SLURM_CONF) and simulates no local GPU."""
     server = start_lab(tmp_path_factory.mktemp("lab"), {**slurm_cluster.env})
     try:
-        with chromium() as browser:
-            page = open_notebook(browser, server, create_notebook(server, "slurm.ipynb"))
-            run_cell(page, "from nbexp import ExperimentManager")
-            yield page
-            page.close()
+        page = open_notebook(browser, server, create_notebook(server, "slurm.ipynb"))
+        run_cell(page, "from nbexp import ExperimentManager")
+        yield page
+        page.close()
     finally:
         stop_lab(server)
 
@@ -76,6 +74,12 @@ def test_the_gpu_panel_shows_a_slurm_jobs_node_gpus(
         # The sparklines fill as the sidecar's readings arrive.
         wait_for(lambda: node.locator("polyline").count() == 2, timeout=30)
         assert "this machine only" not in root.inner_text()
+        # Its row names the node and shows elapsed / the --time limit (5 minutes).
+        job_row = root.locator(f"tr.nbexp-row[data-id='{exp.id}']")
+        assert job_row.locator(".nbexp-pid").inner_text() == (
+            f"slurm {exp.record.job_id} on {slurm_cluster.host}"
+        )
+        assert job_row.locator(".nbexp-runtime").inner_text().endswith(" / 5m 00s")
         SCREENSHOTS.mkdir(exist_ok=True)
         root.screenshot(path=str(SCREENSHOTS / "dashboard-slurm-node-gpus.png"))
         run_cell(slurm_page, "dash.close()")

@@ -19,7 +19,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _lab import (
     LabServer,
     assert_gone,
-    chromium,
     create_notebook,
     open_notebook,
     run_cell,
@@ -49,12 +48,6 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         yield server
     finally:
         stop_lab(server)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="session")

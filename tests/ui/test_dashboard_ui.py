@@ -68,7 +68,7 @@ def test_rows_and_badges(home: Path, show_dashboard: Any) -> None:
     done = manager.run([PY, "-c", "print('hello')"], name="finishes")
     failed = manager.run([PY, "-c", "import sys; sys.exit(3)"], name="fails")
     waiting = manager.create([PY, "-c", "pass"], name="not started")
-    running = manager.run([PY, "-c", "import time; time.sleep(60)"], name="sleeps")
+    running = manager.run([PY, "-c", "import time; time.sleep(60)"], name="sleeps", timeout=600)
     done.wait(timeout=20)
     failed.wait(timeout=20)
 
@@ -99,6 +99,9 @@ def test_rows_and_badges(home: Path, show_dashboard: Any) -> None:
     first = row(root, running.id).locator(".nbexp-runtime").inner_text()
     time.sleep(2.2)
     assert row(root, running.id).locator(".nbexp-runtime").inner_text() != first
+    # A run with a time limit shows elapsed / limit.
+    assert first.endswith(" / 10m 00s"), first
+    assert row(root, done.id).locator(".nbexp-runtime").inner_text().count("/") == 0
 
     # Filter by status, then search by name.
     root.locator("button.nbexp-chip[data-status='error']").click()
