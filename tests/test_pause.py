@@ -82,9 +82,14 @@ def test_the_whole_tree_stops_and_runs_again(manager: ExperimentManager, tmp_pat
     assert listed(pids) == frozen  # nothing forks while paused
 
     # Something wakes the main process behind nbexp's back; it forks again: the runner stops
-    # the new child and the main process again within a moment.
-    os.kill(frozen[0], signal.SIGCONT)
-    wait_for(lambda: len(listed(pids)) > len(frozen), timeout=10)
+    # the new child and the main process again within a moment. (Woken again until it has
+    # forked: the runner may stop it before its first fork on a loaded machine.)
+    def woken_and_forked() -> bool:
+        os.kill(frozen[0], signal.SIGCONT)
+        time.sleep(0.1)
+        return len(listed(pids)) > len(frozen)
+
+    wait_for(woken_and_forked, timeout=20)
     wait_for(lambda: set(states(listed(pids)).values()) == {"T"}, timeout=5,
              describe=lambda: states(listed(pids)))  # fmt: skip
     newest = listed(pids)[-1]
@@ -166,6 +171,7 @@ def test_pause_survives_kill_9_of_the_controller(
         if controller.poll() is None:
             controller.kill()
             controller.wait()
+        controller.stdout.close()  # type: ignore[union-attr]
 
 
 def test_pause_and_resume_after_kill_9_of_the_runner(

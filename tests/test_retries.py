@@ -155,6 +155,7 @@ def test_retries_go_on_after_kill_9_of_the_controller(
         if controller.poll() is None:
             os.kill(controller.pid, signal.SIGKILL)
             controller.wait()
+        controller.stdout.close()  # type: ignore[union-attr]
 
 
 def _queue_watchers(home: Path) -> set[int]:
