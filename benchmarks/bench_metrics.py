@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,7 @@ def storage(work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
         seconds = time.perf_counter() - began
         summaries = manager.service.metrics.summaries(exp.id, 1)
         manager.store.close()
-        with sqlite3.connect(manager.home / "nbexp.db") as conn:
+        with closing(sqlite3.connect(manager.home / "nbexp.db")) as conn:
             used = conn.execute(
                 "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'metric%' "
                 "OR name LIKE 'sqlite_autoindex_metric%'"

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -209,7 +210,7 @@ METRIC_TABLES = ("metric_cursors", "metric_chunks", "metric_summaries")
 
 def metric_store_bytes(database: Path) -> int:
     """Pages the metric tables take in the database file (SQLite's dbstat)."""
-    with sqlite3.connect(database) as conn:
+    with closing(sqlite3.connect(database)) as conn:
         rows = conn.execute(
             "SELECT SUM(pgsize) FROM dbstat WHERE name IN (?, ?, ?) "
             "OR name LIKE 'sqlite_autoindex_metric%'",

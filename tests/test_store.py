@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sqlite3
 import stat
+import sys
 import threading
+import warnings
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +35,8 @@ def test_home_and_files_are_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(Path(exp.log_path).stat().st_mode) == 0o600
     assert stat.S_IMODE(Path(exp.log_path).parent.stat().st_mode) == 0o700
     assert stat.S_IMODE((home / "logs").stat().st_mode) == 0o700
-    mode = sqlite3.connect(home / "nbexp.db").execute("PRAGMA journal_mode").fetchone()[0]
+    with closing(sqlite3.connect(home / "nbexp.db")) as conn:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
 
 
@@ -108,6 +114,25 @@ def test_corrupt_database_gives_a_clear_error_and_is_left_alone(tmp_path: Path) 
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "not a readable nbexp database" in result.stderr
     assert (home / "nbexp.db").read_bytes() == garbage
+
+
+def test_a_database_that_cannot_be_opened_leaves_no_connection_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The connection made before its set-up failed is closed then, not left to the collector
+    # (Python 3.13 reports an unclosed sqlite3 connection as an unraisable ResourceWarning).
+    home = tmp_path / "h"
+    home.mkdir()
+    (home / "nbexp.db").write_bytes(b"this is not sqlite" * 100)
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        for _ in range(3):
+            with pytest.raises(StoreError):
+                Store(home)
+        gc.collect()
+    assert [u.exc_value for u in unraisable] == []
 
 
 def test_database_locked_by_another_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
