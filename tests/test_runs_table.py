@@ -200,6 +200,11 @@ def test_a_filter_or_sort_pushes_every_views_window(manager: ExperimentManager) 
     assert sent[-1]["windows"]["a"]["items"] == list(range(300, 200, -3))[:20]
     dash.sort, dash.descending = "name", False
     assert sent[-1]["windows"]["a"]["items"][0] == 201  # "sweep run 201 …" sorts first
+    # A header click in the page changes sort and descending in one message: one window back.
+    count = len(sent)
+    dash.set_state({"sort": "id", "descending": True})
+    windows = [m for m in sent[count:] if m.get("type") == "tick" and m.get("windows")]
+    assert len(windows) == 1 and windows[0]["windows"]["a"]["items"][0] == 300
     dash.close()
 
 
