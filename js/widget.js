@@ -6222,6 +6222,14 @@ function makeRunsTable(deps) {
       draw();
     });
   }
+  function drawNow() {
+    if (pending) {
+      cancelAnimationFrame(pending);
+      pending = 0;
+    }
+    dirty = true;
+    draw();
+  }
   function visibleRange() {
     const headH = (
       /** @type {HTMLElement} */
@@ -6349,7 +6357,7 @@ function makeRunsTable(deps) {
     for (const id of reply.forget) rows.delete(id);
     if (reply.window.view === view) win2 = reply.window;
     update(reply.counts);
-    scheduleDraw();
+    drawNow();
   }
   let lastCounts = null;
   function update(counts) {
@@ -6369,7 +6377,8 @@ function makeRunsTable(deps) {
     const mine = msg.windows ? msg.windows[view] : void 0;
     if (mine) win2 = mine;
     if (msg.counts || mine || msg.rows) update(msg.counts);
-    scheduleDraw();
+    if (mine) drawNow();
+    else scheduleDraw();
   }
   function upsert(row) {
     const before = rows.get(row.id);

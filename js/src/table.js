@@ -480,6 +480,12 @@ export function makeRunsTable(deps) {
     dirty = dirty || changed;
     if (!pending) pending = requestAnimationFrame(() => { pending = 0; draw(); });
   }
+  /** Draw new rows at once (an answer someone waits for), not a frame later. */
+  function drawNow() {
+    if (pending) { cancelAnimationFrame(pending); pending = 0; }
+    dirty = true;
+    draw();
+  }
 
   /** The items in sight, and the range to draw around them (with overscan). */
   function visibleRange() {
@@ -588,7 +594,7 @@ export function makeRunsTable(deps) {
     for (const id of reply.forget) rows.delete(id);
     if (reply.window.view === view) win = reply.window;
     update(reply.counts);
-    scheduleDraw();
+    drawNow();
   }
   /** @type {CountsJson | null} */
   let lastCounts = null;
@@ -609,7 +615,8 @@ export function makeRunsTable(deps) {
     const mine = msg.windows ? msg.windows[view] : undefined;
     if (mine) win = mine;
     if (msg.counts || mine || msg.rows) update(msg.counts);
-    scheduleDraw();
+    if (mine) drawNow(); // a new order or filter: shown in the frame about to be painted
+    else scheduleDraw();
   }
   /** An action's answer brings the fresh row. @param {RowJson} row */
   function upsert(row) {
