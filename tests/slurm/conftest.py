@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from nbexp import ExperimentManager
 from nbexp._exec.slurm_client import SlurmClient
 from tests.slurm.cluster import MAX_SOCKET_PATH, ClusterError, SlurmCluster, missing_programs
 
@@ -85,3 +86,14 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmClu
 def slurm_client(slurm_cluster: SlurmCluster) -> SlurmClient:
     """A client for the session's cluster with polling unthrottled, so tests see changes at once."""
     return SlurmClient(env=slurm_cluster.client_env(), min_poll_interval=0.0)
+
+
+@pytest.fixture
+def slurm_manager(
+    home: Path, slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch
+) -> ExperimentManager:
+    """A manager whose experiments go to the test cluster, polled every 0.2 s."""
+    for key, value in slurm_cluster.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("NBEXP_SLURM_POLL_INTERVAL", "0.2")
+    return ExperimentManager(home=home, executor="slurm")

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -25,16 +24,6 @@ TASK = (
     "print('lr', sys.argv[1], 'attempt', os.environ['NBEXP_ATTEMPT'], flush=True); "
     "time.sleep(float(sys.argv[2]))"
 )
-
-
-@pytest.fixture
-def slurm_manager(
-    home: Path, slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch
-) -> ExperimentManager:
-    for key, value in slurm_cluster.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("NBEXP_SLURM_POLL_INTERVAL", "0.2")
-    return ExperimentManager(home=home, executor="slurm")
 
 
 class RunningTasks:

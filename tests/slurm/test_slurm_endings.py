@@ -46,16 +46,6 @@ CHECKPOINTING = (
 )
 
 
-@pytest.fixture
-def slurm_manager(
-    home: Path, slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch
-) -> ExperimentManager:
-    for key, value in slurm_cluster.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("NBEXP_SLURM_POLL_INTERVAL", "0.2")
-    return ExperimentManager(home=home, executor="slurm")
-
-
 def slurm(cluster: SlurmCluster, *argv: str) -> str:
     result = subprocess.run(
         list(argv), capture_output=True, text=True, env=cluster.client_env(), check=True

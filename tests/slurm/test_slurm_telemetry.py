@@ -29,18 +29,13 @@ PRINT_GPUS = (
 )
 
 
-@pytest.fixture
-def slurm_manager(
-    home: Path, slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch
-) -> ExperimentManager:
-    for key, value in slurm_cluster.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("NBEXP_SLURM_POLL_INTERVAL", "0.2")
-    # sbatch passes the submitting environment on: the sidecar inside the job reads one
-    # simulated GPU (and says so), every half second.
+@pytest.fixture(autouse=True)
+def simulated_node_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set before `slurm_manager` (autouse fixtures come first): sbatch passes the submitting
+    environment on, so the sidecar inside the job reads one simulated GPU (and says so),
+    every half second."""
     monkeypatch.setenv("NBEXP_SIMULATED_GPUS", "1")
     monkeypatch.setenv("NBEXP_SLURM_TELEMETRY_INTERVAL", "0.5")
-    return ExperimentManager(home=home, executor="slurm")
 
 
 def test_node_telemetry_in_show_json_gpu_memory_and_the_dashboard(
