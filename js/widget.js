@@ -5028,43 +5028,18 @@ function meterRow(cls, pct, label) {
   );
 }
 function gpuBox(gpu, reading, hist, holders, foreign) {
-  const [mem, util, temp, power] = reading;
-  const memPct = gpu.mem_total ? 100 * (mem ?? 0) / gpu.mem_total : 0;
+  const sparks = `last ${Math.round(hist.length / 60)} min: utilisation (green), memory (purple)`;
   return h(
     "div",
     { class: "nbexp-gpu", "data-index": gpu.index },
-    h(
-      "div",
-      { class: "nbexp-gpu-head" },
-      h("span", { class: "nbexp-gpu-index", text: `GPU ${gpu.index}` }),
-      h("span", { class: "nbexp-gpu-name", title: gpu.uuid || "", text: gpu.name || "" })
-    ),
-    meterRow("nbexp-meter-mem", memPct, `mem ${fmtGiB(mem)}/${fmtGiB(gpu.mem_total)} GiB`),
-    meterRow("nbexp-meter-util", util ?? 0, `util ${util ?? "?"}%`),
-    h(
-      "div",
-      { class: "nbexp-gpu-stats" },
-      h("span", { text: temp != null ? `${temp}\xB0C` : "" }),
-      h("span", { text: power != null ? `${power} W` : "" }),
-      gpu.problem ? h("span", { class: "nbexp-gpu-problem", text: gpu.problem }) : null
-    ),
-    h(
-      "div",
-      { class: "nbexp-gpu-sparks", title: `last ${Math.round(hist.length / 60)} min: utilisation (green), memory (purple)` },
-      sparkline(hist.map((r) => r[1]), 100, "nbexp-spark-util"),
-      sparkline(hist.map((r) => r[0]), gpu.mem_total || 1, "nbexp-spark-mem")
-    ),
+    ...gpuMeters(gpu, reading, hist, sparks),
     holdersLine(holders, foreign)
   );
 }
-function nodeGpuBox(gpu, job) {
-  const [mem, util, temp, power] = gpu.reading;
+function gpuMeters(gpu, reading, hist, sparksTitle) {
+  const [mem, util, temp, power] = reading;
   const memPct = gpu.mem_total ? 100 * (mem ?? 0) / gpu.mem_total : 0;
-  const held = gpu.job_mem != null ? ` \xB7 ${fmtGiB(gpu.job_mem)} GiB` : "";
-  const span = gpu.history.length * (job.interval || 0);
-  return h(
-    "div",
-    { class: "nbexp-gpu nbexp-node-gpu", "data-node": job.node || "", "data-index": gpu.index },
+  return [
     h(
       "div",
       { class: "nbexp-gpu-head" },
@@ -5082,10 +5057,20 @@ function nodeGpuBox(gpu, job) {
     ),
     h(
       "div",
-      { class: "nbexp-gpu-sparks", title: `last ${Math.max(1, Math.round(span / 60))} min on ${job.node || "its node"}: utilisation (green), memory (purple)` },
-      sparkline(gpu.history.map((r) => r[1]), 100, "nbexp-spark-util"),
-      sparkline(gpu.history.map((r) => r[0]), gpu.mem_total || 1, "nbexp-spark-mem")
-    ),
+      { class: "nbexp-gpu-sparks", title: sparksTitle },
+      sparkline(hist.map((r) => r[1]), 100, "nbexp-spark-util"),
+      sparkline(hist.map((r) => r[0]), gpu.mem_total || 1, "nbexp-spark-mem")
+    )
+  ];
+}
+function nodeGpuBox(gpu, job) {
+  const held = gpu.job_mem != null ? ` \xB7 ${fmtGiB(gpu.job_mem)} GiB` : "";
+  const span = gpu.history.length * (job.interval || 0);
+  const sparks = `last ${Math.max(1, Math.round(span / 60))} min on ${job.node || "its node"}: utilisation (green), memory (purple)`;
+  return h(
+    "div",
+    { class: "nbexp-gpu nbexp-node-gpu", "data-node": job.node || "", "data-index": gpu.index },
+    ...gpuMeters(gpu, gpu.reading, gpu.history, sparks),
     h("div", { class: "nbexp-gpu-holders", text: `held by #${job.id} ${job.name}${held}` })
   );
 }
