@@ -12,7 +12,14 @@ from .._core.records import ExperimentRecord
 from .._core.states import USER_ACTIONS, Status, allowed_actions
 from .._service.core import Service
 from . import protocol
-from .protocol import ActionDoneMessage, ActionRefusedMessage, ErrorMessage, ProgressJson, RowJson
+from .protocol import (
+    ActionDoneMessage,
+    ActionRefusedMessage,
+    ErrorMessage,
+    ProgressJson,
+    RowJson,
+    reply_to,
+)
 
 # Names of the actions the browser may ask for: the user actions, and what a refusal for busy
 # GPUs offers (queue it, or force it), each checked as the action it retries.
@@ -89,7 +96,7 @@ def handle_action(
         return protocol.error(req, f"{type(e).__name__}: {e}")
     return {
         "type": "action_done",
-        "req": req if isinstance(req, int) else None,
+        "req": reply_to(req),
         "id": experiment_id,
         "action": action,
         "message": message,
@@ -100,7 +107,7 @@ def handle_action(
 def refused(req: Any, content: dict[str, Any], message: str) -> ActionRefusedMessage:
     return {
         "type": "refused",
-        "req": req if isinstance(req, int) else None,
+        "req": reply_to(req),
         "id": content["id"],
         "action": content["action"],
         "message": message,

@@ -13,7 +13,7 @@ from typing import Any
 from .._core.errors import UsageError
 from .._core.metric_series import Stored, main_metric
 from .._service.metrics import Metrics
-from .protocol import ChartDataMessage, ChartPart, ChartPoints, RowJson
+from .protocol import ChartDataMessage, ChartPart, ChartPoints, RowJson, reply_to
 
 MAX_RUNS = 50  # runs one chart overlays
 
@@ -45,10 +45,9 @@ class ChartFeed:
         self.metric = metric if metric in names else main_metric(names)
         self._sent = {}
         series = {str(i): points for i in shown if (points := self._points(rows[i])) is not None}
-        req = content.get("req")
         return {
             "type": "chart_data",
-            "req": req if isinstance(req, int) else None,
+            "req": reply_to(content.get("req")),
             "metric": self.metric,
             "metrics": names,
             "series": series,

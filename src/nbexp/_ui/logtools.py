@@ -20,7 +20,7 @@ from .._core.records import AttemptRecord, ExperimentRecord
 from .._core.states import Status
 from .._service.core import Service, tty_rows
 from ..terminal import Screen
-from .protocol import AttemptJson, LogChunkMessage, LogMatchesMessage
+from .protocol import AttemptJson, LogChunkMessage, LogMatchesMessage, reply_to
 
 MAX_MATCHES = 10_000  # line numbers sent for one search (~70 KB)
 MAX_QUERY = 1000
@@ -130,10 +130,9 @@ def search(
                 matches.append(number)
     except FileNotFoundError:
         raise NbexpError(f"experiment {record.id}'s log is gone (deleted or moved)") from None
-    req = content.get("req")
     return {
         "type": "log_matches",
-        "req": req if isinstance(req, int) else None,
+        "req": reply_to(content.get("req")),
         "id": record.id,
         "attempt": attempt,
         "query": query,
@@ -188,10 +187,9 @@ class Exports:
             )
         except FileNotFoundError:
             raise NbexpError(f"experiment {record.id}'s log is gone (deleted or moved)") from None
-        req = content.get("req")
         return {
             "type": "log_chunk",
-            "req": req if isinstance(req, int) else None,
+            "req": reply_to(content.get("req")),
             "id": record.id,
             "attempt": attempt,
             "format": str(kind),

@@ -343,8 +343,13 @@ class LogRangeRequest(TypedDict):
     end: int
 
 
+def reply_to(req: Any) -> int | None:
+    """The request number a reply repeats: the request's `req`, None when it gave no number."""
+    return req if isinstance(req, int) else None
+
+
 def error(req: Any, message: str) -> ErrorMessage:
-    return {"type": "error", "req": req if isinstance(req, int) else None, "message": message}
+    return {"type": "error", "req": reply_to(req), "message": message}
 
 
 # -- builders ---------------------------------------------------------------------------------

@@ -14,7 +14,15 @@ from .._core.errors import Busy, NbexpError
 from .._core.states import HOLDING, Status
 from .._service.core import Service
 from . import rows as table_rows
-from .protocol import BulkDoneMessage, CountsJson, RefusalJson, RowJson, RowsMessage, WindowJson
+from .protocol import (
+    BulkDoneMessage,
+    CountsJson,
+    RefusalJson,
+    RowJson,
+    RowsMessage,
+    WindowJson,
+    reply_to,
+)
 from .rows import Query, Table
 
 DEFAULT_LIMIT = 60  # rows in a view's first window (it asks for its real size at once)
@@ -102,10 +110,9 @@ class TableView:
             raise ValueError("a window request needs a view id and integer offset and limit")
         assert isinstance(offset, int) and isinstance(limit, int)
         shown, sent, counts, forget = self.open(view, offset, limit, rows, now)
-        req = content.get("req")
         return {
             "type": "rows",
-            "req": req if isinstance(req, int) else None,
+            "req": reply_to(content.get("req")),
             "window": shown,
             "rows": sent,
             "counts": counts,
@@ -212,10 +219,9 @@ class TableView:
         if len(ids) > MAX_BULK:
             raise ValueError(f"at most {MAX_BULK:,} experiments at once, not {len(ids):,}")
         done, refused = self._act(str(action), ids, stop_grace)
-        req = content.get("req")
         return {
             "type": "bulk_done",
-            "req": req if isinstance(req, int) else None,
+            "req": reply_to(content.get("req")),
             "action": str(action),
             "done": done,
             "refused": refused,
