@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbexp import terminal
-from nbexp.terminal import LINE_CUT_MARKER, Screen, Style, render
+from nbexp.terminal import LINE_CUT_MARKER, Screen, Style, render, sgr
 
 from .capture_helpers import SCENARIOS, capture_file, capture_pty
 
@@ -605,3 +605,18 @@ def test_render_takes_no_python_step_per_line() -> None:
     )
     assert len(render(data)) == 40_000
     assert _steps(data) < 2 * steps_fed + 1000
+
+
+def test_sgr_draws_a_rendered_style_again() -> None:
+    screen = Screen()
+    screen.feed(
+        b"\x1b[1;31mred\x1b[0m \x1b[4;96;48;5;21mblue\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[0m plain\n"
+    )
+    text, spans = screen.styled_line(0)
+    drawn = {text[s.start : s.end]: sgr(s.style) for s in spans}
+    assert drawn == {
+        "red": "\x1b[1;31m",
+        "blue": "\x1b[4;96;48;2;0;0;255m",  # 256-colour 21 is the cube's #0000ff
+        "rgb": "\x1b[38;2;1;2;3m",
+    }
+    assert sgr(Style()) == ""

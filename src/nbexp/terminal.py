@@ -23,6 +23,7 @@ __all__ = [
     "Span",
     "Style",
     "render",
+    "sgr",
 ]
 
 #: Appended (with the cap) to a line that was cut because it grew past `line_cap` columns.
@@ -138,6 +139,29 @@ _PALETTE = {
 def _shows_on_blanks(style: Style) -> bool:
     """Whether blanks in this style look different from nothing (so must not be trimmed)."""
     return style.bg is not None or style.inverse or style.underline or style.strike
+
+
+_SGR_FLAGS = (
+    ("bold", "1"), ("dim", "2"), ("italic", "3"), ("underline", "4"), ("inverse", "7"),
+    ("strike", "9"),
+)  # fmt: skip
+
+
+def sgr(style: Style) -> str:
+    """The SGR sequence (ESC [ ... m) that draws `style` on a terminal ("" for plain): how
+    `nbexp logs -f` and a notebook's `%exp logs -f` re-emit a rendered line's colours."""
+    codes = [code for flag, code in _SGR_FLAGS if getattr(style, flag)]
+    for colour, base in ((style.fg, 30), (style.bg, 40)):
+        if colour is None:
+            continue
+        if colour.startswith("#"):
+            r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+            codes.append(f"{base + 8};2;{r};{g};{b}")
+        elif colour.startswith("bright_") and colour[7:] in _NAMES:
+            codes.append(str(base + 60 + _NAMES.index(colour[7:])))
+        elif colour in _NAMES:
+            codes.append(str(base + _NAMES.index(colour)))
+    return f"\x1b[{';'.join(codes)}m" if codes else ""
 
 
 def _css_colour(colour: str) -> str:

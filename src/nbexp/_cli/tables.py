@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from .._core.records import ExperimentRecord
 from .._core.states import Status
 from .._io.gpus import SIMULATED_GPUS_ENV, GpuReport, GpuSnapshot
-from ..terminal import Screen, Span, Style
+from ..terminal import Screen, Span, sgr
 
 COLOR_CHOICES = ("auto", "always", "never")
 
@@ -196,27 +196,6 @@ def format_gpu_table(
 
 # -- a rendered line's colours, re-emitted for the user's terminal ------------------------------
 
-_COLOUR_NAMES = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
-_SGR_FLAGS = (
-    ("bold", "1"), ("dim", "2"), ("italic", "3"), ("underline", "4"), ("inverse", "7"),
-    ("strike", "9"),
-)  # fmt: skip
-
-
-def _sgr(style: Style) -> str:
-    codes = [code for flag, code in _SGR_FLAGS if getattr(style, flag)]
-    for colour, base in ((style.fg, 30), (style.bg, 40)):
-        if colour is None:
-            continue
-        if colour.startswith("#"):
-            r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-            codes.append(f"{base + 8};2;{r};{g};{b}")
-        elif colour.startswith("bright_") and colour[7:] in _COLOUR_NAMES:
-            codes.append(str(base + 60 + _COLOUR_NAMES.index(colour[7:])))
-        elif colour in _COLOUR_NAMES:
-            codes.append(str(base + _COLOUR_NAMES.index(colour)))
-    return f"\x1b[{';'.join(codes)}m" if codes else ""
-
 
 def ansi_line(text: str, spans: list[Span]) -> str:
     """A rendered line (`nbexp.terminal.Screen.styled_line`) with its colours as SGR codes."""
@@ -224,7 +203,7 @@ def ansi_line(text: str, spans: list[Span]) -> str:
         return text
     parts, position = [], 0
     for start, end, style in spans:
-        code = _sgr(style)
+        code = sgr(style)
         parts.append(text[position:start])
         parts.append(code + text[start:end] + "\x1b[0m" if code else text[start:end])
         position = end

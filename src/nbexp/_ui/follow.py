@@ -10,7 +10,7 @@ from typing import TextIO
 
 from .._io.logs import LogFollower
 from ..progress import parse_progress
-from ..terminal import Screen, Span, Style
+from ..terminal import Screen, Span, sgr
 
 __all__ = ["follow_to_terminal"]
 
@@ -178,31 +178,6 @@ def _clip(ansi: str, plain: str, width: int) -> str:
     return plain[: max(1, width - 2)] + "…"
 
 
-_COLOUR_NAMES = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
-_SGR_COLOURS = {name: index for index, name in enumerate(_COLOUR_NAMES)}
-
-
-def _sgr(style: Style) -> str:
-    codes: list[str] = []
-    for flag, code in (
-        (style.bold, "1"), (style.dim, "2"), (style.italic, "3"), (style.underline, "4"),
-        (style.inverse, "7"), (style.strike, "9"),
-    ):  # fmt: skip
-        if flag:
-            codes.append(code)
-    for colour, base in ((style.fg, 30), (style.bg, 40)):
-        if colour is None:
-            continue
-        if colour.startswith("#"):
-            r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-            codes.append(f"{base + 8};2;{r};{g};{b}")
-        elif colour.startswith("bright_"):
-            codes.append(str(base + 60 + _SGR_COLOURS.get(colour[7:], 7)))
-        else:
-            codes.append(str(base + _SGR_COLOURS.get(colour, 7)))
-    return f"\x1b[{';'.join(codes)}m" if codes else ""
-
-
 def _to_ansi(text: str, spans: list[Span]) -> str:
     """Re-apply colours and hyperlinks (OSC 8) for the user's terminal."""
     if not spans:
@@ -217,8 +192,8 @@ def _to_ansi(text: str, spans: list[Span]) -> str:
         if style.link is not None and style.link != link:
             link = style.link
             parts.append(_LINK_START.format(link))
-        sgr = _sgr(style)
-        parts.append(sgr + text[start:end] + "\x1b[0m" if sgr else text[start:end])
+        code = sgr(style)
+        parts.append(code + text[start:end] + "\x1b[0m" if code else text[start:end])
         position = end
     if link is not None:
         parts.append(_LINK_END)
