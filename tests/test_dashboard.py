@@ -21,32 +21,11 @@ from nbexp.gpu import GpuMonitor, NvmlBackend, NvmlSession
 
 from . import fake_pynvml
 from .conftest import wait_for
+from .dashboard_helpers import ask, dashboard
 from .fake_pynvml import GIB, FakeGpu
 
 PY = sys.executable
 BAR = " {pct:3d}%|{fill:<10}| {n}/1000 [00:{n:02d}<00:10, 99.0it/s]"
-
-
-class Sent(list):  # type: ignore[type-arg]
-    """Messages a dashboard sent, newest last."""
-
-    def of_type(self, kind: str) -> list[dict[str, Any]]:
-        return [m for m in self if m.get("type") == kind]
-
-
-def dashboard(manager: ExperimentManager, **kwargs: Any) -> tuple[Dashboard, Sent]:
-    dash = Dashboard(manager=manager, live=False, **kwargs)
-    sent = Sent()
-    dash.send = sent.append  # type: ignore[method-assign]
-    return dash, sent
-
-
-def ask(dash: Dashboard, sent: Sent, content: Any) -> dict[str, Any]:
-    count = len(sent)
-    dash._on_message(dash, content, [])
-    assert len(sent) == count + 1
-    reply: dict[str, Any] = sent[-1]
-    return reply
 
 
 def bar(n: int) -> bytes:

@@ -18,6 +18,7 @@ from nbexp._ui import logtools
 from nbexp._ui.dashboard import MAX_RANGE, Dashboard, json_size
 
 from .conftest import wait_for
+from .dashboard_helpers import ask, dashboard
 
 PY = sys.executable
 MESSAGE_LIMIT = 256 * 1024
@@ -50,18 +51,6 @@ def test_a_range_is_exactly_the_lines_asked_for(big_log: Path, start: int, end: 
     first = lines[0] if isinstance(lines[0], str) else lines[0][0]
     last = lines[-1] if isinstance(lines[-1], str) else lines[-1][0]
     assert first.startswith(f"step {start} ") and last.startswith(f"step {end - 1} ")
-
-
-def dashboard(manager: ExperimentManager) -> tuple[Dashboard, list[dict[str, Any]]]:
-    dash = Dashboard(manager=manager, live=False)
-    sent: list[dict[str, Any]] = []
-    dash.send = sent.append  # type: ignore[method-assign]
-    return dash, sent
-
-
-def ask(dash: Dashboard, sent: list[dict[str, Any]], content: dict[str, Any]) -> dict[str, Any]:
-    dash._on_message(dash, content, [])
-    return sent[-1]
 
 
 def finished(manager: ExperimentManager, code: str, **options: Any) -> Any:
