@@ -325,11 +325,14 @@ class Runner:
 
     def _thaw(self) -> None:
         """SIGCONT to the whole tree; the time limit moves on by the time spent paused."""
+        self._end_pause()
+        _proc.signal_group(self.main_pid, signal.SIGCONT)
+        _proc.signal_all(self._tree(), signal.SIGCONT)
+
+    def _end_pause(self) -> None:
         self.paused_since = None
         if self.limit is not None:
             self.limit.resume(time.monotonic())
-        _proc.signal_group(self.main_pid, signal.SIGCONT)
-        _proc.signal_all(self._tree(), signal.SIGCONT)
 
     def _check_limits(self) -> None:
         """The early signal, then the time limit (a stop like the user's, but an error)."""
@@ -397,7 +400,10 @@ class Runner:
 
     def _begin_stop(self) -> None:
         if self.paused_since is not None:
-            self._thaw()  # a stopped process would not see SIGTERM until it runs again
+            # Not thawed before the SIGTERM: a process let run first could fork a child that
+            # misses it (and lives until the SIGKILL). A stopped process keeps its SIGTERM
+            # pending, and the SIGCONT below delivers it before it runs again.
+            self._end_pause()
         grace = DEFAULT_STOP_GRACE_S
         try:
             stored = self.store.get_row(self.experiment_id).get("stop_grace")
@@ -409,8 +415,10 @@ class Runner:
         if self.main_pid:
             _proc.signal_group(self.main_pid, signal.SIGTERM)
         _proc.signal_all(tree, signal.SIGTERM)
-        # And SIGCONT after it: a process stopped by anyone (a pause this runner did not see
-        # through, a user's kill -STOP) acts on its SIGTERM now, not after the grace period.
+        # And SIGCONT after it: a process stopped by anyone (our pause, a pause this runner did
+        # not see through, a user's kill -STOP) acts on its SIGTERM now, not after the grace.
+        if self.main_pid:
+            _proc.signal_group(self.main_pid, signal.SIGCONT)
         _proc.signal_all(tree, signal.SIGCONT)
         self.kill_deadline = time.monotonic() + grace
 
