@@ -8,10 +8,14 @@ import ast
 import importlib
 import inspect
 import re
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
 import pytest
+
+from nbexp._io.spawn import python_entry
 
 from .conftest import REPO
 
@@ -249,3 +253,24 @@ def test_module_paths_spawned_by_the_previous_version_still_work(old_path: str) 
     # Runners started by nbexp 0.1 run `from nbexp._runner import main` and, when their
     # experiment ends, `from nbexp._scheduling import main`.
     assert callable(importlib.import_module(old_path).main)
+
+
+def test_the_runner_imports_only_what_it_needs() -> None:
+    # One runner lives beside every running experiment, and every module it imports is resident
+    # memory (benchmarks/bench_runner.py): started as nbexp starts it, it must not pull in the
+    # sqlite3 package (whose datetime adapters alone cost 0.3 MB), typing or pathlib, nor the
+    # code it needs only at the end of a run or for a time limit.
+    boot = python_entry("nbexp._exec.runner")[1].replace("; main()", "")
+    probe = boot + "; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe, python_entry("nbexp._exec.runner")[2]],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "nbexp._exec.runner" in out and "_sqlite3" in out  # the probe imported the runner
+    unwanted = {
+        "datetime", "sqlite3", "typing", "dataclasses", "pathlib", "subprocess",
+        "nbexp._core.durations", "nbexp._core.failures", "nbexp._exec.pty_output",
+    }  # fmt: skip
+    assert unwanted.isdisjoint(out), sorted(unwanted.intersection(out))

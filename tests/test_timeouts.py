@@ -151,6 +151,8 @@ def test_time_limit_clock_stops_while_paused() -> None:
     assert limit.wait(200.0) is None and limit.due(500.0) is None
     limit.resume(208.0)  # 100 s paused: the limit moves from 110 to 210
     assert limit.due(209.9) is None and limit.due(210.0) == "limit"
+    assert limit.reason() == "timed out after 10s"
+    assert limit.early_note("SIGUSR1") == "sent SIGUSR1 3s before the time limit"
 
 
 def test_on_slurm_the_limit_becomes_time() -> None:

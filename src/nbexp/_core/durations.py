@@ -167,3 +167,12 @@ class TimeLimit:
             self.early_sent = True
             return "early"
         return "limit"
+
+    def reason(self) -> str:
+        """The outcome of an attempt this limit ended."""
+        return f"timed out after {format_duration(self.seconds)}"
+
+    def early_note(self, signal_text: str) -> str:
+        """What the log says when the early signal (named `signal_text`) was sent."""
+        lead = self.early[1] if self.early is not None else 0.0
+        return f"sent {signal_text} {format_duration(lead)} before the time limit"

@@ -18,7 +18,6 @@ import signal
 import sys
 import time
 
-from .._core.durations import TimeLimit, format_duration, parse_timeout_signal
 from .._core.errors import StoreError
 from .._core.launch import child_environment, effective_argv
 from .._core.states import Status, outcome_reason, outcome_status, signal_name
@@ -34,6 +33,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .._core.durations import TimeLimit
     from .._core.failures import Ending, Failure, Retry
     from .pty_output import PtyCopier
 
@@ -151,6 +151,8 @@ class Runner:
 
     def _read_limits(self, row: dict[str, Any]) -> None:
         if row.get("timeout") is not None:
+            from .._core.durations import TimeLimit, parse_timeout_signal  # only limited runs
+
             early = None
             try:
                 early = (
@@ -340,10 +342,10 @@ class Runner:
             return
         due = self.limit.due(time.monotonic())
         if due == "early" and self.limit.early is not None:
-            number, lead = self.limit.early
+            number = self.limit.early[0]
             # The command only: a worker without a handler would die of SIGUSR1's default.
             _proc.signal_all([self.main_pid] if self.main_pid else [], number)
-            self._note(f"sent {signal_name(number)} {format_duration(lead)} before the time limit")
+            self._note(self.limit.early_note(signal_name(number)))
             due = self.limit.due(time.monotonic())
         if due == "limit":
             self.timed_out = True
@@ -453,9 +455,9 @@ class Runner:
             if requested is None:
                 reason = f"stopped: the nbexp runner received {signal_name(self.stop_signal)}"
         limit = self.limit.seconds if self.limit is not None and self.timed_out else None
-        if limit is not None and not stopped:
+        if self.limit is not None and limit is not None and not stopped:
             status = Status.ERROR
-            reason = f"timed out after {format_duration(limit)}"
+            reason = self.limit.reason()
         from .ending import ending_of  # only now: the command has ended
 
         ending = ending_of(

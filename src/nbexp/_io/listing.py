@@ -8,8 +8,8 @@ With `store.py` and `database.py`, the only module that speaks SQL.
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module alone: see _io/database.py
 import json
-import sqlite3
 import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass

@@ -8,9 +8,9 @@ sparkline (JSON), so a table can show one without reading the history.
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module alone: see _io/database.py
 import contextlib
 import json
-import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass

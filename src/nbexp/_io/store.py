@@ -6,11 +6,11 @@ states come from `states.TRANSITIONS`, each written together with its history ro
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module alone: see _io/database.py
 import builtins
 import contextlib
 import json
 import os
-import sqlite3
 import time
 
 from .._core.errors import NotFound

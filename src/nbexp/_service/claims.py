@@ -8,8 +8,8 @@ its history row inside the caller's transaction. The executor is only called aft
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module alone: see _io/database.py
 import os
-import sqlite3
 import time
 from pathlib import Path
 
