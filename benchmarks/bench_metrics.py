@@ -252,6 +252,8 @@ def kernel_cpu(work: Path, writers: int, seconds: float, warmup: float = 5.0) ->
         manager.stop(run.id, grace=1, wait=False)
     for run in runs:
         manager.wait(run.id, timeout=60)
+    for run in runs:  # and their end steps, which still write to the home (rmtree races them)
+        manager.service.wait_runner_gone(manager.store.get(run.id))
     return {
         "writers": writers,
         "warmup_seconds": warmup,

@@ -22,6 +22,7 @@ from nbexp._core.errors import StoreError
 from nbexp._core.metric_series import (
     MAX_POINTS,
     SeriesState,
+    WallTimes,
     decode_points,
     direction,
     encode_points,
@@ -62,6 +63,21 @@ def test_a_long_history_is_bounded_and_keeps_its_spikes_and_exact_summary() -> N
     assert state.tail()[-1] == (999_999.0, values[-1], 999_999)
     # Thinned, it still follows the curve: each stored point is a real point.
     assert all(values[int(s)] == v for s, v, _ in stored)
+
+
+def test_wall_times_are_worked_out_only_for_the_points_kept() -> None:
+    offsets = [99, 199, 299, 399, 499, 599, 699, 799]
+    times = WallTimes(offsets, 1_700_000_000_000.0, 0.5)
+    eager = [round(1_700_000_000_000.0 + 0.5 * o) for o in offsets]
+    assert list(times) == eager and len(times) == 8 and times[-1] == eager[-1]
+    assert isinstance(times[2:6], WallTimes) and list(times[2:6]) == eager[2:6]
+    # Bucketed (4 raw points per stored pair), a history gives the same points either way.
+    lazy, plain = SeriesState({"bucket": 4}), SeriesState({"bucket": 4})
+    steps, values = [float(i) for i in range(8)], [3.0, 1.0, 4.0, 1.5, 9.0, 2.0, 6.0, 5.0]
+    assert lazy.add(steps, values, times) == plain.add(steps, values, eager)
+    assert lazy.last == plain.last and all(
+        isinstance(p[2], int) for p in lazy.add(steps, values, times)
+    )
 
 
 def test_thinning_keeps_the_low_and_high_of_each_run_in_order() -> None:

@@ -89,10 +89,16 @@ class Progress:
         return " ".join(parts) or self.kind
 
 
+# What every bar below shows somewhere: tqdm's "%|" or its "[elapsed, rate]", keras' "[==>..]",
+# "━━━" or "/Unknown", rich's box-drawing bar. A line without any of them is not tried against
+# the parsers' regexes (a table row looks at a log's last lines every second).
+_MAYBE_BAR = re.compile(r"[\[━╸╺╾╼─]|%\||/Unknown")
+
+
 def parse_progress(line: str) -> Progress | None:
     """The progress shown by one rendered line, or None if it is not a progress bar."""
-    if len(line) > 4096:
-        return None  # not a bar; and keeps the regexes' cost bounded
+    if len(line) > 4096 or _MAYBE_BAR.search(line) is None:
+        return None  # not a bar (and a bounded cost for the regexes below)
     for parser in (_parse_tqdm, _parse_keras, _parse_rich):
         found = parser(line)
         if found is not None:

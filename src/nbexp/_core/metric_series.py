@@ -16,7 +16,7 @@ import operator
 import struct
 import zlib
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from .errors import UsageError
@@ -25,6 +25,7 @@ __all__ = [
     "MAX_POINTS",
     "MetricPoint",
     "SeriesState",
+    "WallTimes",
     "check_directions",
     "decode_points",
     "direction",
@@ -68,6 +69,29 @@ _HIGHER = (
     *("acc", "f1", "auc", "bleu", "rouge", "precision", "recall", "map", "iou", "dice"),
     *("reward", "return", "score", "r2", "psnr", "ssim", "top1", "top5", "throughput"),
 )
+
+
+class WallTimes(Sequence[int]):
+    """Points' wall times in ms, `start + scale * offset` for each point's byte offset, worked
+    out only for the points that are read: once a history is bucketed, a pass keeps two points
+    of each bucket, and the others' times are never needed."""
+
+    __slots__ = ("offsets", "scale", "start")
+
+    def __init__(self, offsets: Sequence[int], start: float, scale: float) -> None:
+        self.offsets, self.start, self.scale = offsets, start, scale
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return WallTimes(self.offsets[index], self.start, self.scale)
+        return round(self.start + self.scale * float(self.offsets[index]))
+
+    def __iter__(self) -> Iterator[int]:
+        start, scale = self.start, self.scale
+        return map(round, map(start.__add__, map(scale.__mul__, map(float, self.offsets))))
 
 
 def thin(points: Sequence[Stored], group: int = 4) -> list[Stored]:

@@ -25,6 +25,7 @@ from .._core.metric_series import (
     MetricPoint,
     SeriesState,
     Stored,
+    WallTimes,
     decode_points,
     encode_points,
     main_metric,
@@ -222,7 +223,7 @@ class Metrics:
         key: tuple[int, int],
         name: str,
         state: SeriesState,
-        new: tuple[list[float], list[float], list[int]],
+        new: tuple[list[float], list[float], WallTimes],
         writes: PassWrites,
     ) -> None:
         """A metric's new points into its bounded history: the chunks to write, its summary."""
@@ -480,20 +481,14 @@ def _has_run(record: ExperimentRecord) -> bool:
 
 def _timed(
     points: dict[str, Columns], first: float, per_byte: float
-) -> dict[str, tuple[list[float], list[float], list[int]]]:
+) -> dict[str, tuple[list[float], list[float], WallTimes]]:
     """Each series' columns with its points' wall times in ms (as stored), from their bytes'
-    offsets. Series read from the same lines share their offsets: their times are computed
-    once (with map: thousands of points a pass)."""
+    offsets; a time is worked out only if the point is kept (see WallTimes)."""
     start, scale = first * 1000, per_byte * 1000
-    done: list[tuple[list[int], list[int]]] = []
-    out = {}
-    for name, (steps, values, offsets) in points.items():
-        times = next((t for o, t in done if o == offsets), None)  # list == runs in C
-        if times is None:
-            times = list(map(round, map(start.__add__, map(scale.__mul__, map(float, offsets)))))
-            done.append((offsets, times))
-        out[name] = (steps, values, times)
-    return out
+    return {
+        name: (steps, values, WallTimes(offsets, start, scale))
+        for name, (steps, values, offsets) in points.items()
+    }
 
 
 def _summary(state: SeriesState) -> dict[str, Any]:
