@@ -69,8 +69,13 @@ def test_wall_times_are_worked_out_only_for_the_points_kept() -> None:
     offsets = [99, 199, 299, 399, 499, 599, 699, 799]
     times = WallTimes(offsets, 1_700_000_000_000.0, 0.5)
     eager = [round(1_700_000_000_000.0 + 0.5 * o) for o in offsets]
+    view = times[2:6]  # a view: nothing computed yet
+    assert isinstance(view, WallTimes) and len(view) == 4 and view[-1] == eager[5]
+    assert list(view) == eager[2:6] and list(view[1:3]) == eager[3:5]
     assert list(times) == eager and len(times) == 8 and times[-1] == eager[-1]
-    assert isinstance(times[2:6], WallTimes) and list(times[2:6]) == eager[2:6]
+    assert times[::2] == eager[::2] and list(times[100:]) == []
+    with pytest.raises(IndexError):
+        times[8]
     # Bucketed (4 raw points per stored pair), a history gives the same points either way.
     lazy, plain = SeriesState({"bucket": 4}), SeriesState({"bucket": 4})
     steps, values = [float(i) for i in range(8)], [3.0, 1.0, 4.0, 1.5, 9.0, 2.0, 6.0, 5.0]

@@ -74,24 +74,54 @@ _HIGHER = (
 class WallTimes(Sequence[int]):
     """Points' wall times in ms, `start + scale * offset` for each point's byte offset, worked
     out only for the points that are read: once a history is bucketed, a pass keeps two points
-    of each bucket, and the others' times are never needed."""
+    of each bucket, and the others' times are never needed. Slices are views; series read from
+    the same lines share one object, so the times all of them need are worked out once."""
 
-    __slots__ = ("offsets", "scale", "start")
+    __slots__ = ("_all", "high", "low", "offsets", "scale", "start")
 
-    def __init__(self, offsets: Sequence[int], start: float, scale: float) -> None:
+    def __init__(
+        self,
+        offsets: Sequence[int],
+        start: float,
+        scale: float,
+        low: int = 0,
+        high: int | None = None,
+        shared: list[list[int] | None] | None = None,
+    ) -> None:
         self.offsets, self.start, self.scale = offsets, start, scale
+        self.low, self.high = low, len(offsets) if high is None else high
+        # Every time, once computed (one holder for the object and all its slices).
+        self._all: list[list[int] | None] = shared if shared is not None else [None]
 
     def __len__(self) -> int:
-        return len(self.offsets)
+        return self.high - self.low
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            return WallTimes(self.offsets[index], self.start, self.scale)
-        return round(self.start + self.scale * float(self.offsets[index]))
+            low, high, stride = index.indices(len(self))
+            if stride != 1:
+                return list(self)[index]
+            return WallTimes(
+                self.offsets, self.start, self.scale, self.low + low, self.low + high, self._all
+            )
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("wall time index out of range")
+        everything = self._all[0]
+        if everything is not None:
+            return everything[self.low + index]
+        return round(self.start + self.scale * float(self.offsets[self.low + index]))
 
     def __iter__(self) -> Iterator[int]:
-        start, scale = self.start, self.scale
-        return map(round, map(start.__add__, map(scale.__mul__, map(float, self.offsets))))
+        everything = self._all[0]
+        if everything is None:
+            start, scale = self.start, self.scale
+            every = map(round, map(start.__add__, map(scale.__mul__, map(float, self.offsets))))
+            everything = self._all[0] = list(every)
+        if self.low == 0 and self.high == len(everything):
+            return iter(everything)
+        return iter(everything[self.low : self.high])
 
 
 def thin(points: Sequence[Stored], group: int = 4) -> list[Stored]:

@@ -483,12 +483,17 @@ def _timed(
     points: dict[str, Columns], first: float, per_byte: float
 ) -> dict[str, tuple[list[float], list[float], WallTimes]]:
     """Each series' columns with its points' wall times in ms (as stored), from their bytes'
-    offsets; a time is worked out only if the point is kept (see WallTimes)."""
+    offsets; a time is worked out only if a point that needs it is kept (see WallTimes)."""
     start, scale = first * 1000, per_byte * 1000
-    return {
-        name: (steps, values, WallTimes(offsets, start, scale))
-        for name, (steps, values, offsets) in points.items()
-    }
+    shared: list[tuple[list[int], WallTimes]] = []  # series from the same lines: one object
+    out = {}
+    for name, (steps, values, offsets) in points.items():
+        times = next((t for o, t in shared if o == offsets), None)  # list == runs in C
+        if times is None:
+            times = WallTimes(offsets, start, scale)
+            shared.append((offsets, times))
+        out[name] = (steps, values, times)
+    return out
 
 
 def _summary(state: SeriesState) -> dict[str, Any]:
