@@ -18,6 +18,7 @@ import pytest
 from nbexp._core.errors import NbexpError, SpawnFailed, UsageError
 from nbexp._core.slurm_jobs import parse_time_limit
 from nbexp._exec.slurm_client import (
+    ACCOUNTING_WAIT_S,
     JobInfo,
     SlurmClient,
     SlurmCommandMissing,
@@ -373,8 +374,10 @@ def test_an_ended_job_is_read_from_sacct_when_accounting_exists(fake_bin: dict[s
     sacct = "5|5|CANCELLED by 1001|0:15|None|vm|2026-11-29T21:00:00|2026-11-29T21:01:00|60|10\n"
     fake = FakeSlurm(scontrol, config=config, sacct="")
     client = SlurmClient(fake_bin, min_poll_interval=0.0, runner=fake)
-    # sacct has not recorded the end yet: scontrol's record, and sacct is asked again next time
-    assert client.query(["5"])["5"].source == "scontrol"
+    # sacct has not recorded the end yet: scontrol's record, marked as settling (the executor
+    # waits for the details), and sacct is asked again next time
+    first = client.query(["5"])["5"]
+    assert (first.source, first.settling, first.state) == ("scontrol", True, "CANCELLED")
     fake.sacct = sacct
     info = client.query(["5"])["5"]
     assert (info.source, info.cancelled_by, info.node_list) == ("sacct", 1001, "vm")
@@ -382,9 +385,32 @@ def test_an_ended_job_is_read_from_sacct_when_accounting_exists(fake_bin: dict[s
         Status.ERROR,
         "cancelled by Slurm or an administrator (uid 1001)",
     )
+    assert not info.settling
     calls = len(fake.commands)
     client.query(["5"])  # a final record is kept: sacct is not asked again
     assert [c[0] for c in fake.commands[calls:]] == ["scontrol"]
+
+
+def test_an_end_accounting_never_records_is_taken_from_scontrol_after_a_wait(
+    fake_bin: dict[str, str],
+) -> None:
+    # slurmdbd is down or far behind: the end is not held back for ever
+    config = "AccountingStorageType   = accounting_storage/slurmdbd\n"
+    scontrol = "JobId=6 JobState=FAILED ExitCode=3:0 NodeList=vm Reason=NonZeroExitCode\n"
+    now = [100.0]
+    client = SlurmClient(
+        fake_bin,
+        min_poll_interval=0.0,
+        runner=FakeSlurm(scontrol, config=config, sacct=""),
+        clock=lambda: now[0],
+    )
+    assert client.query(["6"])["6"].settling
+    now[0] += ACCOUNTING_WAIT_S - 0.1
+    assert client.query(["6"])["6"].settling
+    now[0] += 0.2
+    info = client.query(["6"])["6"]
+    assert (info.settling, info.source, info.exit_code) == (False, "scontrol", 3)
+    assert map_job_state(info, False) == (Status.ERROR, "exit code 3")
 
 
 def test_submit_reads_parsable_job_id_with_cluster(

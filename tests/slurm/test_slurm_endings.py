@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,9 +61,17 @@ def test_a_job_over_its_memory_is_oom_killed(
     record = exp.wait(timeout=60).record
     assert record.status is Status.ERROR
     assert record.failure_kind == "oom-killed"
-    info = slurm_manager.service.slurm.client.query([str(record.job_id)])[str(record.job_id)]
+    job = str(record.job_id)
+    info = slurm_manager.service.slurm.client.query([job])[job]
     if slurm_cluster.memory_enforcement == "cgroup":
-        # task/cgroup saw the kernel's OOM kill: Slurm's own verdict, read from sacct.
+        # task/cgroup saw the kernel's OOM kill: Slurm's own verdict, read from sacct. The end
+        # reaches accounting a moment after the controller (slower on a loaded machine); until
+        # then the client answers from scontrol's record, with the same state.
+        deadline = time.monotonic() + 15
+        while info.source != "sacct" and time.monotonic() < deadline:
+            assert info.state == "OUT_OF_MEMORY"
+            time.sleep(0.2)
+            info = slurm_manager.service.slurm.client.query([job], max_age=0)[job]
         assert (info.state, info.source) == ("OUT_OF_MEMORY", "sacct")
         assert record.error == "out of memory (Slurm)"
         assert "more memory than the job asked for" in (record.failure_summary or "")

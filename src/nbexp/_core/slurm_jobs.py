@@ -91,6 +91,9 @@ class JobInfo:
     cancelled_by: int | None = None  # the uid sacct names in "CANCELLED by UID"
     array_job: str | None = None  # the array this task belongs to (job_id is then A_TASK)
     source: str = "scontrol"  # where it came from: scontrol, jobcomp, sacct or none
+    # Ended by the controller's word, but accounting (which names who cancelled it and the
+    # limit it ran into) has not recorded it yet: ask again before taking this as its end.
+    settling: bool = False
     fields: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property

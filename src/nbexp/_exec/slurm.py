@@ -216,8 +216,8 @@ class SlurmExecutor:
             return  # a slow or restarting controller: keep what we know and ask again later
         for record in jobs:
             info = infos.get(str(record.job_id))
-            if info is None:
-                continue
+            if info is None or info.settling:
+                continue  # unknown; or ended, with accounting's details still to come
             status, reason = map_job_state(info, record.stop_requested is not None)
             self._apply(record, info, status, reason)
 

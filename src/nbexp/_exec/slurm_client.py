@@ -49,6 +49,8 @@ __all__ = [
 # How long one Slurm command may take before we give up on the controller for this round.
 COMMAND_TIMEOUT_SECONDS = 30.0
 DEFAULT_MIN_POLL_INTERVAL = 2.0
+# How long an end scontrol reports waits for accounting to record it (see _accounted_ends).
+ACCOUNTING_WAIT_S = 10.0
 INSTALL_HINT = (
     "install Slurm's client commands (Debian: apt-get install slurm-client) or run on a login node"
 )
@@ -131,6 +133,7 @@ class SlurmClient:
         self._snapshot: _Snapshot | None = None
         # Final states found outside scontrol never change again; keep them.
         self._final: dict[str, JobInfo] = {}
+        self._unaccounted: dict[str, float] = {}  # ended jobs sacct lacks: since when (clock)
         self._config: dict[str, str] | None = None
         self._jobcomp_path = jobcomp_path
         self.calls = 0  # Slurm commands run, for tests and benchmarks
@@ -228,8 +231,10 @@ class SlurmClient:
     def _accounted_ends(self, wanted: list[str], jobs: dict[str, JobInfo]) -> dict[str, JobInfo]:
         """The final record of each wanted job that scontrol shows as ended: from sacct when
         the cluster keeps accounting (who cancelled it, the limit it ran into), kept for good.
-        A job sacct has not recorded yet (its end takes ~0.1 s to get there) keeps scontrol's
-        record and is asked again at the next poll."""
+        A job sacct has not recorded yet (its end takes ~0.1 s to get there, longer on a busy
+        slurmdbd) keeps scontrol's record, marked `settling` for up to ACCOUNTING_WAIT_S so
+        that callers ask again rather than take an end without its details; after that (a
+        slurmdbd that is down) scontrol's record is the end."""
         ended = [j for j in wanted if j in jobs and not jobs[j].is_active]
         finals = {j: self._final[j] for j in ended if j in self._final}
         asked = [j for j in ended if j not in finals]
@@ -237,6 +242,13 @@ class SlurmClient:
             for job_id, info in self._from_sacct(asked).items():
                 if job_id in jobs and not info.is_active:
                     finals[job_id] = self._final[job_id] = _merged(info, jobs[job_id])
+                    self._unaccounted.pop(job_id, None)
+            now = self._clock()
+            for job_id in asked:
+                if job_id not in finals:
+                    since = self._unaccounted.setdefault(job_id, now)
+                    if now - since < ACCOUNTING_WAIT_S:
+                        finals[job_id] = replace(jobs[job_id], settling=True)
         return finals
 
     def _fallback(self, job_ids: list[str]) -> dict[str, JobInfo]:
