@@ -5,13 +5,15 @@ pseudo-terminal, and whose every printed value is checked against the series rea
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 
 import pytest
 
+from nbexp._core import metric_extraction as extraction
 from nbexp._core.metric_extraction import Columns, MetricExtractor, final_progress
-from nbexp._core.metric_lines import LineTemplate, line_metrics
+from nbexp._core.metric_lines import LineTemplate, json_columns, line_metrics
 
 from .capture_helpers import capture_file, capture_pty
 
@@ -255,6 +257,44 @@ def test_a_line_printed_while_a_bar_is_drawn_lands_after_the_frame() -> None:
     series = extract(data)
     assert series["val_loss"] == [(0.0, 2.5)]
     assert series["loss"] == [(0.0, 1.0), (1.0, 0.5)]
+
+
+JSON_BLOCKS = [
+    # one shape: read as columns
+    [{"step": i * 10, "loss": 1 / (i + 1), "acc": i / 7, "lr": 3e-4} for i in range(40)],
+    # no step key (numbered), text, null, bools and lists beside the numbers
+    [{"loss": i / 3, "tag": "a", "note": None, "ok": i % 2 == 0, "l": [1]} for i in range(30)],
+    # several step keys: the best-ranked one (iter before epoch), ints and floats mixed
+    [{"epoch": i // 10, "iter": i, "val_loss": i if i % 2 else float(i)} for i in range(25)],
+    # shapes that are read one by one: a field that is a number only sometimes, a nested
+    # object, keys that differ, an integer too big for a float
+    [{"step": i, "loss": "n/a" if i == 3 else 0.5} for i in range(10)],
+    [{"step": i, "eval": {"bleu": i / 10}} for i in range(10)],
+    [{"step": i, "loss": 0.5} if i % 3 else {"step": i, "acc": 0.1} for i in range(12)],
+    [{"step": i, "loss": 10**400 if i == 4 else -(10**400) if i == 5 else 1.5} for i in range(8)],
+    # no metric at all, and empty objects
+    [{"step": i, "name": "x"} for i in range(5)] + [{} for _ in range(3)],
+]
+
+
+@pytest.mark.parametrize("block", JSON_BLOCKS)
+def test_json_lines_read_as_columns_give_what_one_by_one_gives(
+    block: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = b"".join(json.dumps(line).encode() + b"\n" for line in block)
+    data = b"step=0 warmup=1\n" + data + data  # a printed line first: steps count on from it
+    columns = MetricExtractor().feed(data, final=True)[0]
+    # The first three shapes are read as columns, the others one by one.
+    index = JSON_BLOCKS.index(block)
+    assert (json_columns(block) is None) == (index >= 3)  # type: ignore[arg-type]
+    monkeypatch.setattr(extraction, "json_columns", lambda objects: None)  # one by one
+    one_by_one = MetricExtractor().feed(data, final=True)[0]
+    assert columns == one_by_one
+    # The numbers themselves, as the objects hold them (too big for a float: infinite).
+    if "loss" in block[0] and all(isinstance(line.get("loss"), float) for line in block):
+        assert columns["loss"][1] == [line["loss"] for line in block] * 2
+    if block is JSON_BLOCKS[6]:
+        assert columns["loss"][1][4:6] == [math.inf, -math.inf]
 
 
 def test_a_line_template_reads_what_the_full_parse_reads() -> None:

@@ -30,9 +30,11 @@ from .metric_lines import (
     CANDIDATE,
     LineStep,
     LineTemplate,
-    json_block,
+    json_columns,
+    json_objects,
     line_metrics,
     might_name_metrics,
+    object_metrics,
 )
 
 __all__ = ["Columns", "MetricExtractor", "final_progress"]
@@ -287,14 +289,35 @@ class MetricExtractor:
         return True
 
     def _json_lines(self, block: bytes, pos: int) -> bool:
-        """A block of JSON lines, parsed in one call; False when one line is not an object."""
-        found = json_block(block)
-        if found is None:
+        """A block of JSON lines, parsed in one call; False when one line is not an object.
+        Objects of one shape (the usual case) are read as columns."""
+        objects = json_objects(block)
+        if objects is None:
             return False
-        spacing = (len(block) + 1) / len(found)  # the lines' ends, as if of equal length
-        for index, (metrics, step) in enumerate(found):
-            if metrics:
-                self._line_point(metrics, step, pos + round((index + 1) * spacing) - 1)
+        spacing = (len(block) + 1) / len(objects)  # the lines' ends, as if of equal length
+        columns = json_columns(objects)
+        if columns is None:
+            for index, value in enumerate(objects):
+                metrics, step = object_metrics(value)
+                if metrics:
+                    self._line_point(metrics, step, pos + round((index + 1) * spacing) - 1)
+            return True
+        if columns.metrics:
+            count = len(objects)
+            first = self.metric_lines  # a line without a step key is numbered, as one by one
+            steps = columns.steps or [float(n) for n in range(first, first + count)]
+            self.metric_lines += count
+            # pos + round((index + 1) * spacing) - 1 for each line, in C-level calls
+            offsets = list(
+                map((pos - 1).__add__, map(round, map(spacing.__mul__, range(1, count + 1))))
+            )
+            for name, values in columns.metrics.items():
+                series = self._series("log", name)
+                if series is not None:
+                    found = self._columns(series)
+                    found[0].extend(steps)
+                    found[1].extend(values)
+                    found[2].extend(offsets)
         return True
 
     def _columns(self, series: str) -> Columns:

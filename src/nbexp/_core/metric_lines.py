@@ -9,6 +9,7 @@ follow are read with one anchored regex each, rather than by searching every pai
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, NamedTuple
 
@@ -18,6 +19,8 @@ __all__ = [
     "LineStep",
     "LineTemplate",
     "json_block",
+    "json_columns",
+    "json_objects",
     "line_metrics",
     "might_name_metrics",
 ]
@@ -109,16 +112,70 @@ def _json_metrics(text: bytes) -> tuple[dict[str, float], LineStep | None] | Non
     return object_metrics(value) if isinstance(value, dict) else None
 
 
-def json_block(block: bytes) -> list[tuple[dict[str, float], LineStep | None]] | None:
+def json_objects(block: bytes) -> list[dict[str, Any]] | None:
     """Lines that are all JSON objects, parsed in one call (a block joined into one array);
     None when one of them is not (they are then read line by line)."""
     try:
         values = json.loads(b"[" + block.replace(b"\n", b",") + b"]")
     except (ValueError, RecursionError):
         return None
-    if not all(isinstance(v, dict) for v in values):
+    if not isinstance(values, list) or set(map(type, values)) - {dict}:
+        return None  # a line that is not an object (one set of types: no step per line)
+    return values
+
+
+def json_block(block: bytes) -> list[tuple[dict[str, float], LineStep | None]] | None:
+    """Each JSON object line's metrics and step (see `object_metrics`); None when one line is
+    not an object."""
+    objects = json_objects(block)
+    return None if objects is None else [object_metrics(v) for v in objects]
+
+
+class JsonColumns(NamedTuple):
+    """JSON objects of one shape, read as columns: what `object_metrics` gives for each object,
+    with one list per field instead of one dict per object."""
+
+    steps: list[float] | None  # the best-ranked step key's values; None: the objects have none
+    metrics: dict[str, list[float]]  # name -> one value per object, in the objects' key order
+
+
+_NUMBERS = {int, float}  # exactly: a bool is an int to isinstance, never a metric here
+_NOT_FLAT = {int, float, dict}  # in a column that is not all numbers: read object by object
+
+
+def json_columns(objects: list[dict[str, Any]]) -> JsonColumns | None:
+    """The objects as columns (a few C-level calls per field, not a Python step per value) when
+    they all have the same keys and each field is a number in every object or in none, with no
+    nested object; None otherwise (then `object_metrics` reads them one by one)."""
+    if not objects:
+        return JsonColumns(None, {})
+    keys = tuple(objects[0])
+    if list(map(tuple, objects)).count(keys) != len(objects):
         return None
-    return [object_metrics(v) for v in values]
+    metrics: dict[str, list[float]] = {}
+    steps: list[tuple[str, list[float]]] = []
+    columns = zip(*map(dict.values, objects), strict=True)  # same keys: same lengths
+    for key, column in zip(keys, columns, strict=True):
+        types = set(map(type, column))
+        if not types <= _NUMBERS:
+            if types & _NOT_FLAT:
+                return None
+            continue  # text, null, a list, a bool: never a metric
+        name = str(key)
+        if not name or len(name) > MAX_NAME:
+            continue
+        try:
+            values = list(map(float, column))
+        except OverflowError:
+            return None  # an integer too big for a float: object by object (it becomes inf)
+        if name.lower() in _STEP_RANK:
+            steps.append((name.lower(), values))
+        else:
+            metrics[name] = values
+    if not metrics:
+        return JsonColumns(None, {})
+    step = min(steps, key=lambda s: _STEP_RANK[s[0]])[1] if steps else None
+    return JsonColumns(step, metrics)
 
 
 def object_metrics(value: dict[str, Any]) -> tuple[dict[str, float], LineStep | None]:
@@ -135,10 +192,18 @@ def object_metrics(value: dict[str, Any]) -> tuple[dict[str, float], LineStep | 
                 continue
             lowered = name.lower()
             if lowered in _STEP_RANK:
-                steps.append((lowered, float(number), None))
+                steps.append((lowered, _as_float(number), None))
             else:
-                metrics[name] = float(number)
+                metrics[name] = _as_float(number)
     return metrics, (_best_step(steps) if metrics else None)
+
+
+def _as_float(number: float) -> float:
+    """JSON allows integers no float can hold: they read as infinite, as in `key=value` text."""
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number > 0 else -math.inf
 
 
 class LineTemplate:
