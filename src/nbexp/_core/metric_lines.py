@@ -18,7 +18,6 @@ __all__ = [
     "STEP_KEYS",
     "LineStep",
     "LineTemplate",
-    "json_block",
     "json_columns",
     "json_objects",
     "line_metrics",
@@ -120,15 +119,8 @@ def json_objects(block: bytes) -> list[dict[str, Any]] | None:
     except (ValueError, RecursionError):
         return None
     if not isinstance(values, list) or set(map(type, values)) - {dict}:
-        return None  # a line that is not an object (one set of types: no step per line)
+        return None  # a line that is not an object (the types in one C-level pass)
     return values
-
-
-def json_block(block: bytes) -> list[tuple[dict[str, float], LineStep | None]] | None:
-    """Each JSON object line's metrics and step (see `object_metrics`); None when one line is
-    not an object."""
-    objects = json_objects(block)
-    return None if objects is None else [object_metrics(v) for v in objects]
 
 
 class JsonColumns(NamedTuple):
