@@ -294,23 +294,23 @@ class MetricExtractor:
         objects = json_objects(block)
         if objects is None:
             return False
-        spacing = (len(block) + 1) / len(objects)  # the lines' ends, as if of equal length
+        count = len(objects)
+        spacing = (len(block) + 1) / count  # the lines' ends, as if of equal length
+        # pos + round((index + 1) * spacing) - 1 for each line, in C-level calls
+        offsets = list(
+            map((pos - 1).__add__, map(round, map(spacing.__mul__, range(1, count + 1))))
+        )
         columns = json_columns(objects)
         if columns is None:
-            for index, value in enumerate(objects):
+            for value, offset in zip(objects, offsets, strict=True):
                 metrics, step = object_metrics(value)
                 if metrics:
-                    self._line_point(metrics, step, pos + round((index + 1) * spacing) - 1)
+                    self._line_point(metrics, step, offset)
             return True
         if columns.metrics:
-            count = len(objects)
             first = self.metric_lines  # a line without a step key is numbered, as one by one
             steps = columns.steps or [float(n) for n in range(first, first + count)]
             self.metric_lines += count
-            # pos + round((index + 1) * spacing) - 1 for each line, in C-level calls
-            offsets = list(
-                map((pos - 1).__add__, map(round, map(spacing.__mul__, range(1, count + 1))))
-            )
             for name, values in columns.metrics.items():
                 series = self._series("log", name)
                 if series is not None:

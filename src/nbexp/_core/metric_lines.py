@@ -118,7 +118,7 @@ def json_objects(block: bytes) -> list[dict[str, Any]] | None:
         values = json.loads(b"[" + block.replace(b"\n", b",") + b"]")
     except (ValueError, RecursionError):
         return None
-    if not isinstance(values, list) or set(map(type, values)) - {dict}:
+    if set(map(type, values)) - {dict}:
         return None  # a line that is not an object (the types in one C-level pass)
     return values
 

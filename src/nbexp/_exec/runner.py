@@ -454,10 +454,10 @@ class Runner:
                 requested = None
             if requested is None:
                 reason = f"stopped: the nbexp runner received {signal_name(self.stop_signal)}"
-        limit = self.limit.seconds if self.limit is not None and self.timed_out else None
-        if self.limit is not None and limit is not None and not stopped:
+        limit = self.limit if self.timed_out and not stopped else None  # it ended the run
+        if limit is not None:
             status = Status.ERROR
-            reason = self.limit.reason()
+            reason = limit.reason()
         from .ending import ending_of  # only now: the command has ended
 
         ending = ending_of(
@@ -465,7 +465,7 @@ class Runner:
             signal_number,
             stopped,
             reason,
-            None if stopped else limit,
+            None if limit is None else limit.seconds,
             self.oom_kills_before,
         )
         self._record_outcome(exit_code, signal_number, status, reason, ending)
