@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from nbexp._core import metric_extraction as extraction
+from nbexp._core.bar_frames import BarBlock, FrameTemplate
 from nbexp._core.metric_extraction import Columns, MetricExtractor, final_progress
 from nbexp._core.metric_lines import LineTemplate, json_columns, line_metrics
 
@@ -295,6 +296,146 @@ def test_json_lines_read_as_columns_give_what_one_by_one_gives(
         assert columns["loss"][1] == [line["loss"] for line in block] * 2
     if block is JSON_BLOCKS[6]:
         assert columns["loss"][1][4:6] == [math.inf, -math.inf]
+
+
+def churning_frames(rng: random.Random, count: int) -> bytes:
+    """tqdm frames (its default format, CR-separated) of bars whose postfix changes at nearly
+    every frame, with what a block read as columns must leave to the frame-by-frame reading:
+    repeated postfixes, restarts, numbers that are not readings, printed lines, other bars,
+    descriptions with ": ", no description, backspaces, escapes, extra padding."""
+    out, n, desc, total = [], 0, b"train", 1000
+    names = [b"loss", b"acc"]
+    previous = b""
+    for _ in range(count):
+        n += rng.choice((1, 1, 1, 2, 0))
+        values = [f"{rng.random():.5f}".encode() for _ in names]
+        event = rng.random()
+        if event < 0.002:
+            n = rng.randint(0, 5)  # the bar starts again (a new epoch's bar)
+        elif event < 0.004:
+            values[0] = rng.choice((b"nan", b"inf", b"1e999", b"n/a", b"-inf", b"1_0"))
+        elif event < 0.006:
+            out.append(b"\nepoch done val_loss=0.25\n")  # tqdm.write
+        elif event < 0.007:
+            desc = rng.choice((b"train", b"eval: 1", b"", b"valid"))
+        elif event < 0.008:
+            names = rng.choice(([b"loss", b"acc"], [b"loss"], [b" lr", b"loss"], [b"a", b"a"]))
+            values = [f"{rng.random():.5f}".encode() for _ in names]
+        elif event < 0.009:
+            total = rng.choice((1000, 50))
+        elif event < 0.011:
+            # Another bar redrawn with the same postfix: its tail is known, and a frame of
+            # this bar that ends in it is skipped unread (an equal postfix is no news).
+            stable = b"".join(b", " + name.strip() + b"=0.50000" for name in names)
+            other = b"\rother:  10%%|#  | %d/9 [00:01<00:02, 45.0it/s" + stable + b"]"
+            out.extend(other % k for k in range(4))
+        elif event < 0.014:
+            values = [b"0.50000"] * len(names)
+        pairs = zip(names, values, strict=True)
+        postfix = b"".join(b", " + name.strip() + b"=" + value for name, value in pairs)
+        if event > 0.995:
+            postfix = previous  # redrawn unchanged
+        previous = postfix
+        percent = min(100, n * 100 // total)
+        head = desc + b": " if desc else b""
+        frame = head + f"{percent:3d}%|{'#' * (percent // 10):10s}| {n}/{total} ".encode()
+        frame += b"[00:01<00:02, 45.0it/s" + postfix + b"]" + b" " * rng.choice((0, 0, 0, 3))
+        if 0.990 < event < 0.991:
+            frame = b"\x1b[32m" + frame + b"\x1b[0m"
+        elif 0.9905 < event < 0.991:
+            frame = frame.replace(b"|#", b"|\x1b[32m#")
+        elif 0.991 < event < 0.992:
+            frame = frame + b"\b\b"
+        out.append(b"\r" + frame)
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_churning_bar_frames_read_as_columns_give_what_frame_by_frame_gives(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(seed)
+    data = churning_frames(rng, 3000)
+    reads = []
+    original_read = FrameTemplate.read
+
+    def counted(self: FrameTemplate, data: bytes, pos: int, endpos: int) -> BarBlock | None:
+        found = original_read(self, data, pos, endpos)
+        reads.append(found is not None)
+        return found
+
+    monkeypatch.setattr(FrameTemplate, "read", counted)
+    monkeypatch.setattr(extraction, "BLOCK_BYTES", 4096)  # many blocks, each ~35 frames
+    chunk = rng.choice((None, 997, 10_000))
+    in_blocks, extractor = extract_with_state(data, chunk)
+    assert sum(reads) >= 10 and not all(reads)  # both ways were taken
+    monkeypatch.setattr(FrameTemplate, "learn", classmethod(lambda *args: None))
+    frame_by_frame, reference = extract_with_state(data, chunk)
+    assert same_points(in_blocks) == same_points(frame_by_frame)
+    assert extractor.state == reference.state
+    # A block's points get the offsets of frames of equal length: near the true ones.
+    for name, (_, offsets) in in_blocks.items():
+        true = frame_by_frame[name][1]
+        assert offsets == sorted(offsets)
+        assert max(abs(a - b) for a, b in zip(offsets, true, strict=True)) < 200
+
+
+def same_points(series: dict[str, tuple[list[tuple[float, float]], list[int]]]) -> object:
+    """The points, with NaN as a string (one NaN is not equal to another)."""
+    return {
+        name: [(step, "nan" if math.isnan(value) else value) for step, value in points]
+        for name, (points, _) in series.items()
+    }
+
+
+def extract_with_state(
+    data: bytes, chunk: int | None
+) -> tuple[dict[str, tuple[list[tuple[float, float]], list[int]]], MetricExtractor]:
+    """As `extract`, keeping the points' offsets (in the whole log) and the extractor."""
+    extractor = MetricExtractor()
+    series: dict[str, tuple[list[tuple[float, float]], list[int]]] = {}
+    start = written = 0
+    while True:
+        final = written >= len(data)
+        written = min(len(data), written + (chunk or len(data)))
+        found, consumed = extractor.feed(data[start:written], final=final)
+        for name, (steps, values, offsets) in found.items():
+            points, at = series.setdefault(name, ([], []))
+            points.extend(zip(steps, values, strict=True))
+            at.extend(start + offset for offset in offsets)
+        if final:
+            return series, extractor
+        start += consumed
+
+
+def test_a_frame_template_reads_only_frames_of_its_shape() -> None:
+    template = FrameTemplate.learn(b"train", b"100", b", loss=0.5, acc=0.25")
+    assert template is not None and template.names == ["loss", "acc"]
+    frame = b"\rtrain:  %d%%|#   | %d/100 [00:01<00:02, 4.5it/s, loss=%s, acc=0.1]  "
+    good = b"".join(frame % (n, n, b"0.%d" % n) for n in range(10, 20))
+    found = template.read(good, 0, len(good))
+    assert found is not None
+    assert found.counts == [float(n) for n in range(10, 20)]
+    assert found.values == [[float(f"0.{n}") for n in range(10, 20)], [0.1] * 10]
+    # One frame of another total, a number that is no reading, text between frames: None.
+    for bad in (
+        b"\rtrain:  1%|#  | 1/99 [00:01<00:02, 4.5it/s, loss=1, acc=0.1]",
+        frame % (1, 1, b"1e999"),
+        b"\rtrain:  1%|#  | 1/100 [00:01<00:02, 4.5it/s, loss=1, acc=0.1]x",
+    ):
+        assert template.read(good + bad + good, 0, len(good) * 2 + len(bad)) is None
+    # Shapes the frame-by-frame reading could read otherwise are not learnt.
+    assert FrameTemplate.learn(b"a: b", b"100", b", loss=0.5") is None
+    assert FrameTemplate.learn(b"train", b"100", b", loss=0.5, loss=0.4") is None
+    assert FrameTemplate.learn(b"train", b"100", b", 5.2GB, loss=0.5") is None
+    assert FrameTemplate.learn(b"train", b"100", b", loss=n/a") is None
+    assert FrameTemplate.learn(b"train", b"100", b"") is None
+    # Without a description, a block with ": " anywhere is left to the frame-by-frame reading.
+    bare = FrameTemplate.learn(None, b"100", b", loss=0.5")
+    assert bare is not None
+    line = b"\r 10%%|#   | 10/100 [00:01<00:02, 4.5it/s, loss=%s]"
+    assert bare.read(line % b"0.5", 0, 60) is not None
+    assert bare.read(line % b"0.5" + b"\rx: " + line[1:] % b"0.5", 0, 200) is None
 
 
 def test_a_line_template_reads_what_the_full_parse_reads() -> None:

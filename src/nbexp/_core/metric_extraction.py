@@ -13,19 +13,29 @@ number of metric lines before it.
 
 Speed: a tqdm bar redrawn with an unchanged postfix is skipped without a Python step (a regex
 finds the next frame that does not end in a known postfix), so a log of bars is read at close
-to the renderer's speed; lines with metrics cost a regex pass each.
+to the renderer's speed; a bar whose postfix changes at every frame is read in blocks of frames
+of one shape (`bar_frames.FrameTemplate`: one regex pass and a few column operations a block);
+lines with metrics cost a regex pass each, or one per block of lines of one shape.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import re
 from dataclasses import replace
 from typing import Any
 
 from ..progress import Progress, nested_progress, parse_progress
 from ..terminal import render
+from .bar_frames import (
+    FAST_TQDM,
+    FrameTemplates,
+    all_changed,
+    bar_key,
+    bar_label,
+    metrics_text,
+    postfix_metrics,
+    rising,
+)
 from .metric_lines import (
     CANDIDATE,
     LineStep,
@@ -45,6 +55,7 @@ MAX_TEMPLATES = 4  # shapes of metrics lines remembered (a train line and a val 
 MAX_SEGMENT = 64 * 1024  # a "frame" longer than this is not a bar or a metrics line
 MAX_NAME = 64
 CHURN_FRAMES = 8  # frames in a row with a new postfix after which a bar's tail is not skipped
+BLOCK_BYTES = 64 * 1024  # frames of a churning bar read as columns at a time (~600 frames)
 
 # A series' new points as three columns: steps, values, and the offsets of their bytes in the
 # data fed (for their wall time). Columns, not a tuple per point: millions may come at once, and
@@ -64,53 +75,8 @@ _BAR_HINT = re.compile(rb"%\||\d/\d|/s[,\] ]|s/[A-Za-z]+[,\]]|\xe2\x94\x81")
 _SPECIALS = (b"\r", b"\b", b"\x1b", _HEAVY_BAR)
 
 
-# tqdm's default frame with plain counts: "desc:  57%|█████▋    | 57/100 [00:01<00:01,
-# 45.0it/s, loss=0.23]" (the full parse handles scaled counts, unknown totals and the rest).
-_FAST_TQDM = re.compile(
-    rb"(?:(?P<desc>[^\r\n]*?): )?\s*\d{1,3}%\|[^|\r\n]*\|\s*(?P<n>\d+)/(?P<total>\d+) "
-    rb"\[[^\],]*, [^\],]*?(?P<post>(?:,[^\]]*)?)\]"
-)
-
-
-def _postfix(postfix: bytes | None) -> dict[str, float]:
-    """ ", loss=0.23, acc=0.91" -> {"loss": 0.23, "acc": 0.91} (as nbexp.progress reads it)."""
-    metrics: dict[str, float] = {}
-    for item in (postfix or b"").split(b","):
-        name, sep, value = item.partition(b"=")
-        if not sep or not name.strip():
-            continue
-        try:
-            number = float(value)
-        except ValueError:
-            continue
-        if math.isinf(number) and value.strip().lower() not in (b"inf", b"-inf"):
-            continue  # "1e999" is no reading
-        metrics[name.strip().decode("utf-8", "replace")] = number
-    return metrics
-
-
 def _strip(segment: bytes) -> bytes:
     return _ANSI.sub(b"", segment) if b"\x1b" in segment else segment
-
-
-@functools.lru_cache(maxsize=256)
-def _label(kind: str, description: str | None) -> str:
-    """A bar's name for qualifying its metrics: its description's first word, digits dropped."""
-    words = re.sub(r"[\d/:#\[\]()]+", " ", description or "").split()
-    return words[0] if words else kind
-
-
-@functools.lru_cache(maxsize=256)
-def _bar_key(kind: str, description: str | None, total: float | None) -> str:
-    """Which bar a frame belongs to: its kind and description (digits dropped, so "epoch 3" and
-    "epoch 4" are one bar started again), or its total for a bar without a description."""
-    if description:
-        return f"{kind}|{re.sub(r'[0-9]+', '#', description)}"
-    return f"{kind}||{'?' if total is None else f'{total:g}'}"
-
-
-def _metrics_text(metrics: dict[str, float]) -> str:
-    return ",".join(f"{name}={value!r}" for name, value in metrics.items())
 
 
 def _last_separator(data: bytes, lo: int, hi: int) -> int:
@@ -152,6 +118,12 @@ class MetricExtractor:
         self._suffixes: tuple[bytes, ...] = ()
         # Shapes of metrics lines, most recent first, with their series names resolved.
         self._templates: list[tuple[LineTemplate, list[str | None]]] = []
+        # Shapes of churning bars' frames (see `_frame_block`), by description, total, names.
+        self._frame_templates = FrameTemplates()
+        # Set by `_frame` when the frame it read was of a bar whose postfix changes at every
+        # frame: (the bar's key, its description, total and postfix as printed).
+        self._churning: tuple[str, bytes | None, bytes, bytes] | None = None
+        self._blocks_from = 0  # where a block may start (past one that did not read)
         for line in reversed(state.get("templates", [])):
             self._learn(line.encode("latin-1"))
 
@@ -185,6 +157,7 @@ class MetricExtractor:
         unfinished frame or line) must be fed again, with what follows. With `final`, the end
         of `data` ends the last line too (the log is complete)."""
         self.points = {}
+        self._blocks_from = 0
         size = len(data)
         specials = dict.fromkeys(_SPECIALS, -1)
         pos = 0
@@ -356,7 +329,65 @@ class MetricExtractor:
                 return  # unfinished: fed again next time
             if stop - start <= MAX_SEGMENT:
                 self._frame(data[start:stop], start)
+                if self._churning is not None and stop >= self._blocks_from and stop < end:
+                    stop = self._frame_block(data, stop, end)
             pos = max(stop, at + 1)
+
+    def _frame_block(self, data: bytes, pos: int, end: int) -> int:
+        """The frames after data[pos] (a CR) of the bar whose postfix changes at every frame
+        (the frame just read was its), up to BLOCK_BYTES of them, read as columns. Returns
+        where the frame-by-frame reading goes on: the last CR of the block, or `pos` when the
+        block is not made only of that bar's frames, each with a new postfix and a count that
+        does not go back (then the next block is tried past this one's end)."""
+        assert self._churning is not None
+        key, description, total, postfix = self._churning
+        self._churning = None
+        block_end = data.rfind(b"\r", pos + 1, min(end, pos + BLOCK_BYTES))
+        if block_end < 0 or data[pos] != 13:
+            return pos
+        self._blocks_from = block_end
+        self._skip()  # brings the known tails up to date
+        if (
+            data.find(b"\b", pos, block_end) >= 0
+            or data.find(b"\x1b", pos, block_end) >= 0
+            or data.find(_HEAVY_BAR, pos, block_end) >= 0
+            or (self._suffixes and self._skipped(data, pos, block_end))
+        ):
+            return pos  # what the frame-by-frame reading treats otherwise (a known tail: skipped)
+        template = self._frame_templates.get(description, total, postfix)
+        found = template.read(data, pos, block_end) if template is not None else None
+        bar = self.bars[key]
+        if (
+            template is None
+            or found is None
+            or not rising(found.counts, bar["n"])
+            or not all_changed(found.postfixes, bar["m"].encode("latin-1"))
+        ):
+            return pos
+        counts = found.counts
+        offset = float(bar["o"])
+        steps = list(map(offset.__add__, counts))
+        spacing = (block_end - pos) / len(counts)  # the frames' starts, as if of equal length
+        offsets = list(map((pos + 1).__add__, map(round, map(spacing.__mul__, range(len(counts))))))
+        text = description.decode("utf-8", "replace").strip() if description else None
+        source = bar_label("tqdm", text or None)
+        for name, values in zip(template.names, found.values, strict=True):
+            series = self._series(source, name)
+            if series is not None:
+                columns = self._columns(series)
+                columns[0].extend(steps)
+                columns[1].extend(values)
+                columns[2].extend(offsets)
+        # The bar as the last frame leaves it (its tail stays out of the skip pattern).
+        bar["c"] += len(counts)
+        bar["m"], bar["n"] = found.postfixes[-1].decode("latin-1"), counts[-1]
+        bar["done"] = bar["t"] is not None and counts[-1] >= bar["t"]
+        self._latest = (data[data.rfind(b"\r", pos, block_end) + 1 : block_end], steps[-1])
+        return block_end
+
+    def _skipped(self, data: bytes, pos: int, end: int) -> bool:
+        """Whether a `]` in data[pos:end) ends a known tail (its frame is skipped unread)."""
+        return len(self._skip().findall(data, pos, end)) != data.count(b"]", pos, end)
 
     def _skip(self) -> re.Pattern[bytes]:
         if self._skip_rx is None:
@@ -370,9 +401,10 @@ class MetricExtractor:
 
     def _frame(self, raw: bytes, pos: int) -> bool:
         """A bar's frame; whether it was one (its known postfix may have changed)."""
+        self._churning = None
         if _BAR_HINT.search(raw) is None:
             return False
-        fast = _FAST_TQDM.match(raw) if b"\x1b" not in raw else None
+        fast = FAST_TQDM.match(raw) if b"\x1b" not in raw else None
         if fast is not None:
             # tqdm's default format with plain counts: what the full parse would find, from
             # one regex over the bytes (a bar whose postfix changes at every frame is read
@@ -383,9 +415,11 @@ class MetricExtractor:
                 description=description or None,
                 n=float(fast["n"]),
                 total=float(fast["total"]),
-                metrics=_postfix(fast["post"]),
+                metrics=postfix_metrics(fast["post"]),
             )
-            self._bar(progress, raw, pos, (fast["post"] or b"").decode("latin-1"))
+            key = self._bar(progress, raw, pos, (fast["post"] or b"").decode("latin-1"))
+            if self.bars[key]["c"] >= CHURN_FRAMES:
+                self._churning = key, fast["desc"], fast["total"], fast["post"] or b""
             return True
         stripped = _strip(raw)
         text = stripped.decode("utf-8", "replace").strip()
@@ -456,10 +490,10 @@ class MetricExtractor:
 
     # -- bars and lines to points ----------------------------------------------------------
 
-    def _bar(self, progress: Progress, raw: bytes, pos: int, text: str | None = None) -> None:
+    def _bar(self, progress: Progress, raw: bytes, pos: int, text: str | None = None) -> str:
         """A bar's frame: its metrics at the bar's step when its postfix changed (`text`: the
-        postfix as printed, to compare frames by)."""
-        key = _bar_key(progress.kind, progress.description, progress.total)
+        postfix as printed, to compare frames by). Returns the bar's key."""
+        key = bar_key(progress.kind, progress.description, progress.total)
         bar = self.bars.pop(key, None)
         if bar is None:
             bar = {"s": "", "m": "", "n": None, "o": 0.0, "t": None, "done": False}
@@ -467,7 +501,7 @@ class MetricExtractor:
                 del self.bars[next(iter(self.bars))]  # the least recently drawn
         self.bars[key] = bar  # most recent last
         n = progress.n if progress.n is not None else (progress.percent or 0.0)
-        text = _metrics_text(progress.metrics) if text is None else text
+        text = metrics_text(progress.metrics) if text is None else text
         last = bar["n"]
         if last is not None and (
             n < last or (progress.kind == "keras" and bar["done"] and text != bar["m"])
@@ -476,7 +510,7 @@ class MetricExtractor:
             bar["o"] += bar["t"] or last
         step = bar["o"] + n
         if progress.metrics and text != bar["m"]:
-            source = _label(progress.kind, progress.description)
+            source = bar_label(progress.kind, progress.description)
             for name, value in progress.metrics.items():
                 series = self._series(source, name)
                 if series is not None:
@@ -491,6 +525,7 @@ class MetricExtractor:
             bar["s"] = suffix
             self._skip_rx = None
         self._latest = (raw, step)
+        return key
 
     @staticmethod
     def _tail(progress: Progress, raw: bytes) -> str:

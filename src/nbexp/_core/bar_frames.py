@@ -1,0 +1,186 @@
+"""tqdm's frames: the default format read with one regex, a postfix's numbers, a bar's name and
+key; and the frames of a bar whose postfix changes at every frame (`bar.set_postfix(loss=...)`
+in a training loop), read as columns. Pure.
+
+Such a bar's frames differ only in their numbers, so after one frame has been parsed its shape
+is known: the same description, total and postfix names. A block of the frames that follow is
+then read with one `findall` of a regex made for that shape and a `float` map per column, in
+place of a regex match, a postfix split and a dict per frame (~20 µs a frame). `read` says
+None whenever the block is not exactly frames of that shape; the caller then reads it frame by
+frame, which stays the reference: a test compares the two on every frame.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import operator
+import re
+from itertools import chain
+from typing import NamedTuple
+
+__all__ = [
+    "FAST_TQDM",
+    "BarBlock",
+    "FrameTemplate",
+    "FrameTemplates",
+    "all_changed",
+    "bar_key",
+    "bar_label",
+    "metrics_text",
+    "postfix_metrics",
+    "rising",
+]
+
+MAX_FRAME_TEMPLATES = 64
+
+# tqdm's default frame with plain counts: "desc:  57%|█████▋    | 57/100 [00:01<00:01,
+# 45.0it/s, loss=0.23]" (the full parse handles scaled counts, unknown totals and the rest).
+FAST_TQDM = re.compile(
+    rb"(?:(?P<desc>[^\r\n]*?): )?\s*\d{1,3}%\|[^|\r\n]*\|\s*(?P<n>\d+)/(?P<total>\d+) "
+    rb"\[[^\],]*, [^\],]*?(?P<post>(?:,[^\]]*)?)\]"
+)
+
+# A postfix's values ("=0.23" up to the next comma): a frame template is known by the rest.
+_VALUES = re.compile(rb"=[^,]*")
+
+
+def postfix_metrics(postfix: bytes | None) -> dict[str, float]:
+    """ ", loss=0.23, acc=0.91" -> {"loss": 0.23, "acc": 0.91} (as nbexp.progress reads it)."""
+    metrics: dict[str, float] = {}
+    for item in (postfix or b"").split(b","):
+        name, sep, value = item.partition(b"=")
+        if not sep or not name.strip():
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if math.isinf(number) and value.strip().lower() not in (b"inf", b"-inf"):
+            continue  # "1e999" is no reading
+        metrics[name.strip().decode("utf-8", "replace")] = number
+    return metrics
+
+
+@functools.lru_cache(maxsize=256)
+def bar_label(kind: str, description: str | None) -> str:
+    """A bar's name for qualifying its metrics: its description's first word, digits dropped."""
+    words = re.sub(r"[\d/:#\[\]()]+", " ", description or "").split()
+    return words[0] if words else kind
+
+
+@functools.lru_cache(maxsize=256)
+def bar_key(kind: str, description: str | None, total: float | None) -> str:
+    """Which bar a frame belongs to: its kind and description (digits dropped, so "epoch 3" and
+    "epoch 4" are one bar started again), or its total for a bar without a description."""
+    if description:
+        return f"{kind}|{re.sub(r'[0-9]+', '#', description)}"
+    return f"{kind}||{'?' if total is None else f'{total:g}'}"
+
+
+def metrics_text(metrics: dict[str, float]) -> str:
+    return ",".join(f"{name}={value!r}" for name, value in metrics.items())
+
+
+class BarBlock(NamedTuple):
+    """The frames of one block: each frame's `n` and postfix (as printed) and, per postfix
+    name, its values."""
+
+    counts: list[float]
+    postfixes: tuple[bytes, ...]
+    values: list[list[float]]
+
+
+class FrameTemplate:
+    """The shape of a tqdm frame in its default format (as `FAST_TQDM`
+    reads it) with a postfix of numbers only: `desc:  57%|█▋  | 57/100 [00:01<00:01,
+    45.0it/s, loss=0.23, acc=0.91]`."""
+
+    def __init__(self, description: bytes | None, total: bytes, names: list[bytes]) -> None:
+        self.names = [name.strip().decode("utf-8", "replace") for name in names]
+        self.has_description = description is not None
+        prefix = re.escape(description) + rb": " if description is not None else b""
+        postfix = b"".join(b"," + re.escape(name) + rb"=([^,\]]*)" for name in names)
+        # Each frame starts at its CR and ends at the next CR (or the block's end), as the
+        # frame-by-frame reading cuts them; tqdm pads a shorter frame with spaces. The rate
+        # ("45.0it/s") is matched greedily where `_FAST_TQDM` is lazy: it holds no comma and
+        # the postfix starts at one, so both end it at the same byte (greedy is ~2x faster).
+        self.pattern = re.compile(
+            rb"\r" + prefix + rb"\s*\d{1,3}%\|[^|\r\n]*\|\s*(\d+)/" + re.escape(total)
+            + rb" \[[^\],]*, [^\],]*(" + postfix + rb")\][ ]*(?=\r|\Z)"
+        )  # fmt: skip
+
+    @classmethod
+    def learn(cls, description: bytes | None, total: bytes, postfix: bytes) -> FrameTemplate | None:
+        """The template of a frame with these parts (as `_FAST_TQDM` found them), or None when
+        the frame-by-frame reading could read such frames differently from a template: a
+        description that holds ": " (it could end earlier), a postfix item that is not
+        `name=number`, a name given twice."""
+        if description is not None and b": " in description:
+            return None
+        items = postfix.split(b",")
+        if len(items) < 2 or items[0]:
+            return None  # no postfix, or not one that starts at a comma
+        names = []
+        for item in items[1:]:
+            name, sep, value = item.partition(b"=")
+            if not sep or not name.strip() or not _finite(value):
+                return None
+            names.append(name)
+        if len({name.strip() for name in names}) != len(names):
+            return None
+        return cls(description, total, names)
+
+    def read(self, data: bytes, pos: int, endpos: int) -> BarBlock | None:
+        """The frames that fill data[pos:endpos) exactly, each starting at a CR; None unless
+        every frame there has this shape and numbers that read as finite floats."""
+        frames = data.count(b"\r", pos, endpos)
+        if frames == 0:
+            return None
+        if not self.has_description and data.find(b": ", pos, endpos) >= 0:
+            return None  # the frame-by-frame reading might take text before it as one
+        rows = self.pattern.findall(data, pos, endpos)
+        if len(rows) != frames:
+            return None  # a frame of another shape (or text between frames) is in there
+        columns = list(zip(*rows, strict=True))
+        try:
+            values = [list(map(float, column)) for column in columns[2:]]
+        except ValueError:
+            return None
+        if any(math.inf in column or -math.inf in column for column in values):
+            return None  # "1e999" is no reading, "inf" is: the frame-by-frame reading decides
+        return BarBlock(list(map(float, columns[0])), columns[1], values)
+
+
+def _finite(value: bytes) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False
+
+
+def rising(counts: list[float], last: float | None) -> bool:
+    """Whether the bar never starts again within `counts` (no count below the one before)."""
+    if last is not None and counts and counts[0] < last:
+        return False
+    return all(map(operator.le, counts, counts[1:]))
+
+
+def all_changed(postfixes: tuple[bytes, ...], previous: bytes) -> bool:
+    """Whether every frame's postfix differs from the frame's before it."""
+    return all(map(operator.ne, postfixes, chain((previous,), postfixes)))
+
+
+class FrameTemplates:
+    """The templates of the frame shapes seen (None for a shape that has none), a bounded few."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[bytes | None, bytes, bytes], FrameTemplate | None] = {}
+
+    def get(self, description: bytes | None, total: bytes, postfix: bytes) -> FrameTemplate | None:
+        key = (description, total, _VALUES.sub(b"=", postfix))
+        if key not in self._known:
+            if len(self._known) >= MAX_FRAME_TEMPLATES:
+                self._known.clear()
+            self._known[key] = FrameTemplate.learn(description, total, postfix)
+        return self._known[key]
