@@ -14,7 +14,13 @@ import pytest
 from nbexp._core import metric_extraction as extraction
 from nbexp._core.bar_frames import BarBlock, FrameTemplate
 from nbexp._core.metric_extraction import Columns, MetricExtractor, final_progress
-from nbexp._core.metric_lines import LineTemplate, json_columns, line_metrics
+from nbexp._core.metric_lines import (
+    LineStep,
+    LineTemplate,
+    json_columns,
+    line_metrics,
+    python_dict_as_json,
+)
 
 from .capture_helpers import capture_file, capture_pty
 
@@ -247,6 +253,66 @@ def test_key_value_and_json_lines(how: str, tmp_path: Path) -> None:
     # Not metrics: a port, a clock, a duration, an unnamed percentage, JSON's text and bools.
     assert not {"host", "time", "took", "tag", "ok", "35"} & set(series)
     assert extract(data, chunk=333) == series
+
+
+# Hugging Face's Trainer: its ProgressCallback writes `str(logs)` (a Python dict) through
+# `tqdm.write` above its training bar, which has no description.
+HF_TRAINER = """
+import json, math
+from tqdm import tqdm
+printed, evals = [], []
+bar = tqdm(total=60, mininterval=0)
+for step in range(1, 61):
+    bar.update(1)
+    if step % 10 == 0:
+        logs = {"loss": round(1 / step, 4), "grad_norm": math.nan if step == 30 else step / 7,
+                "learning_rate": 5e-05 * (1 - step / 60), "epoch": round(step / 20, 2)}
+        bar.write(str(logs))
+        printed.append([logs["epoch"], logs["loss"], logs["grad_norm"]])
+    if step % 20 == 0:
+        logs = {"eval_loss": 0.5 / step, "eval_runtime": 1.25, "epoch": step / 20,
+                "eval_model": "it's", "eval_ok": True, "eval_none": None}
+        bar.write(str(logs))
+        evals.append([logs["epoch"], logs["eval_loss"]])
+bar.close()
+print("PRINTED " + json.dumps([printed, evals]).replace("NaN", '"nan"'))
+"""
+
+
+@pytest.mark.parametrize("how", CAPTURES)
+def test_hugging_face_trainer_dicts(how: str, tmp_path: Path) -> None:
+    data = capture(HF_TRAINER, how, tmp_path)
+    expected, evals = printed(data)  # type: ignore[misc]
+    series = extract(data)
+    assert series["loss"] == [(epoch, loss) for epoch, loss, _ in expected]
+    grad_norm = [(s, "nan" if math.isnan(v) else v) for s, v in series["grad_norm"]]
+    assert grad_norm == [(epoch, norm) for epoch, _, norm in expected]
+    assert series["eval_loss"] == [(epoch, loss) for epoch, loss in evals]
+    assert "eval_runtime" in series and "eval_ok" not in series and "eval_model" not in series
+    assert "epoch" not in series  # the step key: train and eval lines share the epoch axis
+    assert extract(data, chunk=97) == series
+
+
+def test_printed_python_dicts_read_as_json_reads_them() -> None:
+    cases = {
+        b"{'a': 1, 'b': nan, 'c': -inf, 'd': True, 'e': None, 'f': [1, 2]}": {
+            "a": 1, "b": math.nan, "c": -math.inf, "d": True, "e": None, "f": [1, 2]
+        },
+        # A string that holds ' is quoted with ", escapes stay escapes, words in strings stay.
+        b"{'m': \"it's\", 'x': 'a\\\\b\\n', 'y': 'nan, inf', 'n': nan}": {
+            "m": "it's", "x": "a\\b\n", "y": "nan, inf", "n": math.nan
+        },
+        b"{'a': 'x: nan, y', 'q': 'say \"hi\"'}": {"a": "x: nan, y", "q": 'say "hi"'},
+    }  # fmt: skip
+    for text, value in cases.items():
+        converted = python_dict_as_json(text)
+        assert converted is not None
+        assert repr(json.loads(converted)) == repr(value), text
+    assert python_dict_as_json(b'{"a": 1}') is None  # JSON already
+    assert line_metrics(b"{'loss': 0.5, 'step': 3, 'tag': 'x'}") == (
+        {"loss": 0.5},
+        LineStep("step", 3.0),
+    )
 
 
 def test_a_line_printed_while_a_bar_is_drawn_lands_after_the_frame() -> None:

@@ -8,6 +8,7 @@ follow are read with one anchored regex each, rather than by searching every pai
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -22,6 +23,7 @@ __all__ = [
     "json_objects",
     "line_metrics",
     "might_name_metrics",
+    "python_dict_as_json",
 ]
 
 MAX_NAME = 64
@@ -58,7 +60,20 @@ _STEP = re.compile(
 # Where a metric may be: a name's last byte (or a JSON key's quote), `=` or `:`, a number's
 # first byte. Lines without one are skipped by a scan in C (a clock's "21:35" is not one); the
 # pattern starts with `[=:]` so that the scan jumps from one of those bytes to the next.
-CANDIDATE = re.compile(rb'[=:](?:(?<=[A-Za-z_"][=:])|(?<=[A-Za-z_"][ \t][=:]))[ \t]?[-+.\dnNiI]')
+CANDIDATE = re.compile(
+    rb'[=:](?:(?<=[A-Za-z_"\'][=:])|(?<=[A-Za-z_"\'][ \t][=:]))[ \t]?[-+.\dnNiI]'
+)
+# A Python dict printed as it is (Hugging Face's Trainer logs `{'loss': 0.69, 'grad_norm': nan,
+# 'learning_rate': 5e-05, 'epoch': 0.1}`) is JSON but for its quotes and Python's words for
+# NaN, infinity, booleans and None.
+# A Python string ('...' or "...", with escapes) or one of those words, in order.
+_PYTHON_TOKENS = re.compile(
+    rb"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|(?<![\w.])(?:-?inf|nan|True|False|None)(?![\w.])"""
+)
+_AS_JSON = {
+    **{b"nan": b"NaN", b"inf": b"Infinity", b"-inf": b"-Infinity"},
+    **{b"True": b"true", b"False": b"false", b"None": b"null"},
+}
 
 
 def might_name_metrics(line: bytes) -> bool:
@@ -72,6 +87,9 @@ def line_metrics(line: bytes) -> tuple[dict[str, float], LineStep | None]:
     stripped = line.strip()
     if stripped[:1] == b"{" and stripped[-1:] == b"}":
         found = _json_metrics(stripped)
+        if found is None:
+            converted = python_dict_as_json(stripped)
+            found = _json_metrics(converted) if converted is not None else None
         if found is not None:
             return found
     metrics: dict[str, float] = {}
@@ -82,6 +100,34 @@ def line_metrics(line: bytes) -> tuple[dict[str, float], LineStep | None]:
     if not metrics:
         return metrics, None
     return metrics, _line_step(line)
+
+
+def python_dict_as_json(text: bytes) -> bytes | None:
+    """A printed Python dict (`{'loss': 0.5, 'ok': True}`) as JSON, for `json.loads`; None when
+    it does not start like one. Its strings are requoted and Python's words for NaN, infinity,
+    booleans and None become JSON's, one token at a time (such lines are few: a trainer
+    prints one every N steps)."""
+    if text[:2] != b"{'":
+        return None
+    return _PYTHON_TOKENS.sub(_json_token, text)
+
+
+def _json_token(token: re.Match[bytes]) -> bytes:
+    text = token[0]
+    quote = text[:1]
+    if quote not in (b"'", b'"'):
+        return _AS_JSON[text]
+    if b"\\" not in text:
+        # No escapes: `repr` quoted it with " only if it holds a ' (then it is JSON as it is);
+        # in ', it may hold a ".
+        if quote == b'"':
+            return text
+        if b'"' not in text:
+            return b'"' + text[1:-1] + b'"'
+    try:
+        return json.dumps(ast.literal_eval(text.decode("utf-8", "replace"))).encode()
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return b'"?"'  # not a string Python would print: never a metric or its name anyway
 
 
 def _line_step(line: bytes) -> LineStep | None:
