@@ -315,6 +315,14 @@ def test_printed_python_dicts_read_as_json_reads_them() -> None:
     )
 
 
+def test_lightning_bars_logger_version_is_no_metric() -> None:
+    frame = "\rEpoch 0:  %d%%|#    | %d/100 [00:01<00:01, 45.00it/s, v_num=3, train_loss=%.3f]"
+    data = "".join(frame % (n, n, 2 - n / 100) for n in range(1, 40)).encode() + b"\n"
+    series = extract(data)
+    assert list(series) == ["train_loss"]
+    assert series["train_loss"] == [(float(n), float(f"{2 - n / 100:.3f}")) for n in range(1, 40)]
+
+
 def test_a_line_printed_while_a_bar_is_drawn_lands_after_the_frame() -> None:
     data = (
         b"\rfit:   0%|          | 0/9 [00:00<?, ?it/s, loss=1]"

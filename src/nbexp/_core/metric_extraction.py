@@ -54,6 +54,9 @@ MAX_BARS = 16  # bars remembered (their postfix, last n and step offset)
 MAX_TEMPLATES = 4  # shapes of metrics lines remembered (a train line and a val line, say)
 MAX_SEGMENT = 64 * 1024  # a "frame" longer than this is not a bar or a metrics line
 MAX_NAME = 64
+# Numbers that bars show by name but that measure nothing: PyTorch Lightning's progress bar
+# shows its logger's version in every postfix ("v_num=3, train_loss=0.5").
+NOT_METRICS = frozenset({"v_num"})
 CHURN_FRAMES = 8  # frames in a row with a new postfix after which a bar's tail is not skipped
 BLOCK_BYTES = 64 * 1024  # frames of a churning bar read as columns at a time (~600 frames)
 
@@ -564,7 +567,9 @@ class MetricExtractor:
     def _series(self, source: str, name: str) -> str | None:
         """The series a source's metric goes to: its name, unless another source printed that
         name first (a bar's postfix and a printed line): then "source/name". None once
-        MAX_METRICS names are taken."""
+        MAX_METRICS names are taken, and for names that are never metrics."""
+        if name in NOT_METRICS:
+            return None
         owner = self.owners.get(name)
         if owner == source:
             return name
