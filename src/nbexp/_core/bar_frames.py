@@ -30,6 +30,7 @@ __all__ = [
     "metrics_text",
     "postfix_metrics",
     "rising",
+    "skip_pattern",
 ]
 
 MAX_FRAME_TEMPLATES = 64
@@ -184,3 +185,19 @@ class FrameTemplates:
                 self._known.clear()
             self._known[key] = FrameTemplate.learn(description, total, postfix)
         return self._known[key]
+
+
+_SKIP_CACHE: dict[tuple[bytes, ...], re.Pattern[bytes]] = {}
+
+
+def skip_pattern(suffixes: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """A `]` that does not close a frame ending in one of `suffixes` (a redrawn bar whose
+    postfix did not change). Negative lookbehinds keep `]` a literal prefix: the regex engine
+    then jumps from `]` to `]` without a Python step."""
+    pattern = _SKIP_CACHE.get(suffixes)
+    if pattern is None:
+        if len(_SKIP_CACHE) > 256:
+            _SKIP_CACHE.clear()
+        looks = b"".join(b"(?<!" + re.escape(s) + b")" for s in suffixes)
+        pattern = _SKIP_CACHE[suffixes] = re.compile(rb"\]" + looks)
+    return pattern

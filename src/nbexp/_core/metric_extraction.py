@@ -35,6 +35,7 @@ from .bar_frames import (
     metrics_text,
     postfix_metrics,
     rising,
+    skip_pattern,
 )
 from .metric_lines import (
     CANDIDATE,
@@ -86,22 +87,6 @@ def _last_separator(data: bytes, lo: int, hi: int) -> int:
     """The start of the segment that contains position hi - 1 (after a CR, BS or LF)."""
     found = max(data.rfind(b"\r", lo, hi), data.rfind(b"\b", lo, hi), data.rfind(b"\n", lo, hi))
     return lo if found < 0 else found + 1
-
-
-_skip_cache: dict[tuple[bytes, ...], re.Pattern[bytes]] = {}
-
-
-def _skip_pattern(suffixes: tuple[bytes, ...]) -> re.Pattern[bytes]:
-    """A `]` that does not close a frame ending in one of `suffixes` (a redrawn bar whose
-    postfix did not change). Negative lookbehinds keep `]` a literal prefix: the regex engine
-    then jumps from `]` to `]` without a Python step."""
-    pattern = _skip_cache.get(suffixes)
-    if pattern is None:
-        if len(_skip_cache) > 256:
-            _skip_cache.clear()
-        looks = b"".join(b"(?<!" + re.escape(s) + b")" for s in suffixes)
-        pattern = _skip_cache[suffixes] = re.compile(rb"\]" + looks)
-    return pattern
 
 
 class MetricExtractor:
@@ -397,7 +382,7 @@ class MetricExtractor:
             self._suffixes = tuple(
                 sorted(bar["s"].encode("latin-1") for bar in self.bars.values() if bar.get("s"))
             )
-            self._skip_rx = _skip_pattern(self._suffixes)
+            self._skip_rx = skip_pattern(self._suffixes)
         return self._skip_rx
 
     # -- one frame, one line ---------------------------------------------------------------
