@@ -141,6 +141,36 @@ def test_stop_leaves_no_process_forked_during_the_kill(
         assert took < 8, f"stop took {took:.1f} s"
 
 
+# Forks a child into a session of its own every millisecond (out of the process group that
+# the runner signals as one): a walk of the tree always misses the newest.
+FAST_SETSID_FORKS = """
+import os, time
+for _ in range(3000):
+    if os.fork() == 0:
+        os.setsid()
+        time.sleep(1000)
+        os._exit(0)
+    time.sleep(0.001)
+time.sleep(1000)
+"""
+
+
+def test_sigterm_reaches_children_forked_while_the_stop_looks_at_the_tree(
+    manager: ExperimentManager, home: Path
+) -> None:
+    # The tree is stopped (and walked until nothing new appears) before the SIGTERM: every
+    # child gets it, so nothing waits for the SIGKILL at the end of the grace period.
+    for _ in range(3):
+        exp = manager.run([sys.executable, "-c", FAST_SETSID_FORKS])
+        wait_for(lambda e=exp: len(experiment_processes(home)) > 100, timeout=20)
+        began = time.monotonic()
+        manager.stop(exp.id, grace=30)
+        took = time.monotonic() - began
+        assert manager.get(exp.id).record.signal == signal.SIGTERM
+        assert experiment_processes(home) == set()
+        assert took < 10, f"stop took {took:.1f} s: a child missed the SIGTERM"
+
+
 # -- 4. a killed runner -------------------------------------------------------------------------
 
 LEAVES_CHILDREN = (

@@ -127,11 +127,13 @@ class LocalExecutor:
         runner_pid, runner_start = self._ids(record, "runner")
         if _proc.is_alive(runner_pid, runner_start):
             assert runner_pid is not None
-            os.kill(runner_pid, signal.SIGTERM)
-            if record.status is Status.PAUSED:
-                # The runner resumes the tree as it stops it; a runner older than pause (or one
-                # that never saw the pause) would SIGTERM a stopped tree: wake it to hear it.
+            if record.status is Status.PAUSED and not _proc.catches(runner_pid, PAUSE_SIGNAL):
+                # A runner older than pause would SIGTERM a stopped tree: wake the tree to
+                # hear it. (A runner that pauses resumes the tree itself, after its SIGTERM:
+                # waking it here too would let it fork, between the runner's look at the
+                # tree and its SIGTERM, a child that gets none and lives until the SIGKILL.)
                 _proc.signal_all(self._processes(record) - {runner_pid}, signal.SIGCONT)
+            os.kill(runner_pid, signal.SIGTERM)
             return
         # The runner is gone (killed, or it crashed): end the tree ourselves.
         self._end(record, grace)

@@ -413,7 +413,10 @@ class Runner:
                 grace = float(stored)
         except Exception:
             pass  # stopping must work even when the store cannot be read
-        tree = self._tree()
+        # Stopped first (walked until nothing new appears): a process that runs between the
+        # walk and its SIGTERM could fork a child that never gets one and lives until the
+        # SIGKILL. (A pause's tree may be running again: the stopping process wakes it.)
+        tree = _proc.freeze(self._tree)
         if self.main_pid:
             _proc.signal_group(self.main_pid, signal.SIGTERM)
         _proc.signal_all(tree, signal.SIGTERM)
