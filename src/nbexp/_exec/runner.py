@@ -402,10 +402,7 @@ class Runner:
 
     def _begin_stop(self) -> None:
         if self.paused_since is not None:
-            # Not thawed before the SIGTERM: a process let run first could fork a child that
-            # misses it (and lives until the SIGKILL). A stopped process keeps its SIGTERM
-            # pending, and the SIGCONT below delivers it before it runs again.
-            self._end_pause()
+            self._end_pause()  # the tree is resumed below, after its SIGTERM
         grace = DEFAULT_STOP_GRACE_S
         try:
             stored = self.store.get_row(self.experiment_id).get("stop_grace")
@@ -413,9 +410,9 @@ class Runner:
                 grace = float(stored)
         except Exception:
             pass  # stopping must work even when the store cannot be read
-        # Stopped first (walked until nothing new appears): a process that runs between the
-        # walk and its SIGTERM could fork a child that never gets one and lives until the
-        # SIGKILL. (A pause's tree may be running again: the stopping process wakes it.)
+        # Stopped first (walked until nothing new appears): a process that ran between the walk
+        # and its SIGTERM could fork a child that never gets one and lives until the SIGKILL.
+        # A stopped process keeps its SIGTERM pending; the SIGCONT below delivers it first.
         tree = _proc.freeze(self._tree)
         if self.main_pid:
             _proc.signal_group(self.main_pid, signal.SIGTERM)
