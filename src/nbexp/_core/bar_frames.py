@@ -93,9 +93,9 @@ class BarBlock(NamedTuple):
 
 
 class FrameTemplate:
-    """The shape of a tqdm frame in its default format (as `FAST_TQDM`
-    reads it) with a postfix of numbers only: `desc:  57%|█▋  | 57/100 [00:01<00:01,
-    45.0it/s, loss=0.23, acc=0.91]`."""
+    """The shape of a tqdm frame in its default format (as `FAST_TQDM` reads it) with a
+    postfix of numbers only: `desc:  57%|█▋  | 57/100 [00:01<00:01, 45.0it/s, loss=0.23,
+    acc=0.91]`."""
 
     def __init__(self, description: bytes | None, total: bytes, names: list[bytes]) -> None:
         self.names = [name.strip().decode("utf-8", "replace") for name in names]
@@ -104,7 +104,7 @@ class FrameTemplate:
         postfix = b"".join(b"," + re.escape(name) + rb"=([^,\]]*)" for name in names)
         # Each frame starts at its CR and ends at the next CR (or the block's end), as the
         # frame-by-frame reading cuts them; tqdm pads a shorter frame with spaces. The rate
-        # ("45.0it/s") is matched greedily where `_FAST_TQDM` is lazy: it holds no comma and
+        # ("45.0it/s") is matched greedily where `FAST_TQDM` is lazy: it holds no comma and
         # the postfix starts at one, so both end it at the same byte (greedy is ~2x faster).
         self.pattern = re.compile(
             rb"\r" + prefix + rb"\s*\d{1,3}%\|[^|\r\n]*\|\s*(\d+)/" + re.escape(total)
@@ -113,7 +113,7 @@ class FrameTemplate:
 
     @classmethod
     def learn(cls, description: bytes | None, total: bytes, postfix: bytes) -> FrameTemplate | None:
-        """The template of a frame with these parts (as `_FAST_TQDM` found them), or None when
+        """The template of a frame with these parts (as `FAST_TQDM` found them), or None when
         the frame-by-frame reading could read such frames differently from a template: a
         description that holds ": " (it could end earlier), a postfix item that is not
         `name=number`, a name given twice."""

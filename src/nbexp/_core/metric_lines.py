@@ -65,8 +65,8 @@ CANDIDATE = re.compile(
 )
 # A Python dict printed as it is (Hugging Face's Trainer logs `{'loss': 0.69, 'grad_norm': nan,
 # 'learning_rate': 5e-05, 'epoch': 0.1}`) is JSON but for its quotes and Python's words for
-# NaN, infinity, booleans and None.
-# A Python string ('...' or "...", with escapes) or one of those words, in order.
+# NaN, infinity, booleans and None: its tokens are a Python string ('...' or "...", with
+# escapes) or one of those words.
 _PYTHON_TOKENS = re.compile(
     rb"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|(?<![\w.])(?:-?inf|nan|True|False|None)(?![\w.])"""
 )
