@@ -221,10 +221,14 @@ class MetricExtractor:
         equals, colons = block.count(b"="), block.count(b":")
         if (equals, colons) != (lines * template.equals, lines * template.colons):
             return False  # a line of another shape (or a blank one) is in there
-        rows = template.pattern.findall(block)
-        if len(rows) != lines or template.has_epoch_or_total():
+        # split, not findall: one flat list of bytes [text, group 1, ..., group k, text, ...]
+        # whose columns are strided slices, where findall makes a tuple per line (thousands a
+        # second for the garbage collector to count, in a kernel full of objects).
+        parts = template.pattern.split(block)
+        width = template.pattern.groups + 1
+        if len(parts) // width != lines or None in parts or template.has_epoch_or_total():
             return False
-        columns = list(zip(*rows, strict=True)) if template.pattern.groups > 1 else [rows]
+        columns = [parts[group::width] for group in range(1, width)]
         step_group = template.step_group()
         try:
             values = [
