@@ -35,16 +35,8 @@ def extract(data: bytes, chunk: int | None = None) -> dict[str, list[tuple[float
     """Feed `data` as a log that grows by `chunk` bytes between reads (each read starts where
     the last one's consumed bytes end, as the store's cursor does) and group the points by
     series: {name: [(step, value), ...]}."""
-    extractor = MetricExtractor()
-    series: dict[str, list[tuple[float, float]]] = {}
-    start = written = 0
-    while written < len(data):
-        written = min(len(data), written + (chunk or len(data)))
-        found, consumed = extractor.feed(data[start:written])
-        add(series, found)
-        start += consumed
-    add(series, extractor.feed(data[start:], final=True)[0])
-    return series
+    series, _ = extract_with_state(data, chunk)
+    return {name: points for name, (points, _offsets) in series.items()}
 
 
 def add(series: dict[str, list[tuple[float, float]]], found: dict[str, Columns]) -> None:
@@ -465,7 +457,8 @@ def same_points(series: dict[str, tuple[list[tuple[float, float]], list[int]]]) 
 def extract_with_state(
     data: bytes, chunk: int | None
 ) -> tuple[dict[str, tuple[list[tuple[float, float]], list[int]]], MetricExtractor]:
-    """As `extract`, keeping the points' offsets (in the whole log) and the extractor."""
+    """The points of each series and their offsets in the whole log, fed as `extract` says; and
+    the extractor."""
     extractor = MetricExtractor()
     series: dict[str, tuple[list[tuple[float, float]], list[int]]] = {}
     start = written = 0

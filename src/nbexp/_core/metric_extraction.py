@@ -83,6 +83,12 @@ def _strip(segment: bytes) -> bytes:
     return _ANSI.sub(b"", segment) if b"\x1b" in segment else segment
 
 
+def _spaced(first: int, spacing: float, indices: range) -> list[int]:
+    """first + round(index × spacing) for each index, in C-level calls: the offsets of lines or
+    frames taken to be of equal length (used for wall times only)."""
+    return list(map(first.__add__, map(round, map(spacing.__mul__, indices))))
+
+
 def _last_separator(data: bytes, lo: int, hi: int) -> int:
     """The start of the segment that contains position hi - 1 (after a CR, BS or LF)."""
     found = max(data.rfind(b"\r", lo, hi), data.rfind(b"\b", lo, hi), data.rfind(b"\n", lo, hi))
@@ -109,8 +115,8 @@ class MetricExtractor:
         # Shapes of churning bars' frames (see `_frame_block`), by description, total, names.
         self._frame_templates = FrameTemplates()
         # Set by `_frame` when the frame it read was of a bar whose postfix changes at every
-        # frame: (the bar's key, its description, total and postfix as printed).
-        self._churning: tuple[str, bytes | None, bytes, bytes] | None = None
+        # frame: (the bar's key and label, its description, total and postfix as printed).
+        self._churning: tuple[str, str, bytes | None, bytes, bytes] | None = None
         self._blocks_from = 0  # where a block may start (past one that did not read)
         for line in reversed(state.get("templates", [])):
             self._learn(line.encode("latin-1"))
@@ -247,10 +253,7 @@ class MetricExtractor:
         offsets = list(range(pos + spacing - 1, pos + spacing * lines, spacing))
         for name, column in zip(series, values, strict=True):
             if name is not None:
-                found = self._columns(name)
-                found[0].extend(steps)
-                found[1].extend(column)
-                found[2].extend(offsets)
+                self._extend(name, steps, column, offsets)
         return True
 
     def _json_lines(self, block: bytes, pos: int) -> bool:
@@ -260,11 +263,8 @@ class MetricExtractor:
         if objects is None:
             return False
         count = len(objects)
-        spacing = (len(block) + 1) / count  # the lines' ends, as if of equal length
-        # pos + round((index + 1) * spacing) - 1 for each line, in C-level calls
-        offsets = list(
-            map((pos - 1).__add__, map(round, map(spacing.__mul__, range(1, count + 1))))
-        )
+        # The lines' ends, as if of equal length.
+        offsets = _spaced(pos - 1, (len(block) + 1) / count, range(1, count + 1))
         columns = json_columns(objects)
         if columns is None:
             for value, offset in zip(objects, offsets, strict=True):
@@ -279,10 +279,7 @@ class MetricExtractor:
             for name, values in columns.metrics.items():
                 series = self._series("log", name)
                 if series is not None:
-                    found = self._columns(series)
-                    found[0].extend(steps)
-                    found[1].extend(values)
-                    found[2].extend(offsets)
+                    self._extend(series, steps, values, offsets)
         return True
 
     def _columns(self, series: str) -> Columns:
@@ -290,6 +287,14 @@ class MetricExtractor:
         if found is None:
             found = self.points[series] = ([], [], [])
         return found
+
+    def _extend(
+        self, series: str, steps: list[float], values: list[float], offsets: list[int]
+    ) -> None:
+        found = self._columns(series)
+        found[0].extend(steps)
+        found[1].extend(values)
+        found[2].extend(offsets)
 
     def _point(self, series: str, step: float, value: float, pos: int) -> None:
         steps, values, offsets = self._columns(series)
@@ -332,7 +337,7 @@ class MetricExtractor:
         block is not made only of that bar's frames, each with a new postfix and a count that
         does not go back (then the next block is tried past this one's end)."""
         assert self._churning is not None
-        key, description, total, postfix = self._churning
+        key, source, description, total, postfix = self._churning
         self._churning = None
         block_end = data.rfind(b"\r", pos + 1, min(end, pos + BLOCK_BYTES))
         if block_end < 0 or data[pos] != 13:
@@ -359,17 +364,12 @@ class MetricExtractor:
         counts = found.counts
         offset = float(bar["o"])
         steps = list(map(offset.__add__, counts))
-        spacing = (block_end - pos) / len(counts)  # the frames' starts, as if of equal length
-        offsets = list(map((pos + 1).__add__, map(round, map(spacing.__mul__, range(len(counts))))))
-        text = description.decode("utf-8", "replace").strip() if description else None
-        source = bar_label("tqdm", text or None)
+        # The frames' starts, as if of equal length.
+        offsets = _spaced(pos + 1, (block_end - pos) / len(counts), range(len(counts)))
         for name, values in zip(template.names, found.values, strict=True):
             series = self._series(source, name)
             if series is not None:
-                columns = self._columns(series)
-                columns[0].extend(steps)
-                columns[1].extend(values)
-                columns[2].extend(offsets)
+                self._extend(series, steps, values, offsets)
         # The bar as the last frame leaves it (its tail stays out of the skip pattern).
         bar["c"] += len(counts)
         bar["m"], bar["n"] = found.postfixes[-1].decode("latin-1"), counts[-1]
@@ -411,7 +411,8 @@ class MetricExtractor:
             )
             key = self._bar(progress, raw, pos, (fast["post"] or b"").decode("latin-1"))
             if self.bars[key]["c"] >= CHURN_FRAMES:
-                self._churning = key, fast["desc"], fast["total"], fast["post"] or b""
+                label = bar_label(progress.kind, progress.description)
+                self._churning = key, label, fast["desc"], fast["total"], fast["post"] or b""
             return True
         stripped = _strip(raw)
         text = stripped.decode("utf-8", "replace").strip()
