@@ -9,11 +9,12 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from nbexp import ExperimentManager, Status
-from nbexp._core.telemetry import telemetry_path
+from nbexp._core.telemetry import parse_telemetry, telemetry_path
 from nbexp._exec.telemetry import read_telemetry
 
 from ..conftest import cli, wait_for
@@ -63,7 +64,20 @@ def test_node_telemetry_in_show_json_gpu_memory_and_the_dashboard(
     assert process["used_memory"] > 0
     assert len(gpu["history"]) >= 3 and all(len(point) == 5 for point in gpu["history"])
     assert shown["gpu_memory"] == {"0": process["used_memory"]}
-    assert slurm_manager.gpu_memory(exp.id) == {0: process["used_memory"]}
+
+    # gpu_memory() is the job's memory in the latest reading. The sidecar rewrites its file
+    # every 0.5 s (a new simulated figure each time), so it is compared with the file as read
+    # just before and just after the call, the same both times (else read again).
+    def memory_and_reading() -> tuple[dict[int, int], dict[str, Any]] | None:
+        before = Path(sidecar).read_text()
+        memory = slurm_manager.gpu_memory(exp.id)
+        reading = parse_telemetry(before)
+        return (memory, reading) if reading and Path(sidecar).read_text() == before else None
+
+    memory, reading = wait_for(memory_and_reading, timeout=10)
+    (latest,) = reading["latest"]
+    (in_reading,) = latest["processes"]
+    assert memory == {0: in_reading["used_memory"]} and in_reading["used_memory"] > 0
 
     snapshot = Monitor(slurm_manager.service, 1.0).snapshot()
     assert snapshot.rows[exp.id]["node"] == slurm_cluster.host
