@@ -13,7 +13,8 @@ import pytest
 
 from nbexp._core import metric_extraction as extraction
 from nbexp._core.bar_frames import BarBlock, FrameTemplate
-from nbexp._core.metric_extraction import Columns, MetricExtractor, final_progress
+from nbexp._core.final_progress import final_progress
+from nbexp._core.metric_extraction import Columns, MetricExtractor
 from nbexp._core.metric_lines import (
     LineStep,
     LineTemplate,
@@ -410,8 +411,10 @@ def churning_frames(rng: random.Random, count: int) -> bytes:
             frame = b"\x1b[32m" + frame + b"\x1b[0m"
         elif 0.9905 < event < 0.991:
             frame = frame.replace(b"|#", b"|\x1b[32m#")
-        elif 0.991 < event < 0.992:
+        elif 0.991 < event < 0.9915:
             frame = frame + b"\b\b"
+        elif 0.9915 < event < 0.992:
+            frame = frame.replace(b"|#", b"|#\b")  # a backspace within the bar
         out.append(b"\r" + frame)
     return b"".join(out)
 

@@ -16,10 +16,11 @@ import functools
 import math
 import operator
 import re
-from itertools import chain
-from typing import NamedTuple
+from itertools import chain, repeat
+from typing import Any, NamedTuple
 
 __all__ = [
+    "BAR_HINT",
     "FAST_TQDM",
     "BarBlock",
     "FrameTemplate",
@@ -27,10 +28,12 @@ __all__ = [
     "all_changed",
     "bar_key",
     "bar_label",
+    "metric_texts",
     "metrics_text",
     "postfix_metrics",
     "rising",
     "skip_pattern",
+    "strip_escapes",
 ]
 
 MAX_FRAME_TEMPLATES = 64
@@ -42,8 +45,17 @@ FAST_TQDM = re.compile(
     rb"\[[^\],]*, [^\],]*?(?P<post>(?:,[^\]]*)?)\]"
 )
 
+# What a bar's frame has and a plain line rarely does: "57%|", "12/100", "it/s]", "━".
+BAR_HINT = re.compile(rb"%\||\d/\d|/s[,\] ]|s/[A-Za-z]+[,\]]|\xe2\x94\x81")
+_ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()][0-9A-Za-z]|.)")
+
 # A postfix's values ("=0.23" up to the next comma): a frame template is known by the rest.
 _VALUES = re.compile(rb"=[^,]*")
+
+
+def strip_escapes(segment: bytes) -> bytes:
+    """A frame or line without its escape sequences (colours, cursor moves)."""
+    return _ANSI.sub(b"", segment) if b"\x1b" in segment else segment
 
 
 def postfix_metrics(postfix: bytes | None) -> dict[str, float]:
@@ -83,12 +95,22 @@ def metrics_text(metrics: dict[str, float]) -> str:
     return ",".join(f"{name}={value!r}" for name, value in metrics.items())
 
 
+def metric_texts(names: list[str], columns: list[list[float]]) -> list[str]:
+    """`metrics_text` of each frame of a block, from its values per name, in C-level calls."""
+    named = [
+        list(map(f"{name}=".__add__, map(repr, column)))
+        for name, column in zip(names, columns, strict=True)
+    ]
+    return list(map(",".join, zip(*named, strict=True)))
+
+
 class BarBlock(NamedTuple):
-    """The frames of one block: each frame's `n` and postfix (as printed) and, per postfix
-    name, its values."""
+    """The frames of one block of a bar: each frame's `n`, its metrics as the frame-by-frame
+    reading compares them (`metrics_text`, or tqdm's postfix as printed), and per metric name
+    its values."""
 
     counts: list[float]
-    postfixes: tuple[bytes, ...]
+    texts: list[str]
     values: list[list[float]]
 
 
@@ -136,7 +158,7 @@ class FrameTemplate:
         """The frames that fill data[pos:endpos) exactly, each starting at a CR; None unless
         every frame there has this shape and numbers that read as finite floats."""
         frames = data.count(b"\r", pos, endpos)
-        if frames == 0:
+        if frames == 0 or data.find(b"\b", pos, endpos) >= 0:
             return None
         if not self.has_description and data.find(b": ", pos, endpos) >= 0:
             return None  # the frame-by-frame reading might take text before it as one
@@ -150,7 +172,15 @@ class FrameTemplate:
             return None
         if any(math.inf in column or -math.inf in column for column in values):
             return None  # "1e999" is no reading, "inf" is: the frame-by-frame reading decides
-        return BarBlock(list(map(float, columns[0])), columns[1], values)
+        texts = list(map(bytes.decode, columns[1], repeat("latin-1")))
+        return BarBlock(list(map(float, columns[0])), texts, values)
+
+    @staticmethod
+    def continues(block: BarBlock, bar: dict[str, Any]) -> bool:
+        """Whether the frame-by-frame reading would read `block` as `bar` (its state) going
+        on: the count never going back, and a new postfix at every frame (an unchanged one
+        makes its tail skipped, which only the frame-by-frame reading does)."""
+        return rising(block.counts, bar["n"]) and all_changed(block.texts, bar["m"])
 
 
 def _finite(value: bytes) -> bool:
@@ -167,9 +197,9 @@ def rising(counts: list[float], last: float | None) -> bool:
     return all(map(operator.le, counts, counts[1:]))
 
 
-def all_changed(postfixes: tuple[bytes, ...], previous: bytes) -> bool:
-    """Whether every frame's postfix differs from the frame's before it."""
-    return all(map(operator.ne, postfixes, chain((previous,), postfixes)))
+def all_changed(texts: list[str], previous: str) -> bool:
+    """Whether every frame's metrics differ from the frame's before it."""
+    return all(map(operator.ne, texts, chain((previous,), texts)))
 
 
 class FrameTemplates:

@@ -13,30 +13,35 @@ number of metric lines before it.
 
 Speed: a tqdm bar redrawn with an unchanged postfix is skipped without a Python step (a regex
 finds the next frame that does not end in a known postfix), so a log of bars is read at close
-to the renderer's speed; a bar whose postfix changes at every frame is read in blocks of frames
-of one shape (`bar_frames.FrameTemplate`: one regex pass and a few column operations a block);
+to the renderer's speed; a bar whose postfix changes at every frame, and Keras 2's bar, are read
+in blocks of frames of one shape (`bar_frames.FrameTemplate`, `keras_frames.KerasTemplate`: one
+regex pass and a few column operations a block);
 lines with metrics cost a regex pass each, or one per block of lines of one shape.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import replace
+from itertools import chain, compress
 from typing import Any
 
-from ..progress import Progress, nested_progress, parse_progress
-from ..terminal import render
+from ..progress import Progress, parse_progress
 from .bar_frames import (
+    BAR_HINT,
     FAST_TQDM,
+    BarBlock,
+    FrameTemplate,
     FrameTemplates,
-    all_changed,
     bar_key,
     bar_label,
     metrics_text,
     postfix_metrics,
-    rising,
     skip_pattern,
+    strip_escapes,
 )
+from .keras_frames import KerasTemplate, KerasTemplates
 from .metric_lines import (
     CANDIDATE,
     LineStep,
@@ -48,7 +53,7 @@ from .metric_lines import (
     object_metrics,
 )
 
-__all__ = ["Columns", "MetricExtractor", "final_progress"]
+__all__ = ["Columns", "MetricExtractor"]
 
 MAX_METRICS = 64  # names kept per attempt; more are ignored (a log printing ids, not metrics)
 MAX_BARS = 16  # bars remembered (their postfix, last n and step offset)
@@ -59,28 +64,21 @@ MAX_NAME = 64
 # shows its logger's version in every postfix ("v_num=3, train_loss=0.5").
 NOT_METRICS = frozenset({"v_num"})
 CHURN_FRAMES = 8  # frames in a row with a new postfix after which a bar's tail is not skipped
-BLOCK_BYTES = 64 * 1024  # frames of a churning bar read as columns at a time (~600 frames)
+BLOCK_BYTES = 64 * 1024  # a churning or Keras bar's frames read as columns at a time (~600)
 
 # A series' new points as three columns: steps, values, and the offsets of their bytes in the
 # data fed (for their wall time). Columns, not a tuple per point: millions may come at once, and
 # a block of same-shaped lines fills them in a few calls into C.
 Columns = tuple[list[float], list[float], list[int]]
 
-_ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()][0-9A-Za-z]|.)")
 # The end of a tqdm frame from its rate on: "it/s, loss=0.23]" ("s/it" for slow bars). Frames
 # that end in the same bytes carry the same postfix and are skipped.
 _TQDM_TAIL = re.compile(rb"[\d?]([^\d\s.,\[\]?][^,\[\]]*/s|s/[^,\[\]]*)((?:,[^\]]*)?\])[ ]*\Z")
 # Where a tqdm frame ends: the bracket after its rate and postfix.
 _TQDM_FRAME_END = re.compile(rb"(?:/s|s/[A-Za-z]+)(?:,[^\]]*)?\][ ]*")
 _HEAVY_BAR = b"\xe2\x94\x81"  # "━": rich's and Keras 3's bars
-# What a bar's frame has and a plain line rarely does: "57%|", "12/100", "it/s]", "━".
-_BAR_HINT = re.compile(rb"%\||\d/\d|/s[,\] ]|s/[A-Za-z]+[,\]]|\xe2\x94\x81")
 # Bytes after which a line must go through the frame path (redraws, escapes, rich/keras bars).
 _SPECIALS = (b"\r", b"\b", b"\x1b", _HEAVY_BAR)
-
-
-def _strip(segment: bytes) -> bytes:
-    return _ANSI.sub(b"", segment) if b"\x1b" in segment else segment
 
 
 def _spaced(first: int, spacing: float, indices: range) -> list[int]:
@@ -117,6 +115,9 @@ class MetricExtractor:
         # Set by `_frame` when the frame it read was of a bar whose postfix changes at every
         # frame: (the bar's key and label, its description, total and postfix as printed).
         self._churning: tuple[str, str, bytes | None, bytes, bytes] | None = None
+        # Set by `_frame` when the frame it read was a Keras bar's: (its key, the frame).
+        self._keras: tuple[str, bytes] | None = None
+        self._keras_templates = KerasTemplates()
         self._blocks_from = 0  # where a block may start (past one that did not read)
         for line in reversed(state.get("templates", [])):
             self._learn(line.encode("latin-1"))
@@ -139,7 +140,7 @@ class MetricExtractor:
         if self._latest is not None:
             raw, step = self._latest
             self._latest = None
-            progress = parse_progress(_strip(raw).decode("utf-8", "replace").strip())
+            progress = parse_progress(strip_escapes(raw).decode("utf-8", "replace").strip())
             if progress is not None:
                 self._latest_json = {**progress.to_json(), "step": step}
         return self._latest_json
@@ -326,56 +327,79 @@ class MetricExtractor:
                 return  # unfinished: fed again next time
             if stop - start <= MAX_SEGMENT:
                 self._frame(data[start:stop], start)
-                if self._churning is not None and stop >= self._blocks_from and stop < end:
+                blocks = self._churning is not None or self._keras is not None
+                if blocks and stop >= self._blocks_from and stop < end:
                     stop = self._frame_block(data, stop, end)
             pos = max(stop, at + 1)
 
     def _frame_block(self, data: bytes, pos: int, end: int) -> int:
-        """The frames after data[pos] (a CR) of the bar whose postfix changes at every frame
-        (the frame just read was its), up to BLOCK_BYTES of them, read as columns. Returns
-        where the frame-by-frame reading goes on: the last CR of the block, or `pos` when the
-        block is not made only of that bar's frames, each with a new postfix and a count that
-        does not go back (then the next block is tried past this one's end)."""
-        assert self._churning is not None
-        key, source, description, total, postfix = self._churning
-        self._churning = None
+        """The next BLOCK_BYTES of frames of the bar whose frame was just read (a churning or
+        a Keras bar), read as columns. Returns where the frame-by-frame reading goes on: the
+        block's last CR, or `pos` when the block is not only that bar's frames as the
+        frame-by-frame reading would read them (then blocks are tried past its end)."""
+        churning, keras = self._churning, self._keras
+        self._churning = self._keras = None
         block_end = data.rfind(b"\r", pos + 1, min(end, pos + BLOCK_BYTES))
-        if block_end < 0 or data[pos] != 13:
+        if block_end < 0 or data[pos] != (13 if keras is None else 8):
             return pos
         self._blocks_from = block_end
         self._skip()  # brings the known tails up to date
         if (
-            data.find(b"\b", pos, block_end) >= 0
-            or data.find(b"\x1b", pos, block_end) >= 0
+            data.find(b"\x1b", pos, block_end) >= 0
             or data.find(_HEAVY_BAR, pos, block_end) >= 0
             or (self._suffixes and self._skipped(data, pos, block_end))
         ):
             return pos  # what the frame-by-frame reading treats otherwise (a known tail: skipped)
-        template = self._frame_templates.get(description, total, postfix)
-        found = template.read(data, pos, block_end) if template is not None else None
-        bar = self.bars[key]
-        if (
-            template is None
-            or found is None
-            or not rising(found.counts, bar["n"])
-            or not all_changed(found.postfixes, bar["m"].encode("latin-1"))
-        ):
+        template: FrameTemplate | KerasTemplate | None
+        if churning is not None:
+            key, source, description, total, postfix = churning
+            template = self._frame_templates.get(description, total, postfix)
+        elif keras is not None:
+            (key, frame), source = keras, bar_label("keras", None)
+            template = self._keras_templates.get(frame)
+        else:
             return pos
-        counts = found.counts
+        found = template.read(data, pos, block_end) if template is not None else None
+        if template is None or found is None or not template.continues(found, self.bars[key]):
+            return pos
+        self._take_block(self.bars[key], source, template.names, found, data, (pos, block_end))
+        return block_end
+
+    def _take_block(
+        self,
+        bar: dict[str, Any],
+        source: str,
+        names: list[str],
+        block: BarBlock,
+        data: bytes,
+        span: tuple[int, int],
+    ) -> None:
+        """The points of a block of a bar's frames, data[span] (a frame whose metrics are the
+        one's before adds none), and the bar as its last frame leaves it."""
+        counts, texts, values = block
+        pos, block_end = span
         offset = float(bar["o"])
         steps = list(map(offset.__add__, counts))
+        first = data.find(b"\r", pos, block_end) + 1
         # The frames' starts, as if of equal length.
-        offsets = _spaced(pos + 1, (block_end - pos) / len(counts), range(len(counts)))
-        for name, values in zip(template.names, found.values, strict=True):
+        offsets = _spaced(first, (block_end - first) / len(counts), range(len(counts)))
+        kept = len(counts)  # the frames at the end whose metrics changed
+        changed = list(map(operator.ne, texts, chain((bar["m"],), texts)))
+        if not all(changed):
+            steps, offsets = list(compress(steps, changed)), list(compress(offsets, changed))
+            values = [list(compress(column, changed)) for column in values]
+            kept = changed[::-1].index(False)
+        for name, column in zip(names, values, strict=True) if steps else ():
             series = self._series(source, name)
             if series is not None:
-                self._extend(series, steps, values, offsets)
-        # The bar as the last frame leaves it (its tail stays out of the skip pattern).
-        bar["c"] += len(counts)
-        bar["m"], bar["n"] = found.postfixes[-1].decode("latin-1"), counts[-1]
+                self._extend(series, steps, column, offsets)
+        # (A churning tqdm bar's tail stays out of the skip pattern: its "c" only grows.)
+        bar["c"] = bar["c"] + kept if kept == len(counts) else kept
+        bar["m"], bar["n"] = texts[-1], counts[-1]
         bar["done"] = bar["t"] is not None and counts[-1] >= bar["t"]
-        self._latest = (data[data.rfind(b"\r", pos, block_end) + 1 : block_end], steps[-1])
-        return block_end
+        last = data.rfind(b"\r", pos, block_end) + 1
+        last_end = data.find(b"\b", last, block_end)
+        self._latest = (data[last : block_end if last_end < 0 else last_end], offset + counts[-1])
 
     def _skipped(self, data: bytes, pos: int, end: int) -> bool:
         """Whether a `]` in data[pos:end) ends a known tail (its frame is skipped unread)."""
@@ -393,8 +417,8 @@ class MetricExtractor:
 
     def _frame(self, raw: bytes, pos: int) -> bool:
         """A bar's frame; whether it was one (its known postfix may have changed)."""
-        self._churning = None
-        if _BAR_HINT.search(raw) is None:
+        self._churning = self._keras = None
+        if BAR_HINT.search(raw) is None:
             return False
         fast = FAST_TQDM.match(raw) if b"\x1b" not in raw else None
         if fast is not None:
@@ -414,7 +438,7 @@ class MetricExtractor:
                 label = bar_label(progress.kind, progress.description)
                 self._churning = key, label, fast["desc"], fast["total"], fast["post"] or b""
             return True
-        stripped = _strip(raw)
+        stripped = strip_escapes(raw)
         text = stripped.decode("utf-8", "replace").strip()
         found = parse_progress(text) if text else None
         if found is None:
@@ -423,7 +447,9 @@ class MetricExtractor:
         if progress.kind == "rich" and not progress.metrics:
             # Numbers rich shows in columns of their own, when named: "loss=0.23", "acc: 0.9".
             progress = replace(progress, metrics=line_metrics(stripped)[0])
-        self._bar(progress, raw, pos)
+        key = self._bar(progress, raw, pos)
+        if progress.kind == "keras":
+            self._keras = key, raw  # the frames after it may be read in blocks
         return True
 
     def _line(self, raw: bytes, pos: int) -> None:
@@ -438,7 +464,7 @@ class MetricExtractor:
             raw = raw[found.end() :] if found is not None else b""
             if not raw.strip():
                 return
-        text = _strip(raw)
+        text = strip_escapes(raw)
         if not might_name_metrics(text):
             return
         metrics, step = line_metrics(text)
@@ -572,22 +598,3 @@ class MetricExtractor:
             return None
         self.owners[name] = source
         return name
-
-
-def final_progress(tail: bytes, state: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An ended log's last progress, as JSON: the bars its last screen shows (nested ones
-    as one reading), else the last frame drawn in its tail (a bar cleared when it closed), else
-    the last one extraction saw."""
-    lines = render(tail)
-    found = nested_progress(lines[-40:]) if lines else None
-    if found is None:
-        for segment in reversed(re.split(rb"[\r\n\b]", tail)):
-            text = _strip(segment).decode("utf-8", "replace").strip()
-            if text and _BAR_HINT.search(segment) is not None:
-                found = parse_progress(text)
-                if found is not None:
-                    break
-    if found is not None:
-        return found.to_json()
-    latest = (state or {}).get("latest")
-    return latest if isinstance(latest, dict) else None

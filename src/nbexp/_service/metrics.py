@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._core.errors import NotFound, UsageError
-from .._core.metric_extraction import Columns, MetricExtractor, final_progress
+from .._core.final_progress import final_progress
+from .._core.metric_extraction import Columns, MetricExtractor
 from .._core.metric_series import (
     CHUNK_POINTS,
     MetricPoint,
