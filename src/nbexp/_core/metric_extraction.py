@@ -180,7 +180,8 @@ class MetricExtractor:
                 self._line(data[_last_separator(data, pos, size) : size], size)
             consumed = size
         else:
-            consumed = _last_separator(data, 0, size)
+            # A CR at the end may start a line's "\r\n": what it ends is read again with it.
+            consumed = _last_separator(data, 0, len(data.rstrip(b"\r")) or size)
             if size - consumed > MAX_SEGMENT:
                 consumed = size  # no frame or line is this long: drop it
         points, self.points = self.points, {}
@@ -397,9 +398,8 @@ class MetricExtractor:
         bar["c"] = bar["c"] + kept if kept == len(counts) else kept
         bar["m"], bar["n"] = texts[-1], counts[-1]
         bar["done"] = bar["t"] is not None and counts[-1] >= bar["t"]
-        last = data.rfind(b"\r", pos, block_end) + 1
-        last_end = data.find(b"\b", last, block_end)
-        self._latest = (data[last : block_end if last_end < 0 else last_end], offset + counts[-1])
+        last = data.rfind(b"\r", pos, block_end) + 1  # the last frame, up to its backspaces
+        self._latest = (data[last:block_end].partition(b"\b")[0], offset + counts[-1])
 
     def _skipped(self, data: bytes, pos: int, end: int) -> bool:
         """Whether a `]` in data[pos:end) ends a known tail (its frame is skipped unread)."""
