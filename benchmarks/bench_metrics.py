@@ -240,12 +240,13 @@ def kernel_cpu(work: Path, writers: int, seconds: float, warmup: float = 5.0) ->
     time.sleep(warmup)  # the first seconds thin each history more often (see docs/metrics.md)
     before = manager.service.metrics.summaries(runs[0].id, 1)["loss"].count
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_before = usage.ru_utime + usage.ru_stime
+    cpu_before, bytes_before = usage.ru_utime + usage.ru_stime, dash.bytes_sent
     began = time.monotonic()
     time.sleep(seconds)
     elapsed = time.monotonic() - began
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    sent_per_s = (dash.bytes_sent - bytes_before) / elapsed
     after = manager.service.metrics.summaries(runs[0].id, 1)["loss"].count
     dash.close()
     for run in runs:
@@ -261,6 +262,7 @@ def kernel_cpu(work: Path, writers: int, seconds: float, warmup: float = 5.0) ->
         "cpu_percent_of_one_core": round(100 * cpu / elapsed, 1),
         "points_per_s_per_metric_per_run": round((after - before) / elapsed),
         "metric_lines_per_s_all_runs": round((after - before) / elapsed * writers),
+        "bytes_to_browser_per_s": round(sent_per_s),
     }
 
 

@@ -183,6 +183,48 @@ def test_keras_progbars(how: str, tmp_path: Path) -> None:
     assert extract(data, chunk=113) == series
 
 
+# Keras 3's Progbar as it writes on Linux (it backspaces even into a file): the count in bold,
+# the bar in green and grey heavy lines, the ETA (the elapsed time when the epoch ends) in
+# bold, the time per step, and averages with 4 decimals, or 4 significant digits below 1e-3.
+KERAS3 = r"""
+import json, sys
+out, seen, width = sys.stdout, [], 0
+for epoch in range(2):
+    out.write(f"Epoch {epoch + 1}/2\n")
+    for n in range(1, 21):
+        loss = 0.5 / (epoch * 20 + n) ** 3
+        acc = n / 20
+        done = n * 20 // 20
+        bar = f"\x1b[1m{n:2d}/20\x1b[0m "
+        if done:
+            bar += f"\x1b[32m{'━' * done}\x1b[0m"
+        bar += f"\x1b[37m{'━' * (20 - done)}\x1b[0m"
+        when = f"{2 if n == 20 else 20 - n}s"
+        info = f" \x1b[1m{when}\x1b[0m 40ms/step - accuracy: {acc:.4f}"
+        info += f" - loss: {loss:.4f}" if abs(loss) > 1e-3 else f" - loss: {loss:.4e}"
+        shown = len(bar) + len(info) - (8 + (9 if done else 0) + 9 + 8)
+        text = "\b" * width + "\r" + bar + info + " " * max(0, width - shown)
+        out.write(text + ("\n" if n == 20 else ""))
+        width = shown
+        printed_loss = float(f"{loss:.4f}" if abs(loss) > 1e-3 else f"{loss:.4e}")
+        seen.append([epoch * 20 + n, printed_loss, acc])
+        out.flush()
+    width = 0
+print("PRINTED " + json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("how", CAPTURES)
+def test_keras3_progbars(how: str, tmp_path: Path) -> None:
+    data = capture(KERAS3, how, tmp_path)
+    assert b"\x1b[32m" in data and b"\b\r" in data  # coloured, and drawn over with backspaces
+    seen = printed(data)
+    series = extract(data)
+    assert series["loss"] == [(step, loss) for step, loss, _ in seen]
+    assert series["accuracy"] == [(step, acc) for step, _, acc in seen]
+    assert extract(data, chunk=89) == series
+
+
 # -- rich ----------------------------------------------------------------------------------------
 
 RICH = """
