@@ -595,6 +595,18 @@ def test_wide_characters_are_found_in_bulk_exactly(text: str) -> None:
     assert (text if filled is None else filled) == each
 
 
+@pytest.mark.parametrize("spaced", [False, True])
+def test_every_character_gets_a_filler_exactly_when_it_is_wide(spaced: bool) -> None:
+    # Fillers come from a translation table where spaces and newlines are many (a CJK log),
+    # from splitting at runs of wide characters where they are not (a long run of them): both
+    # must agree with the set of wide ranges on every character up to U+3FFFF.
+    chars = [chr(c) for c in range(0x40000) if not 0xD800 <= c < 0xE000]
+    separator = " " if spaced else ""
+    text = separator.join(chars)
+    each = separator.join(char + ("\x00" if _is_wide(char) else "") for char in chars)
+    assert terminal._fill_wide(text, astral=True) == each
+
+
 def test_render_takes_no_python_step_per_line() -> None:
     # render() hands lines over with C-level calls per batch, as chunked feeding appends
     # them: its work must not grow by a Python step per line (it used to call line(n)).
