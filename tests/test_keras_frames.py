@@ -8,11 +8,9 @@ import random
 
 import pytest
 
-from nbexp._core import metric_extraction as extraction
-from nbexp._core.bar_frames import BarBlock
 from nbexp._core.keras_frames import KerasTemplate, KerasTemplates
 
-from .test_metrics_extraction import extract_with_state, same_points
+from .test_metrics_extraction import blocks_read_as_frames
 
 FRAME = "{n}/{total} [{bar}] - ETA: {eta} - {pairs}"
 
@@ -82,28 +80,7 @@ def test_keras_frames_read_in_blocks_give_what_frame_by_frame_gives(
 ) -> None:
     rng = random.Random(seed)
     data = keras_log(rng, 4000)
-    reads = []
-    original_read = KerasTemplate.read
-
-    def counted(self: KerasTemplate, data: bytes, pos: int, endpos: int) -> BarBlock | None:
-        found = original_read(self, data, pos, endpos)
-        reads.append(found is not None)
-        return found
-
-    monkeypatch.setattr(KerasTemplate, "read", counted)
-    monkeypatch.setattr(extraction, "BLOCK_BYTES", 4096)  # many blocks, each ~25 frames
-    chunk = rng.choice((None, 997, 10_000))
-    in_blocks, extractor = extract_with_state(data, chunk)
-    assert sum(reads) >= 10 and not all(reads)  # both ways were taken
-    monkeypatch.setattr(KerasTemplate, "learn", classmethod(lambda *args: None))
-    frame_by_frame, reference = extract_with_state(data, chunk)
-    assert same_points(in_blocks) == same_points(frame_by_frame)
-    assert extractor.state == reference.state
-    # A block's points get the offsets of frames of equal length: near the true ones.
-    for name, (_, offsets) in in_blocks.items():
-        true = frame_by_frame[name][1]
-        assert offsets == sorted(offsets)
-        assert max(abs(a - b) for a, b in zip(offsets, true, strict=True)) < 200
+    blocks_read_as_frames(data, KerasTemplate, rng.choice((None, 997, 10_000)), monkeypatch)
 
 
 def frames(counts: range, loss: str = "0.{n}", width: int = 90) -> bytes:

@@ -14,6 +14,7 @@ import pytest
 from nbexp._core import metric_extraction as extraction
 from nbexp._core.bar_frames import BarBlock, FrameTemplate
 from nbexp._core.final_progress import final_progress
+from nbexp._core.keras_frames import KerasTemplate
 from nbexp._core.metric_extraction import Columns, MetricExtractor
 from nbexp._core.metric_lines import (
     LineStep,
@@ -481,20 +482,31 @@ def test_churning_bar_frames_read_as_columns_give_what_frame_by_frame_gives(
 ) -> None:
     rng = random.Random(seed)
     data = churning_frames(rng, 3000)
+    blocks_read_as_frames(data, FrameTemplate, rng.choice((None, 997, 10_000)), monkeypatch)
+
+
+def blocks_read_as_frames(
+    data: bytes,
+    template: type[FrameTemplate | KerasTemplate],
+    chunk: int | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Extraction of `data` (fed in `chunk`s) with blocks of frames read by `template` gives
+    the points and the state that reading every frame in full gives (`template.learn` saying
+    None), and offsets near the true ones; both ways must have been taken."""
     reads = []
-    original_read = FrameTemplate.read
+    original_read = template.read
 
     def counted(self: FrameTemplate, data: bytes, pos: int, endpos: int) -> BarBlock | None:
         found = original_read(self, data, pos, endpos)
         reads.append(found is not None)
         return found
 
-    monkeypatch.setattr(FrameTemplate, "read", counted)
-    monkeypatch.setattr(extraction, "BLOCK_BYTES", 4096)  # many blocks, each ~35 frames
-    chunk = rng.choice((None, 997, 10_000))
+    monkeypatch.setattr(template, "read", counted)
+    monkeypatch.setattr(extraction, "BLOCK_BYTES", 4096)  # many blocks, each ~30 frames
     in_blocks, extractor = extract_with_state(data, chunk)
     assert sum(reads) >= 10 and not all(reads)  # both ways were taken
-    monkeypatch.setattr(FrameTemplate, "learn", classmethod(lambda *args: None))
+    monkeypatch.setattr(template, "learn", classmethod(lambda *args: None))
     frame_by_frame, reference = extract_with_state(data, chunk)
     assert same_points(in_blocks) == same_points(frame_by_frame)
     assert extractor.state == reference.state
