@@ -36,7 +36,6 @@ class KerasTemplate:
     """The shape of a running epoch's frame: its total and its metrics' names."""
 
     def __init__(self, total: bytes, names: list[bytes]) -> None:
-        self.total = float(total)
         self.names = [name.decode("ascii") for name in names]
         pairs = b"".join(rb" - " + re.escape(name) + rb": " + _VALUE for name in names)
         # A frame starts after its backspaces and CR and ends before the next backspace (or
