@@ -343,6 +343,20 @@ def test_a_read_that_ends_between_a_lines_cr_and_lf_keeps_the_line() -> None:
         assert extract(data, chunk) == whole, chunk
 
 
+def test_a_frame_read_again_with_its_escapes_adds_no_point() -> None:
+    # tqdm's nested bars end each inner frame with "\x1b[A\n". A read ending at the frame's
+    # "]" reads it without its escape (one way), and the next read takes it again with it
+    # (another way): both must compare the metrics alike (test_nested_bars_keep_their_own_
+    # step_axes[file] added a point twice so, 1 run in ~20, when a read ended there).
+    frame = b"\rbatches 0:  %d%%|#   | %d/25 [00:00<00:00, 11182.19it/s, loss=%s]\x1b[A\n"
+    losses = [b"0.%05d" % (10_000 // (n + 1)) for n in range(16)]  # a new one at each frame
+    data = b"".join(frame % (n * 4, n, loss) for n, loss in enumerate(losses))
+    whole = extract(data)
+    assert whole == {"loss": [(float(n), float(loss)) for n, loss in enumerate(losses)]}
+    for chunk in range(1, len(data)):
+        assert extract(data, chunk) == whole, chunk
+
+
 def test_printed_python_dicts_read_as_json_reads_them() -> None:
     cases = {
         b"{'a': 1, 'b': nan, 'c': -inf, 'd': True, 'e': None, 'f': [1, 2]}": {

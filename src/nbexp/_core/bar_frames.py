@@ -16,7 +16,7 @@ import functools
 import math
 import operator
 import re
-from itertools import chain, repeat
+from itertools import chain
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -106,8 +106,7 @@ def metric_texts(names: list[str], columns: list[list[float]]) -> list[str]:
 
 class BarBlock(NamedTuple):
     """The frames of one block of a bar: each frame's `n`, its metrics as the frame-by-frame
-    reading compares them (`metrics_text`, or tqdm's postfix as printed), and per metric name
-    its values."""
+    reading compares them (`metrics_text`), and per metric name its values."""
 
     counts: list[float]
     texts: list[str]
@@ -172,13 +171,12 @@ class FrameTemplate:
             return None
         if any(math.inf in column or -math.inf in column for column in values):
             return None  # "1e999" is no reading, "inf" is: the frame-by-frame reading decides
-        texts = list(map(bytes.decode, columns[1], repeat("latin-1")))
-        return BarBlock(list(map(float, columns[0])), texts, values)
+        return BarBlock(list(map(float, columns[0])), metric_texts(self.names, values), values)
 
     @staticmethod
     def continues(block: BarBlock, bar: dict[str, Any]) -> bool:
         """Whether the frame-by-frame reading would read `block` as `bar` (its state) going
-        on: the count never going back, and a new postfix at every frame (an unchanged one
+        on: the count never going back, and new metrics at every frame (an unchanged postfix
         makes its tail skipped, which only the frame-by-frame reading does)."""
         return rising(block.counts, bar["n"]) and all_changed(block.texts, bar["m"])
 

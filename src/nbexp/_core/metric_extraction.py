@@ -433,7 +433,7 @@ class MetricExtractor:
                 total=float(fast["total"]),
                 metrics=postfix_metrics(fast["post"]),
             )
-            key = self._bar(progress, raw, pos, (fast["post"] or b"").decode("latin-1"))
+            key = self._bar(progress, raw, pos)
             if self.bars[key]["c"] >= CHURN_FRAMES:
                 label = bar_label(progress.kind, progress.description)
                 self._churning = key, label, fast["desc"], fast["total"], fast["post"] or b""
@@ -509,9 +509,9 @@ class MetricExtractor:
 
     # -- bars and lines to points ----------------------------------------------------------
 
-    def _bar(self, progress: Progress, raw: bytes, pos: int, text: str | None = None) -> str:
-        """A bar's frame: its metrics at the bar's step when its postfix changed (`text`: the
-        postfix as printed, to compare frames by). Returns the bar's key."""
+    def _bar(self, progress: Progress, raw: bytes, pos: int) -> str:
+        """A bar's frame: its metrics at the bar's step when they changed (compared as
+        `metrics_text`, whichever way the frame was read). Returns the bar's key."""
         key = bar_key(progress.kind, progress.description, progress.total)
         bar = self.bars.pop(key, None)
         if bar is None:
@@ -520,7 +520,7 @@ class MetricExtractor:
                 del self.bars[next(iter(self.bars))]  # the least recently drawn
         self.bars[key] = bar  # most recent last
         n = progress.n if progress.n is not None else (progress.percent or 0.0)
-        text = metrics_text(progress.metrics) if text is None else text
+        text = metrics_text(progress.metrics)
         last = bar["n"]
         if last is not None and (
             n < last or (progress.kind == "keras" and bar["done"] and text != bar["m"])
