@@ -25,9 +25,9 @@ __all__ = [
     "BarBlock",
     "FrameTemplate",
     "FrameTemplates",
-    "all_changed",
     "bar_key",
     "bar_label",
+    "changes",
     "metric_texts",
     "metrics_text",
     "postfix_metrics",
@@ -178,7 +178,7 @@ class FrameTemplate:
         """Whether the frame-by-frame reading would read `block` as `bar` (its state) going
         on: the count never going back, and new metrics at every frame (an unchanged postfix
         makes its tail skipped, which only the frame-by-frame reading does)."""
-        return rising(block.counts, bar["n"]) and all_changed(block.texts, bar["m"])
+        return rising(block.counts, bar["n"]) and all(changes(block.texts, bar["m"]))
 
 
 def _finite(value: bytes) -> bool:
@@ -195,9 +195,10 @@ def rising(counts: list[float], last: float | None) -> bool:
     return all(map(operator.le, counts, counts[1:]))
 
 
-def all_changed(texts: list[str], previous: str) -> bool:
-    """Whether every frame's metrics differ from the frame's before it."""
-    return all(map(operator.ne, texts, chain((previous,), texts)))
+def changes(texts: list[str], previous: str) -> list[bool]:
+    """For each frame, whether its metrics differ from the frame's before it (`previous`: the
+    metrics of the frame before the first)."""
+    return list(map(operator.ne, texts, chain((previous,), texts)))
 
 
 class FrameTemplates:

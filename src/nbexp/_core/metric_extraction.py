@@ -21,10 +21,9 @@ lines with metrics cost a regex pass each, or one per block of lines of one shap
 
 from __future__ import annotations
 
-import operator
 import re
 from dataclasses import replace
-from itertools import chain, compress
+from itertools import compress
 from typing import Any
 
 from ..progress import Progress, parse_progress
@@ -36,6 +35,7 @@ from .bar_frames import (
     FrameTemplates,
     bar_key,
     bar_label,
+    changes,
     metrics_text,
     postfix_metrics,
     skip_pattern,
@@ -385,7 +385,7 @@ class MetricExtractor:
         # The frames' starts, as if of equal length.
         offsets = _spaced(first, (block_end - first) / len(counts), range(len(counts)))
         kept = len(counts)  # the frames at the end whose metrics changed
-        changed = list(map(operator.ne, texts, chain((bar["m"],), texts)))
+        changed = changes(texts, bar["m"])
         if not all(changed):
             steps, offsets = list(compress(steps, changed)), list(compress(offsets, changed))
             values = [list(compress(column, changed)) for column in values]
