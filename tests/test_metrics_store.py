@@ -193,6 +193,36 @@ def test_a_locked_store_loses_nothing_and_counts_nothing_twice(
     assert manager.service.metrics.summaries(experiment_id, 1)["acc"].count == 5000
 
 
+@pytest.mark.parametrize("budget", [None, 16 * 1024], ids=["whole-log", "in-parts"])
+def test_a_pass_the_store_refused_is_read_again_by_the_same_process(
+    manager: ExperimentManager, home: Path, monkeypatch: pytest.MonkeyPatch, budget: int | None
+) -> None:
+    """The process whose commit failed (a dashboard's kernel, say) goes on from the stored
+    cursor: it neither skips the refused pass's points nor stores a position past them.
+    In parts of 16 KiB (~450 lines), the refused pass fills a stored chunk (512 points)."""
+    experiment_id = _ended_experiment(manager, 5_000)
+    monkeypatch.setenv("NBEXP_BUSY_TIMEOUT", "0.3")
+    locked = ExperimentManager(home=home)
+    record = locked.store.get(experiment_id)
+    if budget is not None:
+        assert locked.service.metrics.update(record, budget=budget) is False  # a first part
+    holder = sqlite3.connect(home / "nbexp.db", timeout=5)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError, match="locked"):
+            locked.service.metrics.update(record, budget=budget)
+    finally:
+        holder.rollback()
+        holder.close()
+    while not locked.service.metrics.update(record, budget=budget):
+        pass
+    expected = [float(f"{i / 5000:.5f}") for i in range(5000)]
+    fresh = ExperimentManager(home=home)  # what every other process reads from the store
+    for reader in (locked, fresh):
+        assert [p.value for p in reader.metrics(experiment_id)["acc"]] == expected
+        assert reader.service.metrics.summaries(experiment_id, 1)["acc"].count == 5000
+
+
 def test_a_replaced_log_is_read_again_from_its_start(manager: ExperimentManager) -> None:
     experiment_id = _ended_experiment(manager, 100)
     assert len(manager.metrics(experiment_id)["loss"]) == 100

@@ -169,15 +169,22 @@ class Metrics:
         live.size, live.mtime = info.st_size, info.st_mtime
         if not data and not final:
             return True
-        writes = self._extract(key, live, data, info, started, final, path)
-        if not (
-            writes.chunks or writes.rewrite or final or time.monotonic() - live.committed_at > 5
-        ):
-            # Nothing to store: the position is kept here and stored with the next points (or
-            # within seconds); another process that reads meanwhile gets the same result.
-            return at_end
-        writes.state = live.state()
-        stored = self.db.commit(*key, live.committed, writes)
+        try:
+            writes = self._extract(key, live, data, info, started, final, path)
+            if not (
+                writes.chunks or writes.rewrite or final or time.monotonic() - live.committed_at > 5
+            ):
+                # Nothing to store: the position is kept here and stored with the next points (or
+                # within seconds); another process that reads meanwhile gets the same result.
+                return at_end
+            writes.state = live.state()
+            stored = self.db.commit(*key, live.committed, writes)
+        except BaseException:
+            # The live state already holds this pass (its offset moved, its points counted):
+            # kept, the next pass would store the position past points never stored. Dropped,
+            # the next pass starts again from the stored cursor (a locked store, a full disk).
+            self._live.pop(key, None)
+            raise
         if stored is None:
             self._live.pop(key, None)  # someone else stored these bytes: read their cursor
             return None
