@@ -11,6 +11,7 @@ import random
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
@@ -124,6 +125,7 @@ def test_directions_and_the_main_metric() -> None:
 
 WRITER = """
 import sys
+import threading
 with open(sys.argv[1], "w") as log:
     for i in range(int(sys.argv[2])):
         log.write(f"step={i} loss={1 / (i + 1):.6f} acc={i / int(sys.argv[2]):.5f}\\n")
@@ -141,6 +143,7 @@ def _ended_experiment(manager: ExperimentManager, lines: int) -> int:
 
 READER = """
 import sys
+import threading
 from nbexp import ExperimentManager
 manager = ExperimentManager(home=sys.argv[1])
 record = manager.store.get(int(sys.argv[2]))
@@ -223,6 +226,36 @@ def test_a_pass_the_store_refused_is_read_again_by_the_same_process(
         assert reader.service.metrics.summaries(experiment_id, 1)["acc"].count == 5000
 
 
+def test_a_chart_that_reads_during_a_pass_gets_what_is_stored(
+    manager: ExperimentManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chart's request (the kernel's main thread) may come while the monitor thread is
+    between counting a pass's points and storing them: it waits for the pass, so the stored
+    count it is given (where its next delta starts) matches the points it got."""
+    experiment_id = _ended_experiment(manager, 5_000)
+    metrics = manager.service.metrics
+    record = manager.store.get(experiment_id)
+    assert metrics.update(record, budget=16 * 1024) is False
+    got: list[tuple[int, int, list[tuple[float, float, int]]] | None] = []
+    reader = threading.Thread(
+        target=lambda: got.append(metrics.series_since(experiment_id, 1, "acc", 0))
+    )
+    commit = metrics.db.commit
+
+    def commit_while_a_chart_reads(*args: object) -> object:
+        reader.start()
+        reader.join(timeout=0.5)  # the chart's read, in the middle of the pass
+        return commit(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(metrics.db, "commit", commit_while_a_chart_reads)
+    metrics.update(record, budget=16 * 1024)
+    reader.join(timeout=10)
+    assert got and got[0] is not None
+    _bucket, stored, points = got[0]
+    assert stored > 900 and len(points) >= stored  # both passes' points, and the tail
+    assert [p[1] for p in points[:stored]] == [float(f"{i / 5000:.5f}") for i in range(stored)]
+
+
 def test_a_replaced_log_is_read_again_from_its_start(manager: ExperimentManager) -> None:
     experiment_id = _ended_experiment(manager, 100)
     assert len(manager.metrics(experiment_id)["loss"]) == 100
@@ -248,6 +281,7 @@ def test_removing_an_experiment_removes_its_histories(manager: ExperimentManager
 
 TQDM_HEAVY = """
 import sys
+import threading
 from tqdm import tqdm
 bar = tqdm(total=int(sys.argv[1]), mininterval=0, desc="train")
 for i in range(int(sys.argv[1])):

@@ -430,6 +430,12 @@ class Metrics:
         then the unfinished bucket's and the latest point); None when the metric has none.
         Index `start` and on are read only when `bucket` is the one the caller had (else it
         must take the whole history again, from 0)."""
+        with self._lock:  # not halfway through a pass: its points counted, not yet stored
+            return self._series_since(experiment_id, attempt, name, start)
+
+    def _series_since(
+        self, experiment_id: int, attempt: int, name: str, start: int
+    ) -> tuple[int, int, list[Stored]] | None:
         live = self._live.get((experiment_id, attempt))
         # This process's own state when it writes this history (the monitor, each tick: its
         # series match the chunks stored), else the store's.
