@@ -31,6 +31,7 @@ from nbexp._core.metric_series import (
     thin,
 )
 from nbexp._io.metric_store import MetricStore
+from nbexp._service import metrics as metrics_module
 
 from .conftest import REPO
 
@@ -125,7 +126,6 @@ def test_directions_and_the_main_metric() -> None:
 
 WRITER = """
 import sys
-import threading
 with open(sys.argv[1], "w") as log:
     for i in range(int(sys.argv[2])):
         log.write(f"step={i} loss={1 / (i + 1):.6f} acc={i / int(sys.argv[2]):.5f}\\n")
@@ -143,7 +143,6 @@ def _ended_experiment(manager: ExperimentManager, lines: int) -> int:
 
 READER = """
 import sys
-import threading
 from nbexp import ExperimentManager
 manager = ExperimentManager(home=sys.argv[1])
 record = manager.store.get(int(sys.argv[2]))
@@ -256,6 +255,43 @@ def test_a_chart_that_reads_during_a_pass_gets_what_is_stored(
     assert [p[1] for p in points[:stored]] == [float(f"{i / 5000:.5f}") for i in range(stored)]
 
 
+BURST_THEN_QUIET = """
+import sys, time
+print("".join(f"step={i} loss={1 / (i + 1):.6f}\\n" for i in range(int(sys.argv[1]))), flush=True)
+time.sleep(120)
+"""
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0  # the runner has not made it yet
+
+
+def test_a_burst_longer_than_a_tick_is_read_to_its_end_while_the_run_is_quiet(
+    manager: ExperimentManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running experiment that printed more than a tick reads and then printed nothing (a
+    long evaluation, say): the next ticks go on reading, not only when the log grows again."""
+    monkeypatch.setattr(metrics_module, "TICK_BYTES", 16 * 1024)  # ~700 lines a tick
+    exp = manager.run([sys.executable, "-c", BURST_THEN_QUIET, "5000"])
+    try:
+        record = manager.store.get(exp.id)
+        assert record.log_path is not None
+        deadline = time.monotonic() + 30
+        while _size(record.log_path) < 100_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        size = os.path.getsize(record.log_path)
+        for _ in range(12):  # 16 KiB a tick: ~6 ticks for the ~100 KB burst
+            manager.service.metrics.tick([manager.store.get(exp.id)])
+        assert os.path.getsize(record.log_path) == size  # it stayed quiet meanwhile
+        summary = manager.service.metrics.summaries(exp.id, 1)["loss"]
+        assert (summary.count, summary.last_step) == (5000, 4999.0)
+    finally:
+        manager.stop(exp.id, grace=1)
+
+
 def test_a_replaced_log_is_read_again_from_its_start(manager: ExperimentManager) -> None:
     experiment_id = _ended_experiment(manager, 100)
     assert len(manager.metrics(experiment_id)["loss"]) == 100
@@ -281,7 +317,6 @@ def test_removing_an_experiment_removes_its_histories(manager: ExperimentManager
 
 TQDM_HEAVY = """
 import sys
-import threading
 from tqdm import tqdm
 bar = tqdm(total=int(sys.argv[1]), mininterval=0, desc="train")
 for i in range(int(sys.argv[1])):

@@ -166,7 +166,9 @@ class Metrics:
         data = _read(path, live.offset, wanted)
         at_end = live.offset + len(data) >= info.st_size
         final = ended and at_end
-        live.size, live.mtime = info.st_size, info.st_mtime
+        # Unchanged since a pass that read to its end means nothing to read; one cut short by
+        # its budget is followed by another at the next look, even if the log stays as it is.
+        live.size, live.mtime = (info.st_size, info.st_mtime) if at_end else (-1, -1.0)
         if not data and not final:
             return True
         try:
