@@ -15,6 +15,7 @@ import threading
 import time
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -260,6 +261,34 @@ import sys, time
 print("".join(f"step={i} loss={1 / (i + 1):.6f}\\n" for i in range(int(sys.argv[1]))), flush=True)
 time.sleep(120)
 """
+
+
+def test_a_history_read_while_another_process_stores_a_pass_is_one_history(
+    manager: ExperimentManager, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`exp.metrics` reads the cursor, then the chunks: a pass stored in between (another
+    process, or this kernel's monitor thread) must not give the chunks of one with the tail
+    of the other (the old latest point after the new ones)."""
+    experiment_id = _ended_experiment(manager, 5_000)
+    reader, writer = ExperimentManager(home=home), ExperimentManager(home=home)
+    record = writer.store.get(experiment_id)
+    assert writer.service.metrics.update(record, budget=16 * 1024) is False
+    expected = [float(f"{i / 5000:.5f}") for i in range(5000)]
+    store = reader.service.metrics.db
+    for method in ("chunks", "chunks_from"):
+        read = getattr(store, method)
+
+        def read_after_another_pass(*args: object, read: Any = read) -> object:
+            writer.service.metrics.update(record, budget=16 * 1024)  # stored in between
+            return read(*args)
+
+        monkeypatch.setattr(store, method, read_after_another_pass)
+    history = reader.service.metrics.series(experiment_id, 1, ["acc"])["acc"]
+    _bucket, stored, since = reader.service.metrics.series_since(experiment_id, 1, "acc", 0)
+    for points in ([(p.step, p.value) for p in history], [(p[0], p[1]) for p in since]):
+        assert [step for step, _ in points] == [float(i) for i in range(len(points))]
+        assert [value for _, value in points] == expected[: len(points)]
+    assert len(since) >= stored
 
 
 def _size(path: str) -> int:

@@ -412,10 +412,11 @@ class Metrics:
     ) -> dict[str, list[MetricPoint]]:
         """Every stored point of the attempt's metrics (or of `names`), oldest first, ending with
         the latest value."""
-        cursor = self.db.cursor(experiment_id, attempt)
-        states = cursor.state.get("series", {})
-        wanted = list(states) if names is None else [n for n in names if n in states]
-        chunks = self.db.chunks(experiment_id, attempt, wanted) if wanted else {}
+        with self.db.snapshot():  # the chunks as the cursor describes them, never a pass apart
+            cursor = self.db.cursor(experiment_id, attempt)
+            states = cursor.state.get("series", {})
+            wanted = list(states) if names is None else [n for n in names if n in states]
+            chunks = self.db.chunks(experiment_id, attempt, wanted) if wanted else {}
         out: dict[str, list[MetricPoint]] = {}
         for name in sorted(wanted):
             points = [p for blob in chunks.get(name, []) for p in decode_points(blob)]
@@ -432,7 +433,9 @@ class Metrics:
         then the unfinished bucket's and the latest point); None when the metric has none.
         Index `start` and on are read only when `bucket` is the one the caller had (else it
         must take the whole history again, from 0)."""
-        with self._lock:  # not halfway through a pass: its points counted, not yet stored
+        # Not halfway through this process's pass (its points counted, not yet stored), and
+        # the chunks as the cursor read describes them (another process's pass in between).
+        with self._lock, self.db.snapshot():
             return self._series_since(experiment_id, attempt, name, start)
 
     def _series_since(
