@@ -291,6 +291,22 @@ def test_a_history_read_while_another_process_stores_a_pass_is_one_history(
     assert len(since) >= stored
 
 
+def test_a_log_longer_than_a_pass_is_read_whole_when_its_history_is_asked_for(
+    manager: ExperimentManager, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`exp.metrics`, `nbexp metrics` and `compare` on a long log that nobody read yet (a
+    pass reads at most READ_BYTES, 16 MiB) give its whole history, not its first pass'."""
+    monkeypatch.setattr(metrics_module, "READ_BYTES", 32 * 1024)  # ~900 lines a pass
+    experiment_id = _ended_experiment(manager, 5_000)  # ~180 KB
+    fresh = ExperimentManager(home=home)
+    acc = fresh.metrics(experiment_id)["acc"]
+    assert [p.value for p in acc] == [float(f"{i / 5000:.5f}") for i in range(5000)]
+    MetricStore(manager.store).forget(experiment_id, 1)
+    (row,) = ExperimentManager(home=home).compare([experiment_id])
+    assert row["metrics"]["acc"]["count"] == 5000
+    assert row["metrics"]["acc"]["last_step"] == 4999
+
+
 def _size(path: str) -> int:
     try:
         return os.path.getsize(path)

@@ -119,7 +119,7 @@ class Metrics:
         if attempt < 1 or self.store.read_only:
             return True  # not run yet; or a store we may only read: its histories as they are
         current = attempt == record.attempt
-        path = record.log_path if current else self.store.attempt_log_path(record.id, attempt)
+        path = self._log_path(record, attempt)
         if not path:
             return True
         ended = not current or record.status.is_terminal
@@ -129,6 +129,11 @@ class Metrics:
             if done is not None:
                 return done
         return False
+
+    def _log_path(self, record: ExperimentRecord, attempt: int) -> str | None:
+        if attempt == record.attempt:
+            return record.log_path
+        return self.store.attempt_log_path(record.id, attempt)
 
     def _attempt_start(self, experiment_id: int, attempt: int) -> float | None:
         for entry in self.store.attempts(experiment_id):
@@ -387,8 +392,22 @@ class Metrics:
                 f"attempt must be one of experiment {record.id}'s attempts "
                 f"(1..{record.attempt}), not {attempt!r}"
             )
-        self.update(record, chosen)
+        self._catch_up(record, chosen)
         return record.id, chosen
+
+    def _catch_up(self, record: ExperimentRecord, attempt: int) -> None:
+        """Read the attempt's log up to where it ended when asked. A pass reads at most
+        READ_BYTES, so a long log that nobody read yet takes several; a run that prints faster
+        than it is read is not chased past that end."""
+        path = self._log_path(record, attempt)
+        try:
+            end = os.stat(path).st_size if path else 0
+        except OSError:
+            end = 0
+        while not self.update(record, attempt):
+            live = self._live.get((record.id, attempt))
+            if live is not None and live.offset >= end:
+                return
 
     @staticmethod
     def select(records: Sequence[ExperimentRecord], ids: Any, group: Any) -> list[ExperimentRecord]:
@@ -474,7 +493,7 @@ class Metrics:
         min / max and the best value's step. Each log is read up to its end first."""
         rows = []
         for record in records:
-            self.update(record)
+            self._catch_up(record, record.attempt)
             summaries = self.summaries(record.id, record.attempt)
             rows.append(
                 {
