@@ -33,6 +33,7 @@ from nbexp._core.metric_series import (
 )
 from nbexp._io.metric_store import MetricStore
 from nbexp._service import metrics as metrics_module
+from nbexp._service import queue_watcher
 
 from .conftest import REPO
 
@@ -305,6 +306,21 @@ def test_a_log_longer_than_a_pass_is_read_whole_when_its_history_is_asked_for(
     (row,) = ExperimentManager(home=home).compare([experiment_id])
     assert row["metrics"]["acc"]["count"] == 5000
     assert row["metrics"]["acc"]["last_step"] == 4999
+
+
+def test_the_end_step_reads_a_log_longer_than_a_pass_to_its_end(
+    manager: ExperimentManager, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a runner starts when its experiment ends (here in this process) stores the whole
+    history and the final progress, whatever the log's length, for a run nobody watched."""
+    monkeypatch.setattr(metrics_module, "READ_BYTES", 32 * 1024)
+    experiment_id = _ended_experiment(manager, 5_000)
+    with open(manager.store.get(experiment_id).log_path or "", "a") as log:
+        log.write("eval: 100%|##########| 10/10 [00:01<00:00,  9.50it/s]\n")
+    assert queue_watcher.main([str(home), "--ended", str(experiment_id), "1"]) == 0
+    assert manager.service.metrics.summaries(experiment_id, 1)["acc"].count == 5000
+    final = manager.store.get(experiment_id).final_progress
+    assert final is not None and (final["n"], final["total"]) == (10, 10)
 
 
 def _size(path: str) -> int:

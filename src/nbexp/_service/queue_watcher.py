@@ -40,7 +40,7 @@ def _read_metrics(service: Service, experiment_id: int, attempt: int) -> None:
     progress), so a run nobody watched has them. Never fails the step that follows."""
     try:
         record = service.store.get(experiment_id)
-        service.metrics.update(record, attempt)
+        service.metrics.caught_up(record, attempt)  # pass after pass: a log can be long
     except Exception as e:  # a vanished experiment, a locked store: the next look catches up
         print(f"nbexp: could not read experiment {experiment_id}'s metrics: {e}", file=sys.stderr)
 
