@@ -25,6 +25,7 @@ from nbexp._core.metric_lines import (
 )
 
 from .capture_helpers import capture_file, capture_pty
+from .log_mixes import mixed_log
 
 CAPTURES = ["file", "pty"]
 
@@ -355,6 +356,65 @@ def test_a_frame_read_again_with_its_escapes_adds_no_point() -> None:
     assert whole == {"loss": [(float(n), float(loss)) for n, loss in enumerate(losses)]}
     for chunk in range(1, len(data)):
         assert extract(data, chunk) == whole, chunk
+
+
+def extract_in_reads(
+    data: bytes, cuts: list[int], *, from_json: bool = False
+) -> dict[str, list[tuple[float, float]]]:
+    """The points of `data` read as a log that had grown to each of `cuts` when read (each read
+    going on where the last one's consumed bytes end); with `from_json`, a new extractor goes
+    on from the last one's state as JSON at every read (a new process, as the store does)."""
+    extractor, series, start = MetricExtractor(), {}, 0
+    for end in [*cuts, len(data)]:
+        found, consumed = extractor.feed(data[start:end], final=end == len(data))
+        add(series, found)
+        start += consumed
+        if from_json:
+            extractor = MetricExtractor(json.loads(json.dumps(extractor.state)))
+    return series
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_a_mixed_log_gives_the_same_points_however_its_reads_fall(seed: int) -> None:
+    """Found this way: a frame read again without the CR before it went down the line path (a
+    bar's count and steps then depended on where reads fell), a Keras frame cut after a "]"
+    taken as whole, a total-less tqdm bar followed by a printed line not read as a bar."""
+    data = mixed_log(seed)
+    whole = extract(data)
+    rng = random.Random(seed)
+    for trial in range(4):
+        cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(1, 40))))
+        got = extract_in_reads(data, cuts, from_json=trial % 2 == 1)
+        assert got == whole, (trial, cuts)
+
+
+def test_a_frame_cut_by_a_read_is_read_again_as_a_frame() -> None:
+    # Read again without the CR before it, a bar's frame went down the line path: the epoch
+    # bar was then never seen, and the train bar's count (and so its steps) changed with
+    # where the read fell.
+    data = (
+        b"\repoch 1: 26it [00:05, 7.64it/s]\n\rtrain: 58it [00:08, 87.23it/s]\x1b[A\n"
+        b"\rtrain: 10it [00:01, 9.0it/s, loss=0.5]\n"
+    )
+    whole = extract(data)
+    for cut in range(1, len(data)):
+        assert extract_in_reads(data, [cut]) == whole, cut
+
+
+def test_text_printed_right_after_a_frame_is_read_wherever_reads_fall() -> None:
+    tqdm_then_dict = (
+        b"\repoch 1: 17it [00:02, 89.04it/s, loss=0.064]{'loss': 0.1283, 'epoch': 0.01}\n"
+    )
+    keras_then_line = (
+        b"\r 5/20 [=====>..............] - ETA: 7s - loss: 0.5769 - accuracy: 0.3572"
+        b"[10] train_loss=0.368\n"
+    )
+    # The count of a total-less bar whose description holds a number is the count.
+    assert extract(tqdm_then_dict) == {"loss": [(17.0, 0.064)], "log/loss": [(0.01, 0.1283)]}
+    for data in (tqdm_then_dict, keras_then_line):
+        whole = extract(data)
+        for cut in range(1, len(data)):
+            assert extract_in_reads(data, [cut]) == whole, cut
 
 
 def test_printed_python_dicts_read_as_json_reads_them() -> None:

@@ -44,6 +44,19 @@ def test_tqdm_unknown_total_scaled_units_and_slow_rates() -> None:
     assert start is not None and start.remaining is None and start.rate is None
 
 
+@pytest.mark.parametrize("prefix", ["epoch 1", "step 5 of 10", "epoch 1/3", "run 2 (lr 3e-4)"])
+def test_a_number_in_the_description_of_a_bar_without_total_is_not_its_count(
+    prefix: str,
+) -> None:
+    line = tqdm.format_meter(17, None, 2.5, prefix=prefix, postfix="loss=0.064")
+    found = parse_progress(line)
+    assert found is not None
+    assert (found.description, found.n, found.unit) == (prefix, 17, "it")
+    # Text printed right after the frame (no line end between) does not hide it.
+    after = parse_progress(line + "{'loss': 0.1283}")
+    assert after is not None and (after.n, after.metrics) == (17, {"loss": 0.064})
+
+
 def test_keras_lines() -> None:
     running = parse_progress(
         "12/100 [==>...........................] - ETA: 3s - loss: 0.2345 - accuracy: 0.9100"

@@ -236,10 +236,12 @@ _TQDM_KNOWN = re.compile(
     rf"(?:\s*\[(?P<elapsed>{_INTERVAL})<(?P<remaining>{_INTERVAL}|\?)"
     r"(?:,\s*(?P<rate>[^,\]]*))?(?P<postfix>,[^\]]*)?\])?"
 )
-# Unknown total: "{desc}: {n_fmt}{unit} [{elapsed}, {rate_fmt}{postfix}]"
+# Unknown total: "{desc}: {n_fmt}{unit} [{elapsed}, {rate_fmt}{postfix}]". The unit holds no
+# colon, so a number in the description ("epoch 1: 17it [...]") is not taken for the count;
+# text after the "]" (a line printed while the bar is drawn) does not hide the frame.
 _TQDM_UNKNOWN = re.compile(
-    rf"(?:^|:\s|\s)(?P<n>{_SCALED})(?P<unit>[^\s\[\]\d][^\[\]]*?)?\s\[(?P<elapsed>{_INTERVAL}),"
-    r"\s*(?P<rate>[^,\]]*)(?P<postfix>,[^\]]*)?\]\s*$"
+    rf"(?:^|:\s|\s)(?P<n>{_SCALED})(?P<unit>[^\s\[\]\d:][^\[\]:]*?)?\s\[(?P<elapsed>{_INTERVAL}),"
+    r"\s*(?P<rate>[^,\]]*)(?P<postfix>,[^\]]*)?\]"
 )
 _RATE = re.compile(rf"^\s*(?P<num>{_NUMBER}|\?)\s*(?P<scale>[kMGTPEZY]?)(?P<rest>\S*)\s*$")
 _SCALES = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18, "Z": 1e21}

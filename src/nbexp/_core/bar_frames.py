@@ -31,9 +31,11 @@ __all__ = [
     "metric_texts",
     "metrics_text",
     "postfix_metrics",
+    "redraw_tail",
     "rising",
     "skip_pattern",
     "strip_escapes",
+    "unfinished_frame",
 ]
 
 MAX_FRAME_TEMPLATES = 64
@@ -230,3 +232,31 @@ def skip_pattern(suffixes: tuple[bytes, ...]) -> re.Pattern[bytes]:
         looks = b"".join(b"(?<!" + re.escape(s) + b")" for s in suffixes)
         pattern = _SKIP_CACHE[suffixes] = re.compile(rb"\]" + looks)
     return pattern
+
+
+# A Keras frame's count and bar: "5/20 [=====>.....]".
+_KERAS_BAR = re.compile(rb"\d/\d+ \[[=>.]*\]")
+
+
+def unfinished_frame(data: bytes, start: int, bracket: int, stop: int) -> bool:
+    """Whether the frame data[start:stop], cut short by the end of a read, may go on. A tqdm
+    frame is whole once it ends in "]" (`bracket` on); a Keras frame only when the next one's
+    backspaces or a line end follow (it goes on after its bar, " - ETA: 3s - loss: ...", and a
+    line printed meanwhile lands after it)."""
+    tqdm_whole = data[bracket:stop].rstrip(b" ").endswith(b"]")
+    return not tqdm_whole or _KERAS_BAR.search(data, start, stop) is not None
+
+
+# The end of a tqdm frame from its rate on: "it/s, loss=0.23]" ("s/it" for slow bars). Frames
+# that end in the same bytes carry the same postfix and are skipped.
+_TQDM_TAIL = re.compile(rb"[\d?]([^\d\s.,\[\]?][^,\[\]]*/s|s/[^,\[\]]*)((?:,[^\]]*)?\])[ ]*\Z")
+
+
+def redraw_tail(kind: str, raw: bytes) -> str:
+    """The bytes a redraw of this tqdm frame ends with while its postfix stays the same ("" for
+    other kinds of bars)."""
+    if kind != "tqdm":
+        return ""
+    tail = raw[: raw.rfind(b"]") + 1]
+    found = _TQDM_TAIL.search(tail)
+    return "" if found is None else tail[found.start(1) :].decode("latin-1")

@@ -38,8 +38,10 @@ from .bar_frames import (
     changes,
     metrics_text,
     postfix_metrics,
+    redraw_tail,
     skip_pattern,
     strip_escapes,
+    unfinished_frame,
 )
 from .keras_frames import KerasTemplate, KerasTemplates
 from .metric_lines import (
@@ -71,9 +73,6 @@ BLOCK_BYTES = 64 * 1024  # a churning or Keras bar's frames read as columns at a
 # a block of same-shaped lines fills them in a few calls into C.
 Columns = tuple[list[float], list[float], list[int]]
 
-# The end of a tqdm frame from its rate on: "it/s, loss=0.23]" ("s/it" for slow bars). Frames
-# that end in the same bytes carry the same postfix and are skipped.
-_TQDM_TAIL = re.compile(rb"[\d?]([^\d\s.,\[\]?][^,\[\]]*/s|s/[^,\[\]]*)((?:,[^\]]*)?\])[ ]*\Z")
 # Where a tqdm frame ends: the bracket after its rate and postfix.
 _TQDM_FRAME_END = re.compile(rb"(?:/s|s/[A-Za-z]+)(?:,[^\]]*)?\][ ]*")
 _HEAVY_BAR = b"\xe2\x94\x81"  # "━": rich's and Keras 3's bars
@@ -181,7 +180,10 @@ class MetricExtractor:
             consumed = size
         else:
             # A CR at the end may start a line's "\r\n": what it ends is read again with it.
+            # A frame is read again with the CR or BS before it, as a frame (not as a line).
             consumed = _last_separator(data, 0, len(data.rstrip(b"\r")) or size)
+            if consumed > 0 and data[consumed - 1] in (8, 13):
+                consumed -= 1
             if size - consumed > MAX_SEGMENT:
                 consumed = size  # no frame or line is this long: drop it
         points, self.points = self.points, {}
@@ -324,8 +326,8 @@ class MetricExtractor:
                 backspace = data.find(b"\b", at, end)
             if 0 <= backspace < stop:
                 stop = backspace
-            if stop == end and not complete and not data[at:stop].rstrip(b" ").endswith(b"]"):
-                return  # unfinished: fed again next time
+            if stop == end and not complete and unfinished_frame(data, start, at, stop):
+                return  # fed again next time
             if stop - start <= MAX_SEGMENT:
                 self._frame(data[start:stop], start)
                 blocks = self._churning is not None or self._keras is not None
@@ -539,21 +541,12 @@ class MetricExtractor:
         bar["c"] = bar.get("c", 0) + 1 if text != bar["m"] else 0
         bar["m"], bar["n"], bar["t"] = text, n, progress.total
         bar["done"] = progress.total is not None and n >= progress.total
-        suffix = self._tail(progress, raw) if bar["c"] < CHURN_FRAMES else ""
+        suffix = redraw_tail(progress.kind, raw) if bar["c"] < CHURN_FRAMES else ""
         if suffix != bar["s"]:
             bar["s"] = suffix
             self._skip_rx = None
         self._latest = (raw, step)
         return key
-
-    @staticmethod
-    def _tail(progress: Progress, raw: bytes) -> str:
-        """The bytes a redraw of this tqdm frame ends with while its postfix stays the same."""
-        if progress.kind != "tqdm":
-            return ""
-        tail = raw[: raw.rfind(b"]") + 1]
-        found = _TQDM_TAIL.search(tail)
-        return "" if found is None else tail[found.start(1) :].decode("latin-1")
 
     def _next_line_step(self, found: LineStep | None) -> float:
         """A metrics line's step: its step key, else the number of metrics lines before it. A
