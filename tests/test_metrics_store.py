@@ -5,6 +5,7 @@ and what a tqdm-heavy log's history costs on disk."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
@@ -14,6 +15,7 @@ import sys
 import threading
 import time
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import pytest
 
 from nbexp import ExperimentManager
 from nbexp._core.errors import StoreError
+from nbexp._core.metric_extraction import MetricExtractor
 from nbexp._core.metric_series import (
     MAX_POINTS,
     SeriesState,
@@ -34,8 +37,10 @@ from nbexp._core.metric_series import (
 from nbexp._io.metric_store import MetricStore
 from nbexp._service import metrics as metrics_module
 from nbexp._service import queue_watcher
+from nbexp.states import Status
 
 from .conftest import REPO
+from .log_mixes import mixed_log
 
 # -- pure ----------------------------------------------------------------------------------
 
@@ -321,6 +326,61 @@ def test_the_end_step_reads_a_log_longer_than_a_pass_to_its_end(
     assert manager.service.metrics.summaries(experiment_id, 1)["acc"].count == 5000
     final = manager.store.get(experiment_id).final_progress
     assert final is not None and (final["n"], final["total"]) == (10, 10)
+
+
+@pytest.mark.parametrize("seed", [1, 24, 28, 31])
+def test_readers_that_race_and_fail_store_exactly_what_the_log_says(
+    manager: ExperimentManager, home: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """A mixed log (tests/log_mixes.py) grows in pieces while three readers take passes of
+    random budgets; now and then one is a new process, or is refused by a locked store. What
+    is stored is the whole log's history: point for point up to the bound, and past it exact
+    counts, last, min and max. (Seeds 1, 24 and 28 failed while a refused pass was kept.)"""
+    rng = random.Random(seed)
+    data = mixed_log(seed) * rng.choice([1, 3, 40, 80])
+    exp = manager.run(["sh", "-c", "exit 0"])
+    manager.service.wait(exp.id, timeout=30)
+    ended = manager.store.get(exp.id)
+    manager.service.wait_runner_gone(ended)  # and its end step, which reads the log
+    MetricStore(manager.store).forget(exp.id, 1)
+    assert ended.log_path is not None
+    Path(ended.log_path).write_bytes(b"")
+    running = replace(ended, status=Status.RUNNING)  # read as a run that still prints
+    monkeypatch.setenv("NBEXP_BUSY_TIMEOUT", "0.2")
+    readers = [ExperimentManager(home=home) for _ in range(3)]
+    with open(ended.log_path, "ab") as log:
+        written = 0
+        while written < len(data):
+            piece = data[written : written + rng.randint(1, 5000 + len(data) // 20)]
+            log.write(piece)
+            log.flush()
+            written += len(piece)
+            for _ in range(rng.randint(0, 2)):
+                index = rng.randrange(3)
+                if rng.random() < 0.1:
+                    readers[index] = ExperimentManager(home=home)  # a new process
+                budget = rng.choice([None, 2048, 16384])
+                if rng.random() < 0.1:
+                    with closing(sqlite3.connect(home / "nbexp.db", timeout=5)) as holder:
+                        holder.execute("BEGIN IMMEDIATE")
+                        with contextlib.suppress(StoreError):  # (a pass may store nothing)
+                            readers[index].service.metrics.update(running, budget=budget)
+                        holder.rollback()
+                else:
+                    readers[index].service.metrics.update(running, budget=budget)
+    found, _ = MetricExtractor().feed(data, final=True)
+    fresh = ExperimentManager(home=home)
+    stored, summaries = fresh.metrics(exp.id), fresh.service.metrics.summaries(exp.id, 1)
+    assert sorted(stored) == sorted(found)
+    for name, (steps, values, _offsets) in found.items():
+        summary = summaries[name]
+        assert (summary.count, summary.last) == (len(values), values[-1])
+        assert (summary.min, summary.max) == (min(values), max(values))
+        points = [(p.step, p.value) for p in stored[name]]
+        if len(values) <= 10_000:
+            assert points == list(zip(steps, values, strict=True)), name
+        else:
+            assert len(points) <= 10_000 and points[-1] == (steps[-1], values[-1])
 
 
 def _size(path: str) -> int:
