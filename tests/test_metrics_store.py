@@ -37,6 +37,7 @@ from nbexp._core.metric_series import (
 from nbexp._io.metric_store import MetricStore
 from nbexp._service import metrics as metrics_module
 from nbexp._service import queue_watcher
+from nbexp._ui.chart import ChartFeed
 from nbexp.states import Status
 
 from .conftest import REPO
@@ -411,6 +412,27 @@ def test_a_burst_longer_than_a_tick_is_read_to_its_end_while_the_run_is_quiet(
         assert (summary.count, summary.last_step) == (5000, 4999.0)
     finally:
         manager.stop(exp.id, grace=1)
+
+
+def test_a_chart_gets_a_history_that_started_again_whole(manager: ExperimentManager) -> None:
+    """A replaced log's history starts again at the same attempt and bucket size: the chart
+    must take it whole, not keep its first points of the old one."""
+    experiment_id = _ended_experiment(manager, 1_000)
+    metrics = manager.service.metrics
+    record = manager.store.get(experiment_id)
+    metrics.update(record)
+    rows = {experiment_id: {"id": experiment_id, "attempt": 1}}
+    feed = ChartFeed(metrics)
+    metrics.row_fields([record])
+    reply = feed.request({"ids": [experiment_id], "metric": "loss"}, rows)  # type: ignore[arg-type]
+    assert len(reply["series"][str(experiment_id)][1]) == 1_000
+    assert record.log_path is not None
+    Path(record.log_path).write_text("loss=5\nloss=6\n")  # shorter: rewritten by someone
+    metrics.update(record)
+    metrics.row_fields([record])
+    part = feed.delta(rows)  # type: ignore[arg-type]
+    assert part is not None
+    assert part["series"][str(experiment_id)] == [0, [0, 1], [5, 6]]
 
 
 def test_a_replaced_log_is_read_again_from_its_start(manager: ExperimentManager) -> None:

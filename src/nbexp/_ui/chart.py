@@ -84,8 +84,9 @@ class ChartFeed:
             self._sent[experiment_id] = (attempt, 1, 0, updated)
             return None if sent is not None and sent[0] == attempt else [0, [], []]
         bucket, stored, points = found
-        if sent is not None and sent[0] == attempt and sent[1] != bucket:
-            # Thinned since: the browser's copy is at another resolution. Send it whole.
+        if sent is not None and sent[0] == attempt and (sent[1] != bucket or stored < start):
+            # Thinned since (the browser's copy is at another resolution), or started again
+            # (a replaced log is read from its start): send it whole.
             bucket, stored, points = self.metrics.series_since(
                 experiment_id, attempt, self.metric, 0
             ) or (bucket, stored, points)
