@@ -435,6 +435,26 @@ def test_a_chart_gets_a_history_that_started_again_whole(manager: ExperimentMana
     assert part["series"][str(experiment_id)] == [0, [0, 1], [5, 6]]
 
 
+def test_a_summary_is_stamped_when_it_is_stored_not_when_its_pass_asked(
+    manager: ExperimentManager, home: Path
+) -> None:
+    """A row asks for the summaries written since its last look (less a few seconds of
+    slack): a pass that waited for the write lock longer than that must not store an older
+    time than the commits that went before it."""
+    experiment_id = _ended_experiment(manager, 100)
+    record = manager.store.get(experiment_id)
+    holder = sqlite3.connect(home / "nbexp.db", timeout=5, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writes for a while
+    reader = threading.Thread(target=manager.service.metrics.update, args=(record,))
+    reader.start()
+    time.sleep(0.5)
+    released = time.time()
+    holder.execute("COMMIT")
+    holder.close()
+    reader.join(timeout=30)
+    assert manager.service.metrics.summaries(experiment_id, 1)["loss"].updated >= released
+
+
 def test_a_replaced_log_is_read_again_from_its_start(manager: ExperimentManager) -> None:
     experiment_id = _ended_experiment(manager, 100)
     assert len(manager.metrics(experiment_id)["loss"]) == 100

@@ -198,9 +198,11 @@ class MetricStore:
     ) -> Cursor | None:
         """Store one pass if the cursor is still `expected` (nobody stored these bytes
         meanwhile): the new cursor; None when another process got there first."""
-        now = time.time()
         token = json.dumps(writes.state, separators=(",", ":"))
         with self.store.write() as conn:
+            # Stamped once the write lock is held, so summaries' times follow commit order:
+            # a reader that asks for those written since its last look misses none.
+            now = time.time()
             if not _move_cursor(conn, experiment_id, attempt, expected, writes.offset, token):
                 return None
             key = (experiment_id, attempt)
