@@ -263,13 +263,6 @@ def test_a_chart_that_reads_during_a_pass_gets_what_is_stored(
     assert [p[1] for p in points[:stored]] == [float(f"{i / 5000:.5f}") for i in range(stored)]
 
 
-BURST_THEN_QUIET = """
-import sys, time
-print("".join(f"step={i} loss={1 / (i + 1):.6f}\\n" for i in range(int(sys.argv[1]))), flush=True)
-time.sleep(120)
-"""
-
-
 def test_a_history_read_while_another_process_stores_a_pass_is_one_history(
     manager: ExperimentManager, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -382,6 +375,13 @@ def test_readers_that_race_and_fail_store_exactly_what_the_log_says(
             assert points == list(zip(steps, values, strict=True)), name
         else:
             assert len(points) <= 10_000 and points[-1] == (steps[-1], values[-1])
+
+
+BURST_THEN_QUIET = """
+import sys, time
+print("".join(f"step={i} loss={1 / (i + 1):.6f}\\n" for i in range(int(sys.argv[1]))), flush=True)
+time.sleep(120)
+"""
 
 
 def _size(path: str) -> int:
