@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from nbexp import ExperimentManager
+from nbexp._core.records import ExperimentRecord
 from nbexp._io import proc as _proc
+from nbexp._io.metric_store import MetricStore
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -95,3 +97,31 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, describe=
 
 def python_command(code: str) -> list[str]:
     return [sys.executable, "-c", code]
+
+
+def ended_experiment_with_log(manager: ExperimentManager, data: bytes) -> ExperimentRecord:
+    """A completed experiment whose log holds `data` and whose metrics nobody has read yet.
+    Its runner is gone first, and with it the end step that reads the log (started after
+    the end is recorded: it would otherwise read `data` at a moment of its choosing)."""
+    exp = manager.run(["sh", "-c", "exit 0"])
+    manager.service.wait(exp.id, timeout=30)
+    record = manager.store.get(exp.id)
+    manager.service.wait_runner_gone(record)
+    MetricStore(manager.store).forget(exp.id, 1)
+    assert record.log_path is not None
+    Path(record.log_path).write_bytes(data)
+    return record
+
+
+def mount_tmpfs(path: Path, size: str) -> None:
+    """A tmpfs of `size` (mode 0700) at `path`, which must exist; skips the test where one
+    cannot be mounted (not root, or a container that allows no mounts)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")

@@ -40,7 +40,7 @@ from nbexp._service import queue_watcher
 from nbexp._ui.chart import ChartFeed
 from nbexp.states import Status
 
-from .conftest import REPO
+from .conftest import REPO, ended_experiment_with_log
 from .log_mixes import mixed_log
 
 # -- pure ----------------------------------------------------------------------------------
@@ -132,21 +132,11 @@ def test_directions_and_the_main_metric() -> None:
 
 # -- the store -----------------------------------------------------------------------------
 
-WRITER = """
-import sys
-with open(sys.argv[1], "w") as log:
-    for i in range(int(sys.argv[2])):
-        log.write(f"step={i} loss={1 / (i + 1):.6f} acc={i / int(sys.argv[2]):.5f}\\n")
-"""
-
 
 def _ended_experiment(manager: ExperimentManager, lines: int) -> int:
-    exp = manager.run(["sh", "-c", "exit 0"])
-    manager.service.wait(exp.id, timeout=30)
-    record = manager.store.get(exp.id)
-    subprocess.run([sys.executable, "-c", WRITER, str(record.log_path), str(lines)], check=True)
-    MetricStore(manager.store).forget(exp.id, 1)  # the end step may have read the empty log
-    return exp.id
+    """An ended experiment whose log holds `lines` metrics lines that nobody has read."""
+    log = "".join(f"step={i} loss={1 / (i + 1):.6f} acc={i / lines:.5f}\n" for i in range(lines))
+    return ended_experiment_with_log(manager, log.encode()).id
 
 
 READER = """
@@ -332,13 +322,8 @@ def test_readers_that_race_and_fail_store_exactly_what_the_log_says(
     counts, last, min and max. (Seeds 1, 24 and 28 failed while a refused pass was kept.)"""
     rng = random.Random(seed)
     data = mixed_log(seed) * rng.choice([1, 3, 40, 80])
-    exp = manager.run(["sh", "-c", "exit 0"])
-    manager.service.wait(exp.id, timeout=30)
-    ended = manager.store.get(exp.id)
-    manager.service.wait_runner_gone(ended)  # and its end step, which reads the log
-    MetricStore(manager.store).forget(exp.id, 1)
+    ended = ended_experiment_with_log(manager, b"")
     assert ended.log_path is not None
-    Path(ended.log_path).write_bytes(b"")
     running = replace(ended, status=Status.RUNNING)  # read as a run that still prints
     monkeypatch.setenv("NBEXP_BUSY_TIMEOUT", "0.2")
     readers = [ExperimentManager(home=home) for _ in range(3)]
@@ -364,7 +349,7 @@ def test_readers_that_race_and_fail_store_exactly_what_the_log_says(
                     readers[index].service.metrics.update(running, budget=budget)
     found, _ = MetricExtractor().feed(data, final=True)
     fresh = ExperimentManager(home=home)
-    stored, summaries = fresh.metrics(exp.id), fresh.service.metrics.summaries(exp.id, 1)
+    stored, summaries = fresh.metrics(ended.id), fresh.service.metrics.summaries(ended.id, 1)
     assert sorted(stored) == sorted(found)
     for name, (steps, values, _offsets) in found.items():
         summary = summaries[name]

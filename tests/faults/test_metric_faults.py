@@ -15,22 +15,14 @@ from nbexp import ExperimentManager
 from nbexp._core.errors import StoreError
 from nbexp._io.metric_store import MetricStore
 
-from ..conftest import kill_pids, processes_of_home
+from ..conftest import ended_experiment_with_log, kill_pids, mount_tmpfs, processes_of_home
 
 
 @pytest.fixture
 def small_home(home: Path) -> Iterator[Path]:
     """The whole home on a 4 MiB tmpfs."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a tmpfs for the home")
     home.mkdir(mode=0o700)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(home)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    mount_tmpfs(home, "4m")
     yield home
     kill_pids(processes_of_home(home))
     subprocess.run(["umount", "-l", str(home)], check=False)
@@ -49,14 +41,8 @@ def _fill(path: Path) -> None:
 
 def test_a_full_disk_refuses_a_history_in_one_line_and_loses_none_of_it(small_home: Path) -> None:
     manager = ExperimentManager(home=small_home)
-    exp = manager.run(["sh", "-c", "exit 0"])
-    manager.service.wait(exp.id, timeout=30)
-    record = manager.store.get(exp.id)
-    manager.service.wait_runner_gone(record)  # and its end step, which reads the log
-    MetricStore(manager.store).forget(exp.id, 1)
-    assert record.log_path is not None
     lines = (f"step={i} loss={1 / (i + 1):.6f} acc={i % 997 / 997:.4f}\n" for i in range(40_000))
-    Path(record.log_path).write_text("".join(lines))  # ~1.4 MB: points past the bound
+    exp = ended_experiment_with_log(manager, "".join(lines).encode())  # ~1.4 MB: past the bound
     _fill(small_home / "filler")
     reader = ExperimentManager(home=small_home)  # a process that reads it first now
     with pytest.raises(StoreError, match="full"):

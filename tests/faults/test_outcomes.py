@@ -18,7 +18,7 @@ import pytest
 from nbexp import ExperimentManager, Status
 from nbexp._io import proc as _proc
 
-from ..conftest import NBEXP_CLI, cli, kill_pids, processes_of_home, wait_for
+from ..conftest import NBEXP_CLI, cli, kill_pids, mount_tmpfs, processes_of_home, wait_for
 
 PY = sys.executable
 
@@ -74,18 +74,10 @@ def test_lost_is_never_declared_while_a_process_of_the_experiment_lives(
 @pytest.fixture
 def full_logs(home: Path) -> Path:
     """The home's logs/ on a 1 MiB tmpfs, filled up (root in a container that allows mounts)."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a tmpfs for logs/")
     ExperimentManager(home=home)  # the store exists before logs/ becomes a mount point
     logs = home / "logs"
     logs.mkdir(mode=0o700, exist_ok=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(logs)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    mount_tmpfs(logs, "1m")
     yield logs
     kill_pids(processes_of_home(home))
     subprocess.run(["umount", "-l", str(logs)], check=False)
