@@ -407,6 +407,20 @@ class Database:
                 raise
             conn.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: the reads inside see the database as at the first of them."""
+        with self.translate_errors():
+            conn = self.connection()
+            if conn.in_transaction:  # already inside one (a write, an outer snapshot)
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")  # it only read: this just ends the snapshot
+
     # -- schema and identity ----------------------------------------------------------------
 
     def _check_version(self, conn: sqlite3.Connection) -> int:

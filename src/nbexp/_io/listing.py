@@ -264,19 +264,15 @@ def changed_since(
 ) -> tuple[int, list[ExperimentRecord], set[int] | None]:
     """(the counter now, the experiments changed after `seq`, and the ids that exist when some
     of `known` may be gone, else None), read in one transaction so that they agree."""
-    with store.read() as conn:
-        conn.execute("BEGIN")
-        try:
-            now = int(conn.execute("SELECT seq FROM change_seq").fetchone()[0])
-            rows = conn.execute(
-                "SELECT * FROM experiments WHERE changed > ? ORDER BY id", (seq,)
-            ).fetchall()
-            count = conn.execute("SELECT COUNT(*) FROM experiments").fetchone()[0]
-            ids = None
-            if count != len(known) + sum(1 for r in rows if r["id"] not in known):
-                ids = {r[0] for r in conn.execute("SELECT id FROM experiments")}
-        finally:
-            conn.execute("COMMIT")
+    with store.snapshot() as conn:
+        now = int(conn.execute("SELECT seq FROM change_seq").fetchone()[0])
+        rows = conn.execute(
+            "SELECT * FROM experiments WHERE changed > ? ORDER BY id", (seq,)
+        ).fetchall()
+        count = conn.execute("SELECT COUNT(*) FROM experiments").fetchone()[0]
+        ids = None
+        if count != len(known) + sum(1 for r in rows if r["id"] not in known):
+            ids = {r[0] for r in conn.execute("SELECT id FROM experiments")}
     return now, _records(rows), ids
 
 

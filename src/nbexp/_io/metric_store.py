@@ -12,7 +12,7 @@ import _sqlite3 as sqlite3  # the C module alone: see _io/database.py
 import contextlib
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -77,21 +77,6 @@ class MetricStore:
         self.store = store
 
     # -- reading ----------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """The reads made inside see the store as it was at the first one: a cursor and the
-        chunks it describes stay one history while another process stores a pass between
-        the two reads."""
-        with self.store.read() as conn:
-            if conn.in_transaction:  # already inside one (a write, an outer snapshot)
-                yield
-                return
-            conn.execute("BEGIN")
-            try:
-                yield
-            finally:
-                conn.execute("COMMIT")  # it only read: this just ends the snapshot
 
     def cursor(self, experiment_id: int, attempt: int) -> Cursor:
         """Where extraction of an attempt's log stands (offset 0 and no state before any)."""

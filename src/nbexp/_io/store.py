@@ -139,6 +139,11 @@ class Store:
         """One write transaction; taken at BEGIN so that compare-and-set steps never deadlock."""
         return self.db.write()
 
+    def snapshot(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """Reads that see the store as it was at the first of them (one read transaction), so
+        that what they read together agrees while other processes write between them."""
+        return self.db.snapshot()
+
     def schema_version(self) -> int:
         with self.read() as conn:
             return int(conn.execute("PRAGMA user_version").fetchone()[0])

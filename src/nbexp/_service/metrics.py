@@ -431,7 +431,7 @@ class Metrics:
     ) -> dict[str, list[MetricPoint]]:
         """Every stored point of the attempt's metrics (or of `names`), oldest first, ending with
         the latest value."""
-        with self.db.snapshot():  # the chunks as the cursor describes them, never a pass apart
+        with self.store.snapshot():  # the chunks as the cursor describes them, never a pass apart
             cursor = self.db.cursor(experiment_id, attempt)
             states = cursor.state.get("series", {})
             wanted = list(states) if names is None else [n for n in names if n in states]
@@ -454,7 +454,7 @@ class Metrics:
         must take the whole history again, from 0)."""
         # Not halfway through this process's pass (its points counted, not yet stored), and
         # the chunks as the cursor read describes them (another process's pass in between).
-        with self._lock, self.db.snapshot():
+        with self._lock, self.store.snapshot():
             return self._series_since(experiment_id, attempt, name, start)
 
     def _series_since(
