@@ -361,17 +361,9 @@ def test_a_frame_read_again_with_its_escapes_adds_no_point() -> None:
 def extract_in_reads(
     data: bytes, cuts: list[int], *, from_json: bool = False
 ) -> dict[str, list[tuple[float, float]]]:
-    """The points of `data` read as a log that had grown to each of `cuts` when read (each read
-    going on where the last one's consumed bytes end); with `from_json`, a new extractor goes
-    on from the last one's state as JSON at every read (a new process, as the store does)."""
-    extractor, series, start = MetricExtractor(), {}, 0
-    for end in [*cuts, len(data)]:
-        found, consumed = extractor.feed(data[start:end], final=end == len(data))
-        add(series, found)
-        start += consumed
-        if from_json:
-            extractor = MetricExtractor(json.loads(json.dumps(extractor.state)))
-    return series
+    """The points of `data` read as `read_in_pieces` says, grouped by series."""
+    series, _ = read_in_pieces(data, cuts, from_json=from_json)
+    return {name: points for name, (points, _offsets) in series.items()}
 
 
 @pytest.mark.parametrize("seed", range(120))
@@ -604,20 +596,31 @@ def extract_with_state(
 ) -> tuple[dict[str, tuple[list[tuple[float, float]], list[int]]], MetricExtractor]:
     """The points of each series and their offsets in the whole log, fed as `extract` says; and
     the extractor."""
+    step = chunk or len(data) or 1
+    return read_in_pieces(data, [*range(step, len(data), step), len(data)])
+
+
+def read_in_pieces(
+    data: bytes, cuts: list[int], *, from_json: bool = False
+) -> tuple[dict[str, tuple[list[tuple[float, float]], list[int]]], MetricExtractor]:
+    """The points of each series and their offsets in the whole log, read as a log that had
+    grown to each of `cuts` when read (each read going on where the last one's consumed bytes
+    end), then once more, complete; and the last extractor. With `from_json`, a new extractor
+    goes on from the last one's state as JSON at every read (a new process, as the store does)."""
     extractor = MetricExtractor()
     series: dict[str, tuple[list[tuple[float, float]], list[int]]] = {}
-    start = written = 0
-    while True:
-        final = written >= len(data)
-        written = min(len(data), written + (chunk or len(data)))
-        found, consumed = extractor.feed(data[start:written], final=final)
+    start = 0
+    ends = [*cuts, len(data)]
+    for index, end in enumerate(ends):
+        found, consumed = extractor.feed(data[start:end], final=index == len(ends) - 1)
         for name, (steps, values, offsets) in found.items():
             points, at = series.setdefault(name, ([], []))
             points.extend(zip(steps, values, strict=True))
             at.extend(start + offset for offset in offsets)
-        if final:
-            return series, extractor
         start += consumed
+        if from_json:
+            extractor = MetricExtractor(json.loads(json.dumps(extractor.state)))
+    return series, extractor
 
 
 def test_a_frame_template_reads_only_frames_of_its_shape() -> None:
