@@ -9,6 +9,7 @@ import pty
 import select
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -190,3 +191,56 @@ def test_no_color_is_honoured(manager: ExperimentManager) -> None:
     # An explicit --color always wins over NO_COLOR.
     forced = cli(manager.home, "logs", "--color", "always", str(exp.id), env=env)
     assert SGR_RED in forced.stdout
+
+
+def test_logs_in_a_pipe_prints_as_it_reads(manager: ExperimentManager) -> None:
+    """`nbexp logs ID | …` streams: its first lines come out while the log is still being
+    read (here a FIFO put in place of the log, written 2 MiB, then held open), not once the
+    whole log is in memory."""
+    exp = manager.run(["sh", "-c", "exit 0"])
+    manager.service.wait(exp.id, timeout=30)
+    manager.service.wait_runner_gone(exp.record)
+    log_path = Path(str(exp.record.log_path))
+    log_path.unlink()
+    os.mkfifo(log_path)
+    env = dict(os.environ, NBEXP_HOME=str(manager.home))
+    reader = subprocess.Popen(
+        [*NBEXP_CLI, "logs", str(exp.id)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    printed: list[bytes] = []
+    first_line = threading.Event()
+
+    def drain() -> None:  # what `nbexp logs` prints, read as it comes
+        assert reader.stdout is not None
+        for line in reader.stdout:
+            printed.append(line)
+            first_line.set()
+
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
+    try:
+        # Opening a FIFO without a reader fails at once when non-blocking: wait for the reader.
+        fd = wait_for(lambda: _open_for_writing(log_path, reader), timeout=30)
+        lines = [b"line %07d of a long log\n" % i for i in range(100_000)]
+        with open(fd, "wb") as fifo:
+            os.set_blocking(fd, True)
+            fifo.write(b"".join(lines))
+            fifo.flush()
+            assert first_line.wait(30), "nothing printed while the log was still open"
+            assert printed[0] == lines[0]
+        assert reader.wait(timeout=30) == 0
+        drainer.join(timeout=30)
+        assert printed == lines
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+        reader.communicate()
+
+
+def _open_for_writing(fifo: Path, reader: subprocess.Popen[bytes]) -> int | None:
+    """A FIFO's writing end once `reader` has opened it, else None."""
+    assert reader.poll() is None, reader.communicate()
+    try:
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # ENXIO: nobody reads it yet
+        return None

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -371,3 +372,41 @@ def test_a_pipe_gets_the_text_of_a_link_only(tmp_path: Path) -> None:
     out = io.StringIO()
     follow_to_terminal(log_path, out, is_finished=lambda: True)
     assert out.getvalue() == "see docs.\n"
+
+
+def test_a_plain_log_is_written_out_in_bounded_memory(tmp_path: Path) -> None:
+    """`nbexp logs` without colours streams: the Python heap's peak while writing a log does
+    not grow with the log (the lines used to be gathered first: ~1.6x the log)."""
+    from nbexp._cli.tables import write_plain_log
+
+    line = b"2026-11-29 21:35:00 INFO train step=%09d loss=0.25 lr=3e-4 \x1b[32mok\x1b[0m\r\n"
+    peaks = []
+    for lines in (50_000, 200_000):
+        log_path = tmp_path / f"{lines}.log"
+        with open(log_path, "wb") as log:
+            for start in range(0, lines, 10_000):
+                log.write(b"".join(line % i for i in range(start, start + 10_000)))
+        sink = _LineCounter()
+        tracemalloc.start()
+        try:
+            assert write_plain_log(log_path, sink, tail=None, rows=40)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert sink.lines == lines
+        assert sink.start.startswith("2026-11-29 21:35:00 INFO train step=000000000 loss=0.25")
+    # 4x the log: the same peak give or take a chunk's worth (the old way: 4x the peak).
+    assert peaks[1] < 1.3 * peaks[0], f"peaks {peaks} for logs of 50,000 and 200,000 lines"
+
+
+class _LineCounter(io.StringIO):
+    """A text sink that keeps the start of what it was given and counts its lines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines, self.start = 0, ""
+
+    def write(self, text: str) -> int:
+        self.start = self.start or text[:200]
+        self.lines += text.count("\n")
+        return len(text)

@@ -11,10 +11,7 @@ from .._core.errors import NbexpError
 from .._manager import ExperimentManager
 from .._service.core import tty_rows
 from .base import Handler, add_color_option, line_count
-from .tables import (
-    wants_color,
-    write_styled_log,
-)
+from .tables import wants_color, write_plain_log, write_styled_log
 
 
 def add_verbs(sub: Any, name: str) -> None:
@@ -56,8 +53,14 @@ def _logs(manager: ExperimentManager, args: argparse.Namespace) -> int:
     if color:
         write_styled_log(path, sys.stdout, tail=args.tail, rows=tty_rows(record))
     else:
-        for line in manager.logs(args.id, tail=args.tail, attempt=args.attempt):
-            sys.stdout.write(line + "\n")
+        had_text = write_plain_log(path, sys.stdout, tail=args.tail, rows=tty_rows(record))
+        current = args.attempt in (None, record.attempt)
+        if not had_text and current and manager.get(args.id).record.log_problem:
+            sys.stdout.flush()
+            raise NbexpError(
+                f"experiment {record.id} has no output to show: "
+                f"{manager.get(args.id).record.log_problem}"
+            )
     sys.stdout.flush()
     _note_log_problem(manager, args)
     return 0

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from .._core.records import ExperimentRecord
 from .._core.states import Status
 from .._io.gpus import SIMULATED_GPUS_ENV, GpuReport, GpuSnapshot
+from .._io.logs import rendered_batches
 from ..terminal import Screen, Span, sgr
 
 COLOR_CHOICES = ("auto", "always", "never")
@@ -234,6 +235,26 @@ def json_text(value: Any) -> str:
 
 
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
+
+
+def write_plain_log(
+    path: str | os.PathLike[str], out: TextIO, *, tail: int | None, rows: int
+) -> bool:
+    """A log's rendered lines (the last `tail`) without colours, streamed as they become final:
+    memory holds a window of lines whatever the log's size. True when a line had text."""
+    batches = rendered_batches(path, rows=rows)
+    if tail is not None:
+        kept: deque[str] = deque(maxlen=tail)
+        for batch in batches:
+            kept.extend(batch)
+        batches = iter([list(kept)] if tail > 0 else [])
+    had_text = False
+    for batch in batches:
+        if batch:
+            out.write("\n".join(batch))
+            out.write("\n")
+            had_text = had_text or any(map(str.strip, batch))
+    return had_text
 
 
 def write_styled_log(

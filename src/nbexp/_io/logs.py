@@ -10,13 +10,15 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple, overload
 
 from ..terminal import Screen, ScreenState, Span, render
 
-__all__ = ["FollowUpdate", "LogFollower", "TailCache", "render_file"]
+__all__ = ["FollowUpdate", "LogFollower", "TailCache", "render_file", "rendered_batches"]
 
 TRUNCATED_NOTE = "[nbexp: log truncated, restarting]"
 DELETED_NOTE = "[nbexp: log file deleted; showing what was read]"
@@ -289,6 +291,25 @@ class LogFollower:
         return [found.get(n, GONE_LINE) for n in range(start, stop)]
 
 
+def rendered_batches(path: str | os.PathLike[str], *, rows: int = 40) -> Iterator[list[str]]:
+    """A log file's rendered lines in order, a batch at a time as soon as they can no longer
+    change; read in 1 MiB chunks.
+
+    Memory holds a window of lines and one chunk's worth, whatever the file's size, so a
+    caller can print a log of any length. A missing file gives no lines.
+    """
+    batches: list[list[str]] = []
+    screen = Screen(
+        rows, max_lines=max(rows, 1000), on_final=lambda _, lines: batches.append(lines)
+    )
+    with suppress(FileNotFoundError), open(path, "rb") as log:
+        while chunk := log.read(1 << 20):
+            screen.feed(chunk)
+            yield from batches
+            batches.clear()
+    yield screen.lines()
+
+
 def render_file(
     path: str | os.PathLike[str], *, tail: int | None = None, rows: int = 40
 ) -> list[str]:
@@ -297,16 +318,12 @@ def render_file(
     With `tail`, memory stays bounded by `tail` lines whatever the file's size; without it,
     by the lines themselves (never the raw bytes as well). A missing file gives [].
     """
-    kept: deque[str] = deque(maxlen=tail)
-    screen = Screen(rows, max_lines=max(rows, 1000), on_final=lambda _, texts: kept.extend(texts))
-    try:
-        with open(path, "rb") as log:
-            while chunk := log.read(1 << 20):
-                screen.feed(chunk)
-    except FileNotFoundError:
+    if tail is not None and tail <= 0:
         return []
-    kept.extend(screen.lines())
-    return list(kept) if tail is None or tail > 0 else []
+    kept: deque[str] = deque(maxlen=tail)
+    for batch in rendered_batches(path, rows=rows):
+        kept.extend(batch)
+    return list(kept)
 
 
 # Enough of a log's end to hold its last progress bar and a few lines of output, however fast it
