@@ -36,7 +36,9 @@ def processes_of_home(home: Path) -> set[int]:
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if b"nbexp._exec.runner" in b" ".join(argv) and str(home).encode() in argv:
+        started = b" ".join(argv)  # a runner, or a helper (queue watcher, metrics reader)
+        nbexp_module = b"nbexp._exec.runner" in started or b"nbexp._service." in started
+        if nbexp_module and str(home).encode() in argv:
             pids.add(int(entry))
     pids.discard(os.getpid())
     return {p for p in pids if _proc.is_alive(p)}

@@ -312,11 +312,11 @@ class Metrics:
             p for blob in self.db.chunks(*key, [name]).get(name, []) for p in decode_points(blob)
         ]
 
-    def tick(self, records: Sequence[ExperimentRecord]) -> None:
+    def tick(self, records: Sequence[ExperimentRecord], *, read_running: bool = True) -> None:
         """A monitor tick's share: read what running experiments printed since the last tick
-        (at most TICK_BYTES each), read to the end those that just ended, and one ended
-        attempt that nobody has read yet (runs from before this nbexp, or whose end step
-        failed), newest first."""
+        (at most TICK_BYTES each; not the local ones when `read_running` is False: a metrics
+        reader does), read to the end those that just ended, and one ended attempt that nobody
+        has read yet (runs from before this nbexp, or whose end step failed), newest first."""
         if self._final is None:
             self._final = set(self.db.final_cursors())
         backfill: ExperimentRecord | None = None
@@ -329,10 +329,20 @@ class Metrics:
                     self._read_to_end(record)  # it ran while we watched
                 elif backfill is None or record.id > backfill.id:
                     backfill = record
-            elif record.status not in (Status.PENDING, Status.QUEUED):
+            elif record.status in (Status.PENDING, Status.QUEUED):
+                continue
+            elif read_running or record.executor != "local":
                 self.update(record, budget=TICK_BYTES)  # running (or paused)
+            else:
+                self._live.pop(key, None)  # read elsewhere: from the stored cursor if we resume
         if backfill is not None:
             self._read_to_end(backfill, budget=TICK_BYTES)
+
+    def forget_except(self, keys: set[tuple[int, int]]) -> None:
+        """Drop the live state of every attempt not in `keys` (a long-lived reader's memory)."""
+        with self._lock:
+            for key in [k for k in self._live if k not in keys]:
+                del self._live[key]
 
     def _read_to_end(self, record: ExperimentRecord, budget: int | None = None) -> None:
         self.update(record, budget=budget)

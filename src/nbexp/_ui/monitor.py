@@ -18,6 +18,7 @@ from typing import Any
 from .._core.records import ExperimentRecord
 from .._service.core import Service
 from .._service.gpus import GpuOwnership
+from .._service.metrics_reader import READ_BY_READER, ReaderStarter
 from . import protocol
 from .protocol import GpuInfo, GpuProcessJson, GpuReading, NodeGpusJson, RowJson
 from .rowcache import RowCache
@@ -82,6 +83,7 @@ class Monitor:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self.metrics_reader = ReaderStarter(service.home)
 
     # -- subscribers -----------------------------------------------------------------------
 
@@ -166,7 +168,12 @@ class Monitor:
         built again this tick."""
         metrics = self.service.metrics
         try:
-            metrics.tick(records)
+            # A home's metrics reader (a process of its own) reads the running local logs
+            # while it lives; this kernel does only until it starts, or if it dies.
+            local = not self.service.store.read_only and any(
+                r.executor == "local" and r.status in READ_BY_READER for r in records
+            )
+            metrics.tick(records, read_running=not (local and self.metrics_reader.ensure()))
         except Exception as e:  # a locked store now and then: the next tick goes on from there
             errors.append(f"reading metrics failed: {e}")
         try:

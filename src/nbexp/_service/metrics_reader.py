@@ -1,0 +1,167 @@
+"""One process per home that reads running local experiments' logs into their metric histories,
+so that a notebook kernel watching them does not: a dashboard's monitor asks
+`ReaderStarter.ensure` at each tick and, while a reader holds the home's lock, leaves the
+running experiments' passes to it (table rows and charts read the store either way). Any
+number of kernels then share one reader instead of each extracting the same bytes, and
+histories keep growing after the kernel is gone.
+
+`… --watch HOME [IDLE_EXIT_S]` reads every READ_INTERVAL_S until no local experiment has run
+for IDLE_EXIT_S seconds.
+It is started as `python -c "… from nbexp._service.metrics_reader import main; main()" …`,
+detached, so it outlives the kernel that started it. If it dies, the kernel's next tick finds
+the lock free and reads the logs itself again (and starts another, at most once per
+RESTART_AFTER_S): nothing is lost, the cursor in the store says where reading stands.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .._core.states import Status
+from .._io.spawn import python_entry, track_child
+from .._io.store import Store
+from .metrics import Metrics
+
+READER_LOCK = "metrics-reader.lock"
+READ_INTERVAL_S = 1.0
+IDLE_EXIT_S = 10.0
+RESTART_AFTER_S = 30.0  # a reader that keeps dying is not restarted at every tick
+READ_BY_READER = (Status.RUNNING, Status.PAUSED)  # of local experiments
+
+
+def _open_lock(home: str | os.PathLike[str]) -> int:
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    return os.open(os.path.join(home, READER_LOCK), flags, 0o600)
+
+
+def reader_pid(home: str | os.PathLike[str]) -> int | None:
+    """The pid of the reader holding this home's lock right now (0 if it has not written its
+    pid yet), else None."""
+    try:
+        fd = _open_lock(home)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            return int(os.pread(fd, 32, 0) or b"0")
+        except ValueError:
+            return 0  # taken, its pid being written
+    finally:
+        os.close(fd)  # closing releases a lock we took
+    return None
+
+
+class ReaderStarter:
+    """Starts a home's reader when none holds the lock (from a dashboard's monitor)."""
+
+    def __init__(self, home: str | os.PathLike[str]) -> None:
+        self.home = str(home)
+        self._last_start = -RESTART_AFTER_S
+
+    def ensure(self) -> bool:
+        """Whether a reader holds the lock now; if not, start one (it takes over from a later
+        tick on: until then the caller reads the logs itself)."""
+        if reader_pid(self.home) is not None:
+            return True
+        if time.monotonic() - self._last_start >= RESTART_AFTER_S:
+            self._last_start = time.monotonic()
+            try:
+                reader = subprocess.Popen(
+                    [sys.executable, *python_entry(__name__), "--watch", self.home],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            except OSError:
+                return False  # the caller keeps reading the logs itself
+            track_child(reader)
+        return False
+
+
+def _hold_lock(home: str) -> int | None:
+    """Take the home's reader lock for good (an fd to keep open, our pid written in it)."""
+    try:
+        fd = _open_lock(home)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            print(f"nbexp: {home}/{READER_LOCK} is a symlink: not reading metrics", file=sys.stderr)
+        return None
+    for _ in range(20):  # a kernel's `reader_pid` holds the lock for a few µs now and then
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            time.sleep(0.005)
+    else:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def read_while_running(
+    metrics: Metrics,
+    store: Store,
+    interval: float = READ_INTERVAL_S,
+    idle_exit: float = IDLE_EXIT_S,
+) -> None:
+    """Read the running local experiments' new output every `interval` seconds (at most
+    TICK_BYTES each, as a monitor tick does) until none has run for `idle_exit` seconds, or
+    every round has failed for 3 x `idle_exit` (a home deleted under it: a kernel starts
+    another reader if it is needed)."""
+    idle_since: float | None = None
+    failing_since: float | None = None
+    while True:
+        began = time.monotonic()
+        try:
+            running = [r for r in store.list(READ_BY_READER) if r.executor == "local"]
+            metrics.forget_except({(r.id, r.attempt) for r in running})
+            metrics.tick(running)
+            failing_since = None
+        except Exception as e:  # a locked store, a full disk: the stored cursor says where to go on
+            print(f"nbexp: reading metrics failed: {e}", file=sys.stderr)
+            failing_since = began if failing_since is None else failing_since
+            if began - failing_since >= 3 * idle_exit:
+                return
+            running = None
+        if running == []:
+            idle_since = began if idle_since is None else idle_since
+            if began - idle_since >= idle_exit:
+                return
+        elif running:
+            idle_since = None
+        time.sleep(max(0.0, interval - (time.monotonic() - began)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) not in (2, 3) or args[0] != "--watch":
+        print("usage: … metrics_reader --watch HOME [IDLE_EXIT_S]", file=sys.stderr)
+        return 2
+    home = str(Path(args[1]))
+    idle_exit = float(args[2]) if len(args) == 3 else IDLE_EXIT_S
+    fd = _hold_lock(home)
+    if fd is None:
+        return 0  # another reader has it
+    try:
+        store = Store(home)
+        read_while_running(Metrics(store), store, idle_exit=idle_exit)
+    finally:
+        os.close(fd)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
