@@ -189,3 +189,16 @@ def test_list_says_why_an_experiment_waits(manager: ExperimentManager) -> None:
     manager.run(["true"], gpus=2, queue=True)
     row = cli(manager.home, "list").stdout.splitlines()[2]
     assert "queued" in row and "needs 2 free GPUs, 1 free" in row
+
+
+def test_a_planted_watcher_lock_symlink_is_never_followed(home: Path, tmp_path: Path) -> None:
+    """Checking for a queue watcher opened the lock with O_CREAT through whatever was there: a
+    dangling symlink made it create the file it pointed at."""
+    from nbexp._service.scheduling import hold_watcher_lock, queue_watcher_running
+
+    ExperimentManager(home=home)  # the home exists
+    target = tmp_path / "created-through-the-link"
+    (home / "queue-watcher.lock").symlink_to(target)
+    assert queue_watcher_running(str(home)) is False
+    assert hold_watcher_lock(str(home)) is None
+    assert not target.exists()

@@ -16,7 +16,6 @@ RESTART_AFTER_S): nothing is lost, the cursor in the store says where reading st
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._core.states import Status
+from .._io.home_locks import hold, holder
 from .._io.spawn import python_entry, track_child
 from .._io.store import Store
 from .metrics import Metrics
@@ -36,28 +36,10 @@ RESTART_AFTER_S = 30.0  # a reader that keeps dying is not restarted at every ti
 READ_BY_READER = (Status.RUNNING, Status.PAUSED)  # of local experiments
 
 
-def _open_lock(home: str | os.PathLike[str]) -> int:
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-    return os.open(os.path.join(home, READER_LOCK), flags, 0o600)
-
-
 def reader_pid(home: str | os.PathLike[str]) -> int | None:
     """The pid of the reader holding this home's lock right now (0 if it has not written its
     pid yet), else None."""
-    try:
-        fd = _open_lock(home)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        try:
-            return int(os.pread(fd, 32, 0) or b"0")
-        except ValueError:
-            return 0  # taken, its pid being written
-    finally:
-        os.close(fd)  # closing releases a lock we took
-    return None
+    return holder(home, READER_LOCK)
 
 
 class ReaderStarter:
@@ -90,25 +72,14 @@ class ReaderStarter:
 
 
 def _hold_lock(home: str) -> int | None:
-    """Take the home's reader lock for good (an fd to keep open, our pid written in it)."""
+    """Take the home's reader lock for good (an fd to keep open), or None."""
     try:
-        fd = _open_lock(home)
+        fd = hold(home, READER_LOCK)
     except OSError as e:
         if e.errno == errno.ELOOP:
             print(f"nbexp: {home}/{READER_LOCK} is a symlink: not reading metrics", file=sys.stderr)
         return None
-    for _ in range(20):  # a kernel's `reader_pid` holds the lock for a few µs now and then
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            time.sleep(0.005)
-    else:
-        os.close(fd)
-        return None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
-    return fd
+    return fd if fd >= 0 else None
 
 
 def read_while_running(

@@ -6,7 +6,6 @@ runner whose experiment just ended, every CLI call and the queue watcher each ru
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from .._core.settings import Settings
 from .._core.states import HOLDING, Status
 from .._exec.base import Executor
 from .._io.gpus import GpuReport
+from .._io.home_locks import hold, holder
 from .._io.spawn import python_entry, track_child
 from .._io.store import Store
 from .claims import claim
@@ -187,25 +187,17 @@ def explicit_gpus(request: Any, report: GpuReport | None, *, force: bool) -> lis
 
 def queue_watcher_running(home: str | os.PathLike[str]) -> bool:
     """Whether a queue watcher holds this home's lock right now."""
-    fd = os.open(os.path.join(home, WATCHER_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing releases a lock we took
-    return False
+    return holder(home, WATCHER_LOCK) is not None
 
 
 def hold_watcher_lock(home: str | os.PathLike[str]) -> int | None:
-    """Take this home's queue-watcher lock for good (an fd to keep open), or None if taken."""
-    fd = os.open(os.path.join(home, WATCHER_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    """Take this home's queue-watcher lock for good (an fd to keep open), or None if taken
+    (or if the lock file cannot be opened: a symlink planted there)."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
+        fd = hold(home, WATCHER_LOCK)
+    except OSError:
         return None
-    return fd
+    return fd if fd >= 0 else None
 
 
 def watch(tick: Callable[[], None], store: Store, interval: float = WATCH_INTERVAL_S) -> None:
