@@ -18,7 +18,7 @@ from nbexp._io import proc as _proc
 from nbexp._io.database import BUSY_TIMEOUT_ENV
 from nbexp._io.metric_store import MetricStore
 from nbexp._io.spawn import python_entry
-from nbexp._service.metrics_reader import READER_LOCK, ReaderStarter, reader_pid
+from nbexp._service.metrics_reader import READER_LOCK, READER_LOG, ReaderStarter, reader_pid
 from nbexp._ui.monitor import Monitor
 
 from .conftest import wait_for
@@ -158,6 +158,22 @@ def test_a_planted_lock_symlink_is_never_written_through(
     assert target.read_text() == "keep me"
     assert reader_pid(manager.home) is None
     assert ReaderStarter(manager.home).ensure() is False  # the kernel keeps reading itself
+    # The reader a kernel starts says why in the home's metrics-reader.log.
+    log = manager.home / READER_LOG
+    wait_for(lambda: log.exists() and b"is a symlink" in log.read_bytes(), timeout=30)
+    assert target.read_text() == "keep me"
+
+
+def test_a_planted_reader_log_symlink_starts_no_reader(
+    manager: ExperimentManager, tmp_path: Path
+) -> None:
+    target = tmp_path / "victim"
+    target.write_text("keep me")
+    (manager.home / READER_LOG).symlink_to(target)
+    assert ReaderStarter(manager.home).ensure() is False  # none started: the kernel reads
+    time.sleep(0.5)
+    assert reader_pid(manager.home) is None
+    assert target.read_text() == "keep me"
 
 
 def same_points(a: dict[str, list[MetricPoint]], b: dict[str, list[MetricPoint]]) -> bool:

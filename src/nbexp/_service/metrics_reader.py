@@ -30,6 +30,8 @@ from .._io.store import Store
 from .metrics import Metrics
 
 READER_LOCK = "metrics-reader.lock"
+READER_LOG = "metrics-reader.log"
+READER_LOG_BYTES = 1 << 20
 READ_INTERVAL_S = 1.0
 IDLE_EXIT_S = 10.0
 RESTART_AFTER_S = 30.0  # a reader that keeps dying is not restarted at every tick
@@ -57,18 +59,35 @@ class ReaderStarter:
         if time.monotonic() - self._last_start >= RESTART_AFTER_S:
             self._last_start = time.monotonic()
             try:
+                log = _open_reader_log(self.home)
+            except OSError:
+                return False  # a symlink planted there, a full disk: the caller reads itself
+            try:
                 reader = subprocess.Popen(
                     [sys.executable, *python_entry(__name__), "--watch", self.home],
                     stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
                     start_new_session=True,
                     close_fds=True,
                 )
             except OSError:
                 return False  # the caller keeps reading the logs itself
+            finally:
+                os.close(log)
             track_child(reader)
         return False
+
+
+def _open_reader_log(home: str) -> int:
+    """The reader's own log (what failed, and when), started afresh past READER_LOG_BYTES."""
+    path = os.path.join(home, READER_LOG)
+    try:
+        too_big = os.lstat(path).st_size > READER_LOG_BYTES
+    except FileNotFoundError:
+        too_big = False
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    return os.open(path, flags | (os.O_TRUNC if too_big else 0), 0o600)
 
 
 def _hold_lock(home: str) -> int | None:
@@ -78,6 +97,7 @@ def _hold_lock(home: str) -> int | None:
     except OSError as e:
         if e.errno == errno.ELOOP:
             print(f"nbexp: {home}/{READER_LOCK} is a symlink: not reading metrics", file=sys.stderr)
+            sys.stderr.flush()
         return None
     return fd if fd >= 0 else None
 
@@ -90,8 +110,8 @@ def read_while_running(
 ) -> None:
     """Read the running local experiments' new output every `interval` seconds (at most
     TICK_BYTES each, as a monitor tick does) until none has run for `idle_exit` seconds, or
-    every round has failed for 3 x `idle_exit` (a home deleted under it: a kernel starts
-    another reader if it is needed)."""
+    every round has failed for 3 x `idle_exit` (a store locked for that long, or broken: a
+    kernel's next tick reads the logs itself and starts another reader later)."""
     idle_since: float | None = None
     failing_since: float | None = None
     while True:
@@ -102,7 +122,8 @@ def read_while_running(
             metrics.tick(running)
             failing_since = None
         except Exception as e:  # a locked store, a full disk: the stored cursor says where to go on
-            print(f"nbexp: reading metrics failed: {e}", file=sys.stderr)
+            when = time.strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{when} nbexp: reading metrics failed: {e}", file=sys.stderr, flush=True)
             failing_since = began if failing_since is None else failing_since
             if began - failing_since >= 3 * idle_exit:
                 return
@@ -126,10 +147,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     fd = _hold_lock(home)
     if fd is None:
         return 0  # another reader has it
+    store = None
     try:
         store = Store(home)
         read_while_running(Metrics(store), store, idle_exit=idle_exit)
     finally:
+        if store is not None:
+            store.close()
         os.close(fd)
     return 0
 
