@@ -9,7 +9,7 @@ from typing import Any
 
 from .._core.errors import NbexpError
 from .._manager import ExperimentManager
-from .._service.core import tty_rows
+from .._service.core import no_output, tty_rows
 from .base import Handler, add_color_option, line_count
 from .tables import wants_color, write_plain_log, write_styled_log
 
@@ -54,13 +54,11 @@ def _logs(manager: ExperimentManager, args: argparse.Namespace) -> int:
         write_styled_log(path, sys.stdout, tail=args.tail, rows=tty_rows(record))
     else:
         had_text = write_plain_log(path, sys.stdout, tail=args.tail, rows=tty_rows(record))
-        current = args.attempt in (None, record.attempt)
-        if not had_text and current and manager.get(args.id).record.log_problem:
-            sys.stdout.flush()
-            raise NbexpError(
-                f"experiment {record.id} has no output to show: "
-                f"{manager.get(args.id).record.log_problem}"
-            )
+        if not had_text and args.attempt in (None, record.attempt):
+            now = manager.get(args.id).record  # its runner may have recorded a problem since
+            if now.log_problem:
+                sys.stdout.flush()
+                raise no_output(now)
     sys.stdout.flush()
     _note_log_problem(manager, args)
     return 0

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from .._core.records import ExperimentRecord
 from .._core.states import Status
 from .._io.gpus import SIMULATED_GPUS_ENV, GpuReport, GpuSnapshot
-from .._io.logs import rendered_batches
+from .._io.logs import render_file, rendered_batches
 from ..terminal import Screen, Span, sgr
 
 COLOR_CHOICES = ("auto", "always", "never")
@@ -242,12 +242,10 @@ def write_plain_log(
 ) -> bool:
     """A log's rendered lines (the last `tail`) without colours, streamed as they become final:
     memory holds a window of lines whatever the log's size. True when a line had text."""
-    batches = rendered_batches(path, rows=rows)
-    if tail is not None:
-        kept: deque[str] = deque(maxlen=tail)
-        for batch in batches:
-            kept.extend(batch)
-        batches = iter([list(kept)] if tail > 0 else [])
+    if tail is None:
+        batches = rendered_batches(path, rows=rows)
+    else:
+        batches = iter([render_file(path, tail=tail, rows=rows)])
     had_text = False
     for batch in batches:
         if batch:

@@ -30,8 +30,8 @@ def holder(home: str | os.PathLike[str], name: str) -> int | None:
     return None
 
 
-def hold(home: str | os.PathLike[str], name: str) -> int:
-    """Take the home's lock `name` for good: an fd to keep open, our pid written in it; -1
+def hold(home: str | os.PathLike[str], name: str) -> int | None:
+    """Take the home's lock `name` for good: an fd to keep open, our pid written in it; None
     when another process holds it. OSError (ELOOP for a symlink) when it cannot be opened."""
     fd = os.open(os.path.join(home, name), _FLAGS, 0o600)
     for _ in range(20):  # a `holder` call elsewhere takes the lock for a few µs now and then
@@ -42,7 +42,7 @@ def hold(home: str | os.PathLike[str], name: str) -> int:
             time.sleep(0.005)
     else:
         os.close(fd)
-        return -1
+        return None
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd

@@ -196,7 +196,7 @@ class Service:
         lines = render_file(path, tail=tail, rows=tty_rows(record))
         current = attempt is None or attempt == record.attempt
         if current and record.log_problem and not any(line.strip() for line in lines):
-            raise NbexpError(f"experiment {record.id} has no output to show: {record.log_problem}")
+            raise no_output(record)
         return lines
 
     def watched(self, experiment_id: Any) -> WatchedLog:
@@ -300,3 +300,8 @@ def tty_rows(record: ExperimentRecord) -> int:
     """The terminal height the experiment's output was written for (its pty's, or 40)."""
     tty = (record.options or {}).get("tty") or {}
     return int(tty.get("rows", 40))
+
+
+def no_output(record: ExperimentRecord) -> NbexpError:
+    """What to say when an attempt's log shows nothing because it could not all be written."""
+    return NbexpError(f"experiment {record.id} has no output to show: {record.log_problem}")

@@ -93,13 +93,12 @@ def _open_reader_log(home: str) -> int:
 def _hold_lock(home: str) -> int | None:
     """Take the home's reader lock for good (an fd to keep open), or None."""
     try:
-        fd = hold(home, READER_LOCK)
+        return hold(home, READER_LOCK)
     except OSError as e:
         if e.errno == errno.ELOOP:
             print(f"nbexp: {home}/{READER_LOCK} is a symlink: not reading metrics", file=sys.stderr)
             sys.stderr.flush()
         return None
-    return fd if fd >= 0 else None
 
 
 def read_while_running(

@@ -194,10 +194,9 @@ def hold_watcher_lock(home: str | os.PathLike[str]) -> int | None:
     """Take this home's queue-watcher lock for good (an fd to keep open), or None if taken
     (or if the lock file cannot be opened: a symlink planted there)."""
     try:
-        fd = hold(home, WATCHER_LOCK)
+        return hold(home, WATCHER_LOCK)
     except OSError:
         return None
-    return fd if fd >= 0 else None
 
 
 def watch(tick: Callable[[], None], store: Store, interval: float = WATCH_INTERVAL_S) -> None:
