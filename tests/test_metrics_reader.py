@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from nbexp import ExperimentManager, Status
 from nbexp._core.metric_series import MetricPoint
@@ -69,9 +70,7 @@ def test_a_reader_stores_histories_while_runs_run_and_nobody_watches(
     finally:
         _kill(reader)
     # What it stored, then the end step's last pass, is the history one read of the log gives.
-    kept = manager.metrics(exp.id)
-    MetricStore(manager.store).forget(exp.id, 1)
-    assert same_points(ExperimentManager(home=manager.home).metrics(exp.id), kept)
+    kept = assert_history_is_one_read(manager, exp.id)
     assert len(kept["loss"]) >= first + 100 + later
 
 
@@ -103,9 +102,7 @@ def test_a_watching_kernel_leaves_running_logs_to_the_reader_and_takes_over_if_i
         wait_for(lambda: monitor.tick() and stored_count(manager, exp.id) > count + 50, timeout=30)
     finally:
         manager.stop(exp.id, grace=1)
-    kept = manager.metrics(exp.id)
-    MetricStore(manager.store).forget(exp.id, 1)
-    assert same_points(ExperimentManager(home=manager.home).metrics(exp.id), kept)  # nothing lost
+    assert_history_is_one_read(manager, exp.id)  # nothing lost
 
 
 def test_one_reader_per_home(manager: ExperimentManager) -> None:
@@ -141,17 +138,13 @@ def test_the_reader_outlasts_a_locked_store(manager: ExperimentManager) -> None:
     finally:
         manager.stop(exp.id, grace=1)
         _kill(reader)
-    kept = manager.metrics(exp.id)
-    MetricStore(manager.store).forget(exp.id, 1)
-    assert same_points(ExperimentManager(home=manager.home).metrics(exp.id), kept)
+    assert_history_is_one_read(manager, exp.id)
 
 
 def test_a_planted_lock_symlink_is_never_written_through(
     manager: ExperimentManager, tmp_path: Path
 ) -> None:
-    target = tmp_path / "victim"
-    target.write_text("keep me")
-    (manager.home / READER_LOCK).symlink_to(target)
+    target = plant_symlink(manager.home / READER_LOCK, tmp_path)
     reader = start_reader(manager.home)
     _, err = reader.communicate(timeout=30)
     assert reader.returncode == 0 and b"is a symlink" in err
@@ -167,21 +160,36 @@ def test_a_planted_lock_symlink_is_never_written_through(
 def test_a_planted_reader_log_symlink_starts_no_reader(
     manager: ExperimentManager, tmp_path: Path
 ) -> None:
-    target = tmp_path / "victim"
-    target.write_text("keep me")
-    (manager.home / READER_LOG).symlink_to(target)
+    target = plant_symlink(manager.home / READER_LOG, tmp_path)
     assert ReaderStarter(manager.home).ensure() is False  # none started: the kernel reads
     time.sleep(0.5)
     assert reader_pid(manager.home) is None
     assert target.read_text() == "keep me"
 
 
-def same_points(a: dict[str, list[MetricPoint]], b: dict[str, list[MetricPoint]]) -> bool:
-    """The same steps and values (a point's wall time is estimated per pass, so a history
-    read in many passes and one read at once differ there by milliseconds)."""
-    return {k: [p[:2] for p in v] for k, v in a.items()} == {
-        k: [p[:2] for p in v] for k, v in b.items()
-    }
+def assert_history_is_one_read(
+    manager: ExperimentManager, experiment_id: int
+) -> dict[str, list[MetricPoint]]:
+    """The history stored (then read to the end) has the steps and values one read of the
+    whole log gives afresh; returns it. (A point's wall time is estimated per pass, so a
+    history read in many passes and one read at once differ there by milliseconds.)"""
+    kept = manager.metrics(experiment_id)
+    MetricStore(manager.store).forget(experiment_id, 1)
+    afresh = ExperimentManager(home=manager.home).metrics(experiment_id)
+
+    def steps_and_values(history: dict[str, list[MetricPoint]]) -> dict[str, list[Any]]:
+        return {name: [point[:2] for point in points] for name, points in history.items()}
+
+    assert steps_and_values(kept) == steps_and_values(afresh)
+    return kept
+
+
+def plant_symlink(at: Path, tmp_path: Path) -> Path:
+    """What another user could leave in a home: `at` a symlink to a file of theirs."""
+    target = tmp_path / "victim"
+    target.write_text("keep me")
+    at.symlink_to(target)
+    return target
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
