@@ -24,7 +24,9 @@ PACKAGE = REPO / "src" / "nbexp"
 # Lowest first; a module may import its own layer and those below. The public face (manager,
 # CLI, magics and the package itself) sits on top and may import anything.
 LAYERS = ["pure", "_core", "_io", "_exec", "_service", "_ui", "face"]
-PURE_PUBLIC = {"nbexp.terminal", "nbexp.progress"}  # pure, public, at the bottom with _core
+# Pure and at the bottom with _core: the public renderer and progress parser, and the loader
+# of their compiled twins (nbexp._native, which imports nothing).
+PURE = {"nbexp.terminal", "nbexp.progress", "nbexp._compiled"}
 FACADES = {"nbexp.states": "_core", "nbexp.gpu": "_io"}  # public names re-exported from a layer
 MAX_MODULE_LINES = 600
 LONG_MODULES = {"nbexp.terminal"}  # the renderer: one concept, kept whole on purpose
@@ -69,7 +71,7 @@ def imports(module: str) -> set[str]:
 
 
 def layer(module: str) -> str:
-    if module in PURE_PUBLIC:
+    if module in PURE:
         return "pure"
     if module in FACADES:
         return FACADES[module]

@@ -195,7 +195,10 @@ class MetricExtractor:
         nearest = len(data)
         for needle, at in specials.items():
             if at < pos and at != len(data):
-                at = data.find(needle, pos)
+                # A byte is found at memchr's speed, a longer needle ~50x slower: look for
+                # the heavy bar only where its first byte is.
+                lead = data.find(needle[0], pos) if len(needle) > 1 else 0
+                at = data.find(needle, max(pos, lead)) if lead >= 0 else -1
                 specials[needle] = at = len(data) if at < 0 else at
             nearest = min(nearest, at)
         return nearest
@@ -227,36 +230,24 @@ class MetricExtractor:
         printing one line per step), read in one regex pass and a few column operations.
         False (nothing read) unless every line fits."""
         template, series = self._templates[0]
-        lines = block.count(b"\n") + 1
-        equals, colons = block.count(b"="), block.count(b":")
-        if (equals, colons) != (lines * template.equals, lines * template.colons):
-            return False  # a line of another shape (or a blank one) is in there
-        # split, not findall: one flat list of bytes [text, group 1, ..., group k, text, ...]
-        # whose columns are strided slices, where findall makes a tuple per line (thousands a
-        # second for the garbage collector to count, in a kernel full of objects).
-        parts = template.pattern.split(block)
-        width = template.pattern.groups + 1
-        if len(parts) // width != lines or None in parts or template.has_epoch_or_total():
+        if template.has_epoch_or_total():
             return False
-        columns = [parts[group::width] for group in range(1, width)]
         step_group = template.step_group()
-        try:
-            values = [
-                list(map(float, c)) if n is not None else []
-                for n, c in zip(series, columns, strict=True)
-            ]
-            if step_group is None:
-                steps = [float(n) for n in range(self.metric_lines, self.metric_lines + lines)]
-            else:
-                steps = list(map(float, columns[step_group - 1]))
-        except ValueError:
-            return False  # something that is not a number where one was: line by line
+        wanted = [name is not None or group == step_group for group, name in enumerate(series, 1)]
+        found = template.read_block(block, wanted)
+        if found is None:
+            return False
+        lines, columns = found
+        if step_group is None:
+            steps = [float(n) for n in range(self.metric_lines, self.metric_lines + lines)]
+        else:
+            steps = columns[step_group - 1] or []
         self.metric_lines += lines
         # The lines' ends, as if all of the same length (they are used for wall times only).
         spacing = max(1, (len(block) + 1) // lines)
         offsets = list(range(pos + spacing - 1, pos + spacing * lines, spacing))
-        for name, column in zip(series, values, strict=True):
-            if name is not None:
+        for name, column in zip(series, columns, strict=True):
+            if name is not None and column is not None:
                 self._extend(name, steps, column, offsets)
         return True
 

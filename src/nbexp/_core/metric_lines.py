@@ -14,6 +14,8 @@ import math
 import re
 from typing import Any, NamedTuple
 
+from nbexp._compiled import native
+
 __all__ = [
     "CANDIDATE",
     "STEP_KEYS",
@@ -297,6 +299,7 @@ class LineTemplate:
                     self.names.append("")
                 self.steps.append((name.lower(), group, group + 1 if has_total else None))
         parts.append(_gap(gaps[-1]) + b"$")
+        self._native = _native_spec(tokens, gaps)
         # Which groups give the step (and the epoch beside it), ranked as `_best_step` ranks.
         self._best = min(self.steps, key=lambda f: _STEP_RANK[f[0]]) if self.steps else None
         epochs = [(group, total) for key, group, total in self.steps if key == "epoch"]
@@ -312,6 +315,43 @@ class LineTemplate:
             return None
         found = self.pattern.search(line)
         return None if found is None else found.groups()
+
+    def read_block(
+        self, block: bytes, wanted: list[bool]
+    ) -> tuple[int, list[list[float] | None]] | None:
+        """Lines that all have this shape (`block`: lines without their last newline): their
+        count and, for each regex group, its numbers as floats where `wanted`, else None.
+        None when a line has another shape or a wanted number does not parse (then they are
+        read line by line). In C where it is built (same results, ~10x faster)."""
+        if native is not None and self._native is not None:
+            first, steps, final = self._native
+            spec = tuple((*step, want) for step, want in zip(steps, wanted, strict=True))
+            return native.read_block(block, first, spec, final, self.equals, self.colons)
+        return self.read_block_in_python(block, wanted)
+
+    def read_block_in_python(
+        self, block: bytes, wanted: list[bool]
+    ) -> tuple[int, list[list[float] | None]] | None:
+        """`read_block` without the compiled module."""
+        lines = block.count(b"\n") + 1
+        equals, colons = block.count(b"="), block.count(b":")
+        if (equals, colons) != (lines * self.equals, lines * self.colons):
+            return None  # a line of another shape (or a blank one) is in there
+        # split, not findall: one flat list of bytes [text, group 1, ..., group k, text, ...]
+        # whose columns are strided slices, where findall makes a tuple per line (thousands a
+        # second for the garbage collector to count, in a kernel full of objects).
+        parts = self.pattern.split(block)
+        width = self.pattern.groups + 1
+        if len(parts) // width != lines or None in parts:
+            return None
+        try:
+            columns = [
+                list(map(float, parts[group::width])) if want else None
+                for group, want in enumerate(wanted, 1)
+            ]
+        except ValueError:
+            return None  # something that is not a number where one was
+        return lines, columns
 
     def step_group(self) -> int | None:
         """The regex group that holds the step (None: the line has no step key)."""
@@ -331,6 +371,31 @@ class LineTemplate:
             return LineStep(key, value, total_value)
         epoch = float(numbers[self._epoch[0] - 1] or 0)
         return LineStep(key, value, total_value, epoch, _group_number(numbers, self._epoch[1]))
+
+
+def _native_spec(
+    tokens: list[tuple[int, int, bytes, bytes, str, str, bool]], gaps: list[bytes]
+) -> tuple[bytes, list[tuple[bool, int, bytes]], bytes] | None:
+    """The template as `nbexp._native.read_block` reads it: the first name's text, then per
+    value (a number up to a stop byte, or a step's digits) the text that must follow it, and
+    the text that ends the line. None for the shapes only the regex reads: a gap with digits
+    (matched lazily), a step with a total (two groups), or a number straight before the next
+    name (the regex could end it early: backtracking). Where it is given, the match is
+    deterministic: a value's run stops at the first byte its text can start with."""
+    if not tokens or any(has_total for *_, has_total in tokens):
+        return None
+    if any(re.search(rb"\d", gap) for gap in gaps):
+        return None
+    steps: list[tuple[bool, int, bytes]] = []
+    for index, (_start, _end, _prefix, value, _kind, _name, _total) in enumerate(tokens):
+        digits = value == rb"(\d+)"
+        gap = gaps[index]
+        last = index == len(tokens) - 1
+        literal = b"" if last else gap + tokens[index + 1][2]
+        if not digits and not gap and not last:
+            return None
+        steps.append((digits, gap[0] if gap else -1, literal))
+    return tokens[0][2], steps, gaps[-1]
 
 
 def _gap(text: bytes) -> bytes:

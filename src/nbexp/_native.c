@@ -1,0 +1,404 @@
+/* nbexp._native: compiled versions of two hot loops, each with a pure-Python twin that gives
+ * the same result (nbexp/_core/metric_lines.py, nbexp/terminal.py) and is used whenever this
+ * module is missing or NBEXP_NO_NATIVE is set. tests/test_native.py compares the two.
+ *
+ *   read_block(block, first, steps, final, equals, colons)
+ *       the numbers of lines that all have one metrics line's shape (`LineTemplate`): their
+ *       count and a column of floats per value, or None when a line has another shape or a
+ *       number does not parse.
+ *   plain_lines(data, cap)
+ *       ASCII text without controls other than \n split into its lines, or None.
+ *
+ * Pure functions of their arguments: no state, no I/O, the GIL held throughout (the inputs
+ * are at most a few MiB).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* -------------------------------------------------------------------------- read_block */
+
+/* A metric name's byte, as the regex class [\w./\-] over bytes: what may not come just before
+ * the first literal of a template (`_NOT_AFTER_NAME`). */
+static int
+is_name_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '/' || c == '-';
+}
+
+/* \s over bytes, as `re` has it: space, \t, \n, \r, \v, \f. */
+static int
+is_space(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* One value of a template: a number (`[^\s<stop>]+`, stop < 0 for none) or a step's digits
+ * (`\d+`), then the literal text that must follow it. */
+typedef struct {
+    int digits;
+    int stop;
+    const char *literal;
+    Py_ssize_t literal_size;
+    int wanted;
+} Step;
+
+/* Where the values of the template matched in line[start:end), written to spans; 0 when the
+ * template does not match there (the regex would find no match in this line). */
+static int
+match_from(const char *line, Py_ssize_t at, Py_ssize_t end, const Step *steps,
+           Py_ssize_t count, const char *final, Py_ssize_t final_size, Py_ssize_t *spans)
+{
+    Py_ssize_t pos = at;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const Step *step = &steps[i];
+        Py_ssize_t start = pos;
+        if (step->digits) {
+            while (pos < end && line[pos] >= '0' && line[pos] <= '9')
+                pos++;
+        } else {
+            while (pos < end && !is_space((unsigned char)line[pos]) &&
+                   (unsigned char)line[pos] != step->stop)
+                pos++;
+        }
+        if (pos == start)
+            return 0;
+        spans[2 * i] = start;
+        spans[2 * i + 1] = pos;
+        if (i + 1 < count) {
+            if (end - pos < step->literal_size ||
+                memcmp(line + pos, step->literal, step->literal_size) != 0)
+                return 0;
+            pos += step->literal_size;
+        }
+    }
+    /* The text after the last value, then the line's end (`$`). */
+    return end - pos == final_size && memcmp(line + pos, final, final_size) == 0;
+}
+
+/* Powers of ten that a double holds exactly. */
+static const double exact_powers[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* The common short decimal ("0.2314", "1200", "3.0e-04") without the general algorithm:
+ * with at most 15 significant digits the digits are an exact double, and so is 10^k for
+ * k <= 22, so one multiplication or division rounds correctly (Clinger's fast path), which is
+ * what float() gives. 0 when the text is not such a number (then the general path decides). */
+static int
+short_decimal(const char *text, Py_ssize_t size, double *out)
+{
+    Py_ssize_t i = 0;
+    int negative = 0, digits = 0, seen = 0, exponent = 0;
+    uint64_t mantissa = 0;
+    if (i < size && (text[i] == '-' || text[i] == '+'))
+        negative = text[i++] == '-';
+    for (; i < size && text[i] >= '0' && text[i] <= '9'; i++, seen++) {
+        if (mantissa || text[i] != '0') {
+            mantissa = mantissa * 10 + (text[i] - '0');
+            digits++;
+        }
+    }
+    if (i < size && text[i] == '.') {
+        for (i++; i < size && text[i] >= '0' && text[i] <= '9'; i++, seen++) {
+            if (mantissa || text[i] != '0') {
+                mantissa = mantissa * 10 + (text[i] - '0');
+                digits++;
+            }
+            exponent--;
+        }
+    }
+    if (!seen || digits > 15)
+        return 0;
+    if (i < size && (text[i] == 'e' || text[i] == 'E')) {
+        int sign = 1, value = 0, any = 0;
+        i++;
+        if (i < size && (text[i] == '-' || text[i] == '+'))
+            sign = text[i++] == '-' ? -1 : 1;
+        for (; i < size && text[i] >= '0' && text[i] <= '9' && value < 1000; i++, any = 1)
+            value = value * 10 + (text[i] - '0');
+        if (!any)
+            return 0;
+        exponent += sign * value;
+    }
+    if (i != size || exponent > 22 || exponent < -22)
+        return 0;
+    double value = (double)mantissa;
+    value = exponent >= 0 ? value * exact_powers[exponent] : value / exact_powers[-exponent];
+    *out = negative ? -value : value;
+    return 1;
+}
+
+/* A number as float() reads it from bytes. Plain decimal numbers (the usual case) are
+ * converted here; anything else ("nan", "1_000", "Infinity") by float() itself, so that both
+ * agree on every input. NULL with ValueError set when it is not a number. */
+static PyObject *
+to_float(const char *text, Py_ssize_t size)
+{
+    double quick;
+    if (short_decimal(text, size, &quick))
+        return PyFloat_FromDouble(quick);
+    char buffer[64];
+    int plain = size < (Py_ssize_t)sizeof(buffer);
+    for (Py_ssize_t i = 0; plain && i < size; i++) {
+        char c = text[i];
+        plain = (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' ||
+                c == '-';
+    }
+    if (plain) {
+        memcpy(buffer, text, size);
+        buffer[size] = '\0';
+        double value = PyOS_string_to_double(buffer, NULL, NULL);
+        if (value == -1.0 && PyErr_Occurred())
+            return NULL;
+        return PyFloat_FromDouble(value);
+    }
+    PyObject *raw = PyBytes_FromStringAndSize(text, size);
+    if (raw == NULL)
+        return NULL;
+    PyObject *value = PyFloat_FromString(raw);
+    Py_DECREF(raw);
+    return value;
+}
+
+/* The start of the first occurrence of `needle` in haystack[from:end) that no name byte
+ * precedes, or -1. */
+static Py_ssize_t
+find_first(const char *haystack, Py_ssize_t from, Py_ssize_t end, const char *needle,
+           Py_ssize_t size)
+{
+    while (end - from >= size) {
+        const char *hit = memchr(haystack + from, needle[0], end - from - size + 1);
+        if (hit == NULL)
+            return -1;
+        Py_ssize_t at = hit - haystack;
+        if (memcmp(hit, needle, size) == 0 &&
+            (at == 0 || !is_name_byte((unsigned char)haystack[at - 1])))
+            return at;
+        from = at + 1;
+    }
+    return -1;
+}
+
+/* How many '=', ':' and newlines `data` holds: one pass that the compiler vectorises. */
+static void
+count_marks(const char *data, Py_ssize_t size, Py_ssize_t *equals, Py_ssize_t *colons,
+            Py_ssize_t *newlines)
+{
+    Py_ssize_t e = 0, c = 0, n = 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        e += data[i] == '=';
+        c += data[i] == ':';
+        n += data[i] == '\n';
+    }
+    *equals = e;
+    *colons = c;
+    *newlines = n;
+}
+
+static int
+parse_steps(PyObject *spec, Step **out, Py_ssize_t *count)
+{
+    /* spec: a tuple of (digits: bool, stop: int, literal: bytes, wanted: bool) */
+    if (!PyTuple_Check(spec)) {
+        PyErr_SetString(PyExc_TypeError, "steps must be a tuple");
+        return -1;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(spec);
+    if (n == 0) {
+        PyErr_SetString(PyExc_ValueError, "a template has at least one value");
+        return -1;
+    }
+    Step *steps = PyMem_Calloc(n, sizeof(Step));
+    if (steps == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int digits, wanted, stop;
+        const char *literal;
+        Py_ssize_t literal_size;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(spec, i), "piy#p", &digits, &stop, &literal,
+                              &literal_size, &wanted)) {
+            PyMem_Free(steps);
+            return -1;
+        }
+        steps[i] = (Step){digits, stop, literal, literal_size, wanted};
+    }
+    *out = steps;
+    *count = n;
+    return 0;
+}
+
+static PyObject *
+read_block(PyObject *module, PyObject *args)
+{
+    Py_buffer block;
+    const char *first, *final;
+    Py_ssize_t first_size, final_size, equals, colons;
+    PyObject *spec;
+    if (!PyArg_ParseTuple(args, "y*y#O!y#nn", &block, &first, &first_size, &PyTuple_Type,
+                          &spec, &final, &final_size, &equals, &colons))
+        return NULL;
+    const char *data = block.buf;
+    Py_ssize_t size = block.len;
+    Step *steps = NULL;
+    Py_ssize_t count = 0, *spans = NULL;
+    PyObject *columns = NULL, *result = NULL;
+    if (first_size == 0) {
+        PyErr_SetString(PyExc_ValueError, "the first literal is empty");
+        goto done;
+    }
+    if (parse_steps(spec, &steps, &count) < 0)
+        goto done;
+    Py_ssize_t found_equals, found_colons, lines;
+    count_marks(data, size, &found_equals, &found_colons, &lines);
+    lines += 1;
+    if (found_equals != equals * lines || found_colons != colons * lines) {
+        result = Py_NewRef(Py_None); /* a line of another shape (or a blank one) */
+        goto done;
+    }
+    spans = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * count);
+    columns = PyList_New(count);
+    if (spans == NULL || columns == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *column = steps[i].wanted ? PyList_New(lines) : Py_NewRef(Py_None);
+        if (column == NULL)
+            goto done;
+        PyList_SET_ITEM(columns, i, column);
+    }
+    Py_ssize_t start = 0;
+    for (Py_ssize_t line = 0; line < lines; line++) {
+        const char *newline = memchr(data + start, '\n', size - start);
+        Py_ssize_t end = newline == NULL ? size : newline - data;
+        /* The regex searches the line for its first literal and tries the rest from each
+         * place it is found; the rest is deterministic (see `native_template`). */
+        int matched = 0;
+        for (Py_ssize_t at = find_first(data, start, end, first, first_size); at >= 0;
+             at = find_first(data, at + 1, end, first, first_size)) {
+            if (match_from(data, at + first_size, end, steps, count, final, final_size, spans)) {
+                matched = 1;
+                break;
+            }
+        }
+        if (!matched) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < count; i++) {
+            if (!steps[i].wanted)
+                continue;
+            PyObject *value = to_float(data + spans[2 * i], spans[2 * i + 1] - spans[2 * i]);
+            if (value == NULL) {
+                if (!PyErr_ExceptionMatches(PyExc_ValueError))
+                    goto done;
+                PyErr_Clear(); /* not a number after all: line by line decides */
+                result = Py_NewRef(Py_None);
+                goto done;
+            }
+            PyList_SET_ITEM(PyList_GET_ITEM(columns, i), line, value);
+        }
+        start = end + 1;
+    }
+    result = Py_BuildValue("nO", lines, columns);
+done:
+    Py_XDECREF(columns);
+    PyMem_Free(spans);
+    PyMem_Free(steps);
+    PyBuffer_Release(&block);
+    return result;
+}
+
+/* ------------------------------------------------------------------------- plain_lines */
+
+/* Bytes that make a chunk not plain: C0 controls but \n, DEL, and every non-ASCII byte. */
+static unsigned char not_plain[256];
+
+static PyObject *
+plain_lines(PyObject *module, PyObject *args)
+{
+    Py_buffer chunk;
+    Py_ssize_t cap;
+    if (!PyArg_ParseTuple(args, "y*n", &chunk, &cap))
+        return NULL;
+    const unsigned char *data = chunk.buf;
+    Py_ssize_t size = chunk.len, lines = 1, start = 0;
+    PyObject *result = NULL;
+    /* One pass to check every byte and count the lines (and their lengths against cap),
+     * then one to make the strings: no list grows by copies. */
+    for (Py_ssize_t i = 0; i < size; i++) {
+        unsigned char c = data[i];
+        if (not_plain[c]) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        if (c == '\n') {
+            if (i - start > cap) {
+                result = Py_NewRef(Py_None);
+                goto done;
+            }
+            lines++;
+            start = i + 1;
+        }
+    }
+    if (size - start > cap) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *list = PyList_New(lines);
+    if (list == NULL)
+        goto done;
+    start = 0;
+    for (Py_ssize_t line = 0; line < lines; line++) {
+        const unsigned char *newline = memchr(data + start, '\n', size - start);
+        Py_ssize_t end = newline == NULL ? size : newline - data;
+        PyObject *text = PyUnicode_New(end - start, 127);
+        if (text == NULL) {
+            Py_DECREF(list);
+            goto done;
+        }
+        memcpy(PyUnicode_1BYTE_DATA(text), data + start, end - start);
+        PyList_SET_ITEM(list, line, text);
+        start = end + 1;
+    }
+    result = list;
+done:
+    PyBuffer_Release(&chunk);
+    return result;
+}
+
+/* ---------------------------------------------------------------------------- module */
+
+static PyMethodDef methods[] = {
+    {"read_block", read_block, METH_VARARGS,
+     "read_block(block, first, steps, final, equals, colons) -> (lines, columns) | None\n\n"
+     "The numbers of lines of one template's shape, a column per value (None for a value\n"
+     "not wanted); None when a line has another shape or a wanted number does not parse."},
+    {"plain_lines", plain_lines, METH_VARARGS,
+     "plain_lines(data, cap) -> list[str] | None\n\n"
+     "ASCII text with no control byte but \\n, split at \\n (the last item: what follows\n"
+     "the last \\n); None for any other input, or a line longer than cap."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "nbexp._native",
+    .m_doc = "Compiled twins of two hot loops (see _native.c).",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    for (int c = 0; c < 256; c++)
+        not_plain[c] = (c < 0x20 && c != '\n') || c >= 0x7f;
+    return PyModule_Create(&module_def);
+}

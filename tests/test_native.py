@@ -1,0 +1,162 @@
+"""nbexp._native (compiled from src/nbexp/_native.c) against its pure-Python twins: the same
+results on every input, random and real. The module must be built here (`uv sync` builds it;
+CI installs a compiler): a missing module fails these tests rather than skipping them."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from types import ModuleType
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from nbexp._core.metric_lines import LineTemplate
+
+from .conftest import REPO
+from .log_mixes import mixed_log
+
+
+def _built() -> ModuleType:
+    try:
+        return importlib.import_module("nbexp._native")
+    except ImportError as error:
+        pytest.fail(f"nbexp._native is not built ({error}): `uv sync --reinstall-package nbexp`")
+
+
+NATIVE = _built()
+
+
+def twins(template: LineTemplate, block: bytes) -> tuple[str, str]:
+    """`read_block` in C and in Python, as text (so that nan and -0.0 compare as well)."""
+    wanted = [index % 3 != 1 for index in range(template.pattern.groups)]
+    assert template._native is not None
+    first, steps, final = template._native
+    spec = tuple((*step, want) for step, want in zip(steps, wanted, strict=True))
+    in_c = NATIVE.read_block(block, first, spec, final, template.equals, template.colons)
+    return repr(in_c), repr(template.read_block_in_python(block, wanted))
+
+
+NUMBERS = [
+    "0.2314", "1200", "3.0e-04", "-0", "-0.0", ".5", "5.", "+7", "1e22", "1e23", "1e-22",
+    "123456789012345", "1234567890123456", "0.1000000000000000055511151231257827", "1e999",
+    "-1e999", "nan", "NaN", "inf", "-Infinity", "1_000", "1__0", "1.2.3", "-", ".", "e5", "1e",
+    "0x10", "١٢", "00000000000000000000012", "9007199254740993", "4.35", "2.5e-308", "1e-400",
+    "7236830840615796.5",  # 17 digits: rounding twice (to a double, then / 10) is off by one
+]  # fmt: skip
+NAMES = ["loss", "val/acc", "lr", "step", "tokens/s", "grad_norm", "epoch", "x"]
+
+
+@st.composite
+def shaped_lines(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    """A metrics line and a block of lines of (mostly) its shape, with numbers of every kind,
+    and lines that break the shape in the ways the regex and the C code could disagree on."""
+    names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True))
+    seps = draw(st.lists(st.sampled_from(["=", ": ", ":", " = "]), min_size=len(names),
+                         max_size=len(names)))  # fmt: skip
+    gaps = draw(st.lists(st.sampled_from([" ", ", ", " | ", "  "]), min_size=len(names),
+                         max_size=len(names)))  # fmt: skip
+    end = draw(st.sampled_from(["", " ok", " |", ","]))
+    head = draw(st.sampled_from(["", "INFO ", "2026-11-29 21:35:00 train ", "[rank0] "]))
+
+    def line(numbers: list[str], prefix: str = head) -> bytes:
+        pairs = [f"{n}{s}{v}" for n, s, v in zip(names, seps, numbers, strict=True)]
+        body = "".join(p + (g if i < len(pairs) - 1 else "") for i, (p, g) in
+                       enumerate(zip(pairs, gaps, strict=True)))  # fmt: skip
+        return (prefix + body + end).encode()
+
+    number = st.one_of(st.sampled_from(NUMBERS), st.from_regex(
+        r"[-+]?\d{0,18}(\.\d{0,18})?([eE][-+]?\d{1,3})?", fullmatch=True))  # fmt: skip
+    source = line(["0.5"] * len(names))
+    rows = []
+    for _ in range(draw(st.integers(1, 6))):
+        numbers = [draw(number) for _ in names]
+        kind = draw(st.sampled_from(["same"] * 4 + ["prefix", "glued", "extra", "cut"]))
+        if kind == "prefix":  # a name's tail before the first name, or its text twice
+            rows.append(line(numbers, draw(st.sampled_from(["a", "x_", "loss=1 ", "10:"]))))
+        elif kind == "glued":
+            rows.append(line(numbers).replace(b" ", b"", 1))
+        elif kind == "extra":
+            rows.append(line(numbers) + draw(st.sampled_from([b" a=1", b"=", b":", b" 7"])))
+        elif kind == "cut":
+            rows.append(line(numbers)[: draw(st.integers(0, 30))])
+        else:
+            rows.append(line(numbers))
+    return source, b"\n".join(rows)
+
+
+@settings(max_examples=600, deadline=None)
+@given(shaped_lines())
+@example((b"step=1 loss=0.5", b"step=000000001 loss=1e999\nstep=2 loss=nan"))
+@example((b"loss=0.5 ok", b"loss=0.1 ok\n\nloss=0.2 ok"))
+@example((b"a loss=0.5", b"loss=0.5\nxloss=0.5 loss=0.25"))
+def test_read_block_gives_what_the_regex_gives(case: tuple[bytes, bytes]) -> None:
+    source, block = case
+    template = LineTemplate(source)
+    if template._native is None:
+        return  # a shape only the regex reads (checked below to be rare)
+    in_c, in_python = twins(template, block)
+    assert in_c == in_python
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.sampled_from(NUMBERS), st.text("0123456789.eE+-_", max_size=30)))
+def test_numbers_read_as_float_reads_them(text: str) -> None:
+    template = LineTemplate(b"loss=0.5")
+    in_c, in_python = twins(template, b"loss=" + text.encode() + b"\nloss=1")
+    assert in_c == in_python
+
+
+def test_the_usual_shapes_are_read_in_c() -> None:
+    """Which shapes C reads: most real ones; those with a gap of digits or a number glued to
+    the next name stay with the regex."""
+    usual = [
+        b"2026-11-29 21:35:00 INFO train step=000000001 loss=0.5 lr=3.0e-04 tokens/s=12 ok",
+        b"epoch 3 step 1200 loss=0.41 val_acc=0.83",
+        b"Step [100] loss: 0.5, acc: 0.9",
+        b"iter 40: loss=0.3 acc=0.9",
+    ]
+    for line in usual:
+        assert LineTemplate(line)._native is not None, line
+    assert LineTemplate(b"loss=0.5 after 3 steps acc=0.9")._native is None  # digits in a gap
+    assert LineTemplate(b"Step [100/600] loss=0.5")._native is None  # a step with a total
+
+
+def test_real_mixes_read_alike() -> None:
+    """Every line of the mixed logs that names metrics, as a template for the block of the
+    lines like it and for the log's first lines: C and the regex agree on which blocks fit and
+    on every number."""
+    compared = fitted = 0
+    for seed in range(40):
+        lines = [line.rstrip(b"\r") for line in mixed_log(seed).split(b"\n")]
+        for line in lines:
+            template = LineTemplate(line)
+            if template._native is None or not template.names:
+                continue
+            alike = [other for other in lines if other.count(b"=") == line.count(b"=")]
+            for block in (b"\n".join(alike), b"\n".join(lines[:50]), line):
+                in_c, in_python = twins(template, block)
+                assert in_c == in_python
+                compared += 1
+                fitted += in_c != "None"
+    assert compared > 200 and fitted > 50, (compared, fitted)
+
+
+def test_without_the_module_the_python_twin_is_used() -> None:
+    """NBEXP_NO_NATIVE leaves the compiled module out; the results are the same."""
+    program = (
+        "from nbexp._compiled import native; from nbexp._core.metric_lines import LineTemplate;"
+        "t = LineTemplate(b'loss=0.5 ok');"
+        "print(native is None, t.read_block(b'loss=0.25 ok\\nloss=nan ok', [True]))"
+    )
+    outputs = []
+    for flag in ("1", ""):
+        env = {**os.environ, "NBEXP_NO_NATIVE": flag}
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                              env=env, cwd=REPO, check=True)  # fmt: skip
+        outputs.append(done.stdout.split(" ", 1))
+    assert [o[0] for o in outputs] == ["True", "False"]
+    assert outputs[0][1] == outputs[1][1] == "(2, [[0.25, nan]])\n"
