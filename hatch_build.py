@@ -1,6 +1,7 @@
-"""Build hook: compile src/nbexp/_native.c, the optional compiled twins of two hot loops.
+"""Build hook: compile src/nbexp/_native.c, the optional compiled twin of metric extraction's
+hot loop.
 
-nbexp works without it (each function has a pure-Python twin, used when the module is missing),
+nbexp works without it (its callers have pure-Python twins, used when the module is missing),
 so a machine without a C compiler still installs: the hook then says why on stderr and builds
 a pure-Python package. An editable install (`uv sync`) compiles next to the source, where the
 package is imported from; a wheel carries the module and is tagged for this platform.

@@ -25,7 +25,7 @@ PACKAGE = REPO / "src" / "nbexp"
 # CLI, magics and the package itself) sits on top and may import anything.
 LAYERS = ["pure", "_core", "_io", "_exec", "_service", "_ui", "face"]
 # Pure and at the bottom with _core: the public renderer and progress parser, and the loader
-# of their compiled twins (nbexp._native, which imports nothing).
+# of the compiled twin of metric extraction (nbexp._native, which imports nothing).
 PURE = {"nbexp.terminal", "nbexp.progress", "nbexp._compiled"}
 FACADES = {"nbexp.states": "_core", "nbexp.gpu": "_io"}  # public names re-exported from a layer
 MAX_MODULE_LINES = 600

@@ -478,6 +478,9 @@ def test_json_lines_read_as_columns_give_what_one_by_one_gives(
     # The first three shapes are read as columns, the others one by one.
     index = JSON_BLOCKS.index(block)
     assert (json_columns(block) is None) == (index >= 3)  # type: ignore[arg-type]
+    with monkeypatch.context() as patch:  # no template: every block through json.loads
+        patch.setattr(extraction.JsonTemplate, "learn", classmethod(lambda cls, line: None))
+        assert MetricExtractor().feed(data, final=True)[0] == columns
     monkeypatch.setattr(extraction, "json_columns", lambda objects: None)  # one by one
     one_by_one = MetricExtractor().feed(data, final=True)[0]
     assert columns == one_by_one
@@ -486,6 +489,38 @@ def test_json_lines_read_as_columns_give_what_one_by_one_gives(
         assert columns["loss"][1] == [line["loss"] for line in block] * 2
     if block is JSON_BLOCKS[6]:
         assert columns["loss"][1][4:6] == [math.inf, -math.inf]
+
+
+JSON_TEXTS = [
+    # as json.dumps prints them, and compact; -0 (an int: no sign), NaN and infinities
+    b'{"step": 1, "loss": -0, "acc": -0.0}\n{"step": 2, "loss": NaN, "acc": -Infinity}',
+    b'{"step":1,"loss":0.5}\n{"step":2,"loss":1e400}\n{"step":3,"loss":12345678901234567890}',
+    # an integer no float holds, numbers JSON does not allow, another spacing, a bool
+    b'{"step": 1, "loss": 0.5}\n{"step": 2, "loss": 1' + b"0" * 400 + b"}",
+    b'{"step": 1, "loss": 0.5}\n{"step": 2, "loss": +1}',
+    b'{"step": 1, "loss": 0.5}\n{"step": 3, "loss": 01}',
+    b'{"step": 1, "loss": 0.5}\n{"step": 2, "loss": .5}\n{"step": 3,  "loss": 1}',
+    b'{"step": 1, "loss": 0.5}\n{"step": 2, "loss": true}\n{"step": 3, "loss": 1.}',
+    # keys with escapes or twice, text before an object, nested, a key that is a step key
+    b'{"a\\"b": 1, "l\\u00e9": 2}\n{"a\\"b": 3, "l\\u00e9": 4}',
+    b'{"loss": 1, "loss": 2}\n{"loss": 3, "loss": 4}',
+    b'{"loss": 1}\nx{"loss": 2}\n{"loss": 3}',
+    b'{"Step": 5, "EPOCH": 1, "x": 2}\n{"Step": 6, "EPOCH": 1, "x": 3}',
+    b'{"step": 1, "m": {"a": 1}}\n{"step": 2, "m": {"a": 2}}',
+]
+
+
+@pytest.mark.parametrize("text", JSON_TEXTS)
+def test_json_lines_read_by_their_text_give_what_json_loads_gives(
+    text: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JSON line's shape read as text (`JsonTemplate`) where json.loads would read the
+    objects as columns, and nowhere else: the same points either way."""
+    data = text + b"\n"
+    with_template = MetricExtractor().feed(data, final=True)[0]
+    monkeypatch.setattr(extraction.JsonTemplate, "learn", classmethod(lambda cls, line: None))
+    without = MetricExtractor().feed(data, final=True)[0]
+    assert repr(without) == repr(with_template)  # repr: NaN and -0.0 compare too
 
 
 def churning_frames(rng: random.Random, count: int) -> bytes:

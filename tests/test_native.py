@@ -5,6 +5,7 @@ CI installs a compiler): a missing module fails these tests rather than skipping
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from nbexp._core.json_template import JsonTemplate
 from nbexp._core.metric_lines import LineTemplate
 
 from .conftest import REPO
@@ -143,6 +145,61 @@ def test_real_mixes_read_alike() -> None:
                 compared += 1
                 fitted += in_c != "None"
     assert compared > 200 and fitted > 50, (compared, fitted)
+
+
+JSON_NUMBERS = [
+    "0", "-0", "-0.0", "12", "0.25", "1e5", "1E+5", "2.5e-3", "NaN", "Infinity", "-Infinity",
+    "1" + "0" * 400, "-" + "9" * 400, "1e400", "0.1000000000000000055511151231257827",
+    "+1", "01", ".5", "1.", "-", "nan", "inf", "-NaN", "1e", "true", "null", '"1"', "1_0",
+]  # fmt: skip
+
+
+@st.composite
+def json_blocks(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    """A JSON line of numbers and a block of lines like it: other numbers (JSON's or not),
+    other spacing, text around or inside, other keys."""
+    keys = draw(st.lists(st.sampled_from(["step", "loss", "acc", "a b", 'q"', "é", "Epoch"]),
+                         min_size=1, max_size=4, unique=True))  # fmt: skip
+    colon, comma = draw(st.sampled_from([(": ", ", "), (":", ","), (" : ", " , ")]))
+
+    def line(numbers: list[str], colon: str = colon) -> bytes:
+        pairs = zip(keys, numbers, strict=True)
+        fields = comma.join(f"{json.dumps(k)}{colon}{v}" for k, v in pairs)
+        return ("{" + fields + "}").encode()
+
+    number = st.one_of(st.sampled_from(JSON_NUMBERS), st.from_regex(
+        r"-?(0|[1-9]\d{0,20})(\.\d{1,20})?([eE][-+]?\d{1,3})?", fullmatch=True))  # fmt: skip
+    rows = []
+    for _ in range(draw(st.integers(1, 5))):
+        numbers = [draw(number) for _ in keys]
+        kind = draw(st.sampled_from(["same"] * 5 + ["spacing", "before", "after"]))
+        if kind == "spacing":
+            rows.append(line(numbers, colon + " "))
+        elif kind == "before":
+            rows.append(b" " + line(numbers))
+        elif kind == "after":
+            rows.append(line(numbers) + b" ")
+        else:
+            rows.append(line(numbers))
+    return line(["1"] * len(keys)), b"\n".join(rows)
+
+
+@settings(max_examples=600, deadline=None)
+@given(json_blocks())
+@example((b'{"step": 1}', b'{"step": -0}\n{"step": 1' + b"0" * 400 + b"}"))
+@example((b'{"loss": 1}', b'{"loss": +1}\n{"loss": 2}'))
+@example((b'{"loss": 1}', b'{"loss": 01}'))
+@example((b'{"loss": 1}', b'{"loss": 1.}'))
+def test_json_blocks_read_alike_in_c_and_python(case: tuple[bytes, bytes]) -> None:
+    source, block = case
+    template = JsonTemplate.learn(source)
+    if template is None:
+        return  # only step keys: nothing to read
+    in_c = NATIVE.read_block(block, template.first, template.steps, template.final, -1, -1, True)
+    in_python = template.read_block_in_python(block)
+    if in_c is not None:
+        in_c = (in_c[0], [column or [] for column in in_c[1]])
+    assert repr(in_c) == repr(in_python)
 
 
 def test_without_the_module_the_python_twin_is_used() -> None:

@@ -1,19 +1,20 @@
-/* nbexp._native: compiled versions of two hot loops, each with a pure-Python twin that gives
- * the same result (nbexp/_core/metric_lines.py, nbexp/terminal.py) and is used whenever this
- * module is missing or NBEXP_NO_NATIVE is set. tests/test_native.py compares the two.
+/* nbexp._native: a compiled version of metric extraction's hot loop, with pure-Python twins
+ * that give the same results (`LineTemplate.read_block_in_python` in _core/metric_lines.py,
+ * `JsonTemplate.read_block_in_python` in _core/json_template.py), used whenever this module is
+ * missing or NBEXP_NO_NATIVE is set. tests/test_native.py compares them.
  *
- *   read_block(block, first, steps, final, equals, colons)
- *       the numbers of lines that all have one metrics line's shape (`LineTemplate`): their
- *       count and a column of floats per value, or None when a line has another shape or a
- *       number does not parse.
- *   plain_lines(data, cap)
- *       ASCII text without controls other than \n split into its lines, or None.
+ *   read_block(block, first, steps, final, equals, colons, json=False)
+ *       the numbers of lines that all have one metrics line's shape (`LineTemplate`, or with
+ *       json a JSON object's, `JsonTemplate`): their count and a column of floats per value,
+ *       or None when a line has another shape, the block's count of '=' or ':' is not that
+ *       many times the line's (equals < 0: not checked), or a number does not parse.
  *
  * Pure functions of their arguments: no state, no I/O, the GIL held throughout (the inputs
  * are at most a few MiB).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -84,10 +85,26 @@ static const double exact_powers[] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-/* The common short decimal ("0.2314", "1200", "3.0e-04") without the general algorithm:
- * with at most 15 significant digits the digits are an exact double, and so is 10^k for
- * k <= 22, so one multiplication or division rounds correctly (Clinger's fast path), which is
- * what float() gives. 0 when the text is not such a number (then the general path decides). */
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+/* x87's extended doubles: 64-bit mantissas, so up to 19 digits and 10^27 are exact. */
+#define LONG_MANTISSAS 1
+static const long double exact_long_powers[] = {
+    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L,
+};
+#endif
+
+/* The usual decimals ("0.2314", "1200", "3.0e-04", and the 17 digits of repr()) without the
+ * general algorithm, rounded exactly as float() rounds them; 0 when the text is not one
+ * (then the general path decides).
+ * - Up to 15 significant digits and 10^-22..10^22: the digits and the power are exact
+ *   doubles, so one multiplication or division rounds correctly (Clinger's fast path).
+ * - Up to 19 digits and 10^-27..10^27, on x87: the same in 64-bit mantissas, rounded once
+ *   there, then to a double. The second rounding is right unless the first result sits
+ *   exactly halfway between two doubles (its low 11 bits 0x400): the true value is within
+ *   half a 64-bit unit of it, so on the same side of every halfway point it is not on. Those
+ *   few go to the general path. Results stay between 1e-27 and 1e46: normal doubles. */
 static int
 short_decimal(const char *text, Py_ssize_t size, double *out)
 {
@@ -96,22 +113,23 @@ short_decimal(const char *text, Py_ssize_t size, double *out)
     uint64_t mantissa = 0;
     if (i < size && (text[i] == '-' || text[i] == '+'))
         negative = text[i++] == '-';
-    for (; i < size && text[i] >= '0' && text[i] <= '9'; i++, seen++) {
-        if (mantissa || text[i] != '0') {
-            mantissa = mantissa * 10 + (text[i] - '0');
-            digits++;
+    for (int fraction = 0; i < size; i++) {
+        char c = text[i];
+        if (c == '.' && !fraction) {
+            fraction = 1;
+            continue;
         }
-    }
-    if (i < size && text[i] == '.') {
-        for (i++; i < size && text[i] >= '0' && text[i] <= '9'; i++, seen++) {
-            if (mantissa || text[i] != '0') {
-                mantissa = mantissa * 10 + (text[i] - '0');
-                digits++;
-            }
-            exponent--;
+        if (c < '0' || c > '9')
+            break;
+        seen = 1;
+        if (mantissa || c != '0') {
+            if (++digits > 19)
+                return 0;
+            mantissa = mantissa * 10 + (uint64_t)(c - '0');
         }
+        exponent -= fraction;
     }
-    if (!seen || digits > 15)
+    if (!seen)
         return 0;
     if (i < size && (text[i] == 'e' || text[i] == 'E')) {
         int sign = 1, value = 0, any = 0;
@@ -124,10 +142,27 @@ short_decimal(const char *text, Py_ssize_t size, double *out)
             return 0;
         exponent += sign * value;
     }
-    if (i != size || exponent > 22 || exponent < -22)
+    if (i != size)
         return 0;
-    double value = (double)mantissa;
-    value = exponent >= 0 ? value * exact_powers[exponent] : value / exact_powers[-exponent];
+    double value;
+    if (digits <= 15 && exponent <= 22 && exponent >= -22) {
+        value = (double)mantissa;
+        value = exponent >= 0 ? value * exact_powers[exponent] : value / exact_powers[-exponent];
+    }
+#ifdef LONG_MANTISSAS
+    else if (exponent <= 27 && exponent >= -27) {
+        long double wide = (long double)mantissa;
+        wide = exponent >= 0 ? wide * exact_long_powers[exponent]
+                             : wide / exact_long_powers[-exponent];
+        uint64_t bits;
+        memcpy(&bits, &wide, sizeof(bits)); /* the 64-bit mantissa, explicit leading 1 */
+        if ((bits & 0x7FF) == 0x400)
+            return 0;
+        value = (double)wide;
+    }
+#endif
+    else
+        return 0;
     *out = negative ? -value : value;
     return 1;
 }
@@ -162,6 +197,63 @@ to_float(const char *text, Py_ssize_t size)
     PyObject *value = PyFloat_FromString(raw);
     Py_DECREF(raw);
     return value;
+}
+
+/* A JSON number as json.loads and then float() read it: the grammar checked exactly (and NaN,
+ * Infinity, -Infinity, which json.loads takes), an integer's "-0" as 0.0 (an int has no sign
+ * of zero). NULL with ValueError set when it is no JSON number, or an integer too big for a
+ * float: float() raises OverflowError there and the Python reading takes another way. */
+static PyObject *
+json_float(const char *text, Py_ssize_t size)
+{
+    if (size == 3 && memcmp(text, "NaN", 3) == 0)
+        return PyFloat_FromDouble(Py_NAN);
+    if (size == 8 && memcmp(text, "Infinity", 8) == 0)
+        return PyFloat_FromDouble(Py_HUGE_VAL);
+    if (size == 9 && memcmp(text, "-Infinity", 9) == 0)
+        return PyFloat_FromDouble(-Py_HUGE_VAL);
+    Py_ssize_t i = text[0] == '-';
+    Py_ssize_t int_start = i;
+    if (i < size && text[i] == '0')
+        i++;
+    else if (i < size && text[i] >= '1' && text[i] <= '9')
+        while (i < size && text[i] >= '0' && text[i] <= '9')
+            i++;
+    else
+        goto invalid;
+    int integer = 1;
+    if (i < size && text[i] == '.') {
+        Py_ssize_t from = ++i;
+        while (i < size && text[i] >= '0' && text[i] <= '9')
+            i++;
+        if (i == from)
+            goto invalid;
+        integer = 0;
+    }
+    if (i < size && (text[i] == 'e' || text[i] == 'E')) {
+        i++;
+        if (i < size && (text[i] == '+' || text[i] == '-'))
+            i++;
+        Py_ssize_t from = i;
+        while (i < size && text[i] >= '0' && text[i] <= '9')
+            i++;
+        if (i == from)
+            goto invalid;
+        integer = 0;
+    }
+    if (i != size)
+        goto invalid;
+    if (integer && size - int_start == 1 && text[int_start] == '0')
+        return PyFloat_FromDouble(0.0);
+    PyObject *value = to_float(text, size);
+    if (value != NULL && integer && Py_IS_INFINITY(PyFloat_AS_DOUBLE(value))) {
+        Py_DECREF(value);
+        goto invalid;
+    }
+    return value;
+invalid:
+    PyErr_SetString(PyExc_ValueError, "not a JSON number");
+    return NULL;
 }
 
 /* The start of the first occurrence of `needle` in haystack[from:end) that no name byte
@@ -240,8 +332,9 @@ read_block(PyObject *module, PyObject *args)
     const char *first, *final;
     Py_ssize_t first_size, final_size, equals, colons;
     PyObject *spec;
-    if (!PyArg_ParseTuple(args, "y*y#O!y#nn", &block, &first, &first_size, &PyTuple_Type,
-                          &spec, &final, &final_size, &equals, &colons))
+    int json = 0;
+    if (!PyArg_ParseTuple(args, "y*y#O!y#nn|p", &block, &first, &first_size, &PyTuple_Type,
+                          &spec, &final, &final_size, &equals, &colons, &json))
         return NULL;
     const char *data = block.buf;
     Py_ssize_t size = block.len;
@@ -254,10 +347,16 @@ read_block(PyObject *module, PyObject *args)
     }
     if (parse_steps(spec, &steps, &count) < 0)
         goto done;
-    Py_ssize_t found_equals, found_colons, lines;
-    count_marks(data, size, &found_equals, &found_colons, &lines);
-    lines += 1;
-    if (found_equals != equals * lines || found_colons != colons * lines) {
+    Py_ssize_t found_equals = -1, found_colons = -1, lines = 1;
+    if (equals < 0) { /* no count to check: only the lines */
+        for (const char *p = memchr(data, '\n', size); p != NULL;
+             p = memchr(p + 1, '\n', data + size - p - 1))
+            lines++;
+    } else {
+        count_marks(data, size, &found_equals, &found_colons, &lines);
+        lines += 1;
+    }
+    if (equals >= 0 && (found_equals != equals * lines || found_colons != colons * lines)) {
         result = Py_NewRef(Py_None); /* a line of another shape (or a blank one) */
         goto done;
     }
@@ -280,7 +379,13 @@ read_block(PyObject *module, PyObject *args)
         /* The regex searches the line for its first literal and tries the rest from each
          * place it is found; the rest is deterministic (see `native_template`). */
         int matched = 0;
-        for (Py_ssize_t at = find_first(data, start, end, first, first_size); at >= 0;
+        if (json) {
+            /* A JSON line is the object alone: its first text starts the line. */
+            matched = end - start >= first_size && memcmp(data + start, first, first_size) == 0 &&
+                      match_from(data, start + first_size, end, steps, count, final, final_size,
+                                 spans);
+        }
+        for (Py_ssize_t at = json ? -1 : find_first(data, start, end, first, first_size); at >= 0;
              at = find_first(data, at + 1, end, first, first_size)) {
             if (match_from(data, at + first_size, end, steps, count, final, final_size, spans)) {
                 matched = 1;
@@ -294,7 +399,9 @@ read_block(PyObject *module, PyObject *args)
         for (Py_ssize_t i = 0; i < count; i++) {
             if (!steps[i].wanted)
                 continue;
-            PyObject *value = to_float(data + spans[2 * i], spans[2 * i + 1] - spans[2 * i]);
+            const char *text = data + spans[2 * i];
+            Py_ssize_t text_size = spans[2 * i + 1] - spans[2 * i];
+            PyObject *value = json ? json_float(text, text_size) : to_float(text, text_size);
             if (value == NULL) {
                 if (!PyErr_ExceptionMatches(PyExc_ValueError))
                     goto done;
@@ -315,82 +422,21 @@ done:
     return result;
 }
 
-/* ------------------------------------------------------------------------- plain_lines */
-
-/* Bytes that make a chunk not plain: C0 controls but \n, DEL, and every non-ASCII byte. */
-static unsigned char not_plain[256];
-
-static PyObject *
-plain_lines(PyObject *module, PyObject *args)
-{
-    Py_buffer chunk;
-    Py_ssize_t cap;
-    if (!PyArg_ParseTuple(args, "y*n", &chunk, &cap))
-        return NULL;
-    const unsigned char *data = chunk.buf;
-    Py_ssize_t size = chunk.len, lines = 1, start = 0;
-    PyObject *result = NULL;
-    /* One pass to check every byte and count the lines (and their lengths against cap),
-     * then one to make the strings: no list grows by copies. */
-    for (Py_ssize_t i = 0; i < size; i++) {
-        unsigned char c = data[i];
-        if (not_plain[c]) {
-            result = Py_NewRef(Py_None);
-            goto done;
-        }
-        if (c == '\n') {
-            if (i - start > cap) {
-                result = Py_NewRef(Py_None);
-                goto done;
-            }
-            lines++;
-            start = i + 1;
-        }
-    }
-    if (size - start > cap) {
-        result = Py_NewRef(Py_None);
-        goto done;
-    }
-    PyObject *list = PyList_New(lines);
-    if (list == NULL)
-        goto done;
-    start = 0;
-    for (Py_ssize_t line = 0; line < lines; line++) {
-        const unsigned char *newline = memchr(data + start, '\n', size - start);
-        Py_ssize_t end = newline == NULL ? size : newline - data;
-        PyObject *text = PyUnicode_New(end - start, 127);
-        if (text == NULL) {
-            Py_DECREF(list);
-            goto done;
-        }
-        memcpy(PyUnicode_1BYTE_DATA(text), data + start, end - start);
-        PyList_SET_ITEM(list, line, text);
-        start = end + 1;
-    }
-    result = list;
-done:
-    PyBuffer_Release(&chunk);
-    return result;
-}
-
 /* ---------------------------------------------------------------------------- module */
 
 static PyMethodDef methods[] = {
     {"read_block", read_block, METH_VARARGS,
-     "read_block(block, first, steps, final, equals, colons) -> (lines, columns) | None\n\n"
+     "read_block(block, first, steps, final, equals, colons, json=False)\n"
+     "    -> (lines, columns) | None\n\n"
      "The numbers of lines of one template's shape, a column per value (None for a value\n"
      "not wanted); None when a line has another shape or a wanted number does not parse."},
-    {"plain_lines", plain_lines, METH_VARARGS,
-     "plain_lines(data, cap) -> list[str] | None\n\n"
-     "ASCII text with no control byte but \\n, split at \\n (the last item: what follows\n"
-     "the last \\n); None for any other input, or a line longer than cap."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "nbexp._native",
-    .m_doc = "Compiled twins of two hot loops (see _native.c).",
+    .m_doc = "A compiled twin of metric extraction's hot loop (see _native.c).",
     .m_size = -1,
     .m_methods = methods,
 };
@@ -398,7 +444,5 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__native(void)
 {
-    for (int c = 0; c < 256; c++)
-        not_plain[c] = (c < 0x20 && c != '\n') || c >= 0x7f;
     return PyModule_Create(&module_def);
 }

@@ -1,4 +1,4 @@
-# Compiled twins of two hot loops (src/nbexp/_native.c); see nbexp/_compiled.py.
+# A compiled twin of metric extraction's hot loop (src/nbexp/_native.c); see nbexp/_compiled.py.
 
 def read_block(
     block: bytes,
@@ -7,5 +7,5 @@ def read_block(
     final: bytes,
     equals: int,
     colons: int,
+    json: bool = False,
 ) -> tuple[int, list[list[float] | None]] | None: ...
-def plain_lines(data: bytes, cap: int) -> list[str] | None: ...

@@ -43,9 +43,12 @@ from .bar_frames import (
     strip_escapes,
     unfinished_frame,
 )
+from .json_template import JsonTemplate
 from .keras_frames import KerasTemplate, KerasTemplates
 from .metric_lines import (
     CANDIDATE,
+    MAX_NAME,
+    JsonColumns,
     LineStep,
     LineTemplate,
     json_columns,
@@ -61,7 +64,6 @@ MAX_METRICS = 64  # names kept per attempt; more are ignored (a log printing ids
 MAX_BARS = 16  # bars remembered (their postfix, last n and step offset)
 MAX_TEMPLATES = 4  # shapes of metrics lines remembered (a train line and a val line, say)
 MAX_SEGMENT = 64 * 1024  # a "frame" longer than this is not a bar or a metrics line
-MAX_NAME = 64
 # Numbers that bars show by name but that measure nothing: PyTorch Lightning's progress bar
 # shows its logger's version in every postfix ("v_num=3, train_loss=0.5").
 NOT_METRICS = frozenset({"v_num"})
@@ -80,10 +82,11 @@ _HEAVY_BAR = b"\xe2\x94\x81"  # "━": rich's and Keras 3's bars
 _SPECIALS = (b"\r", b"\b", b"\x1b", _HEAVY_BAR)
 
 
-def _spaced(first: int, spacing: float, indices: range) -> list[int]:
-    """first + round(index × spacing) for each index, in C-level calls: the offsets of lines or
-    frames taken to be of equal length (used for wall times only)."""
-    return list(map(first.__add__, map(round, map(spacing.__mul__, indices))))
+def _spaced(first: int, length: int, count: int, indices: range) -> list[int]:
+    """first + index × spacing, `count` lines or frames sharing `length` bytes equally, in whole
+    bytes (one `range`): offsets only give wall times, where a few bytes off change nothing."""
+    spacing = max(1, length // count)
+    return list(range(first + indices.start * spacing, first + indices.stop * spacing, spacing))
 
 
 def _last_separator(data: bytes, lo: int, hi: int) -> int:
@@ -117,6 +120,7 @@ class MetricExtractor:
         # Set by `_frame` when the frame it read was a Keras bar's: (its key, the frame).
         self._keras: tuple[str, bytes] | None = None
         self._keras_templates = KerasTemplates()
+        self._json_template: JsonTemplate | None = None  # the last JSON lines' shape
         self._blocks_from = 0  # where a block may start (past one that did not read)
         for line in reversed(state.get("templates", [])):
             self._learn(line.encode("latin-1"))
@@ -244,38 +248,50 @@ class MetricExtractor:
             steps = columns[step_group - 1] or []
         self.metric_lines += lines
         # The lines' ends, as if all of the same length (they are used for wall times only).
-        spacing = max(1, (len(block) + 1) // lines)
-        offsets = list(range(pos + spacing - 1, pos + spacing * lines, spacing))
+        offsets = _spaced(pos - 1, len(block) + 1, lines, range(1, lines + 1))
         for name, column in zip(series, columns, strict=True):
             if name is not None and column is not None:
                 self._extend(name, steps, column, offsets)
         return True
 
     def _json_lines(self, block: bytes, pos: int) -> bool:
-        """A block of JSON lines, parsed in one call; False when one line is not an object.
-        Objects of one shape (the usual case) are read as columns."""
+        """A block of JSON lines; False when one line is not an object. Objects of one shape
+        are read as columns: by their text when all have the last shape or the first line's
+        (`JsonTemplate`), else parsed in one `json.loads`."""
+        template = self._json_template
+        found = template.read_block(block) if template is not None else None
+        if found is None:
+            template = JsonTemplate.learn(block.partition(b"\n")[0])  # one line: ~10 µs
+            found = template.read_block(block) if template is not None else None
+        if template is not None and found is not None:
+            self._json_template = template
+            self._json_columns(template.columns(found[1]), found[0], block, pos)
+            return True
         objects = json_objects(block)
         if objects is None:
             return False
-        count = len(objects)
-        # The lines' ends, as if of equal length.
-        offsets = _spaced(pos - 1, (len(block) + 1) / count, range(1, count + 1))
-        columns = json_columns(objects)
-        if columns is None:
-            for value, offset in zip(objects, offsets, strict=True):
-                metrics, step = object_metrics(value)
-                if metrics:
-                    self._line_point(metrics, step, offset)
+        count, columns = len(objects), json_columns(objects)
+        if columns is not None:
+            self._json_columns(columns, count, block, pos)
             return True
-        if columns.metrics:
-            first = self.metric_lines  # a line without a step key is numbered, as one by one
-            steps = columns.steps or [float(n) for n in range(first, first + count)]
-            self.metric_lines += count
-            for name, values in columns.metrics.items():
-                series = self._series("log", name)
-                if series is not None:
-                    self._extend(series, steps, values, offsets)
+        offsets = _spaced(pos - 1, len(block) + 1, count, range(1, count + 1))  # the lines' ends
+        for value, offset in zip(objects, offsets, strict=True):
+            metrics, step = object_metrics(value)
+            if metrics:
+                self._line_point(metrics, step, offset)
         return True
+
+    def _json_columns(self, columns: JsonColumns, count: int, block: bytes, pos: int) -> None:
+        if not columns.metrics:
+            return
+        offsets = _spaced(pos - 1, len(block) + 1, count, range(1, count + 1))
+        first = self.metric_lines  # a line without a step key is numbered, as one by one
+        steps = columns.steps or [float(n) for n in range(first, first + count)]
+        self.metric_lines += count
+        for name, values in columns.metrics.items():
+            series = self._series("log", name)
+            if series is not None:
+                self._extend(series, steps, values, offsets)
 
     def _columns(self, series: str) -> Columns:
         found = self.points.get(series)
@@ -376,7 +392,7 @@ class MetricExtractor:
         steps = list(map(offset.__add__, counts))
         first = data.find(b"\r", pos, block_end) + 1
         # The frames' starts, as if of equal length.
-        offsets = _spaced(first, (block_end - first) / len(counts), range(len(counts)))
+        offsets = _spaced(first, block_end - first, len(counts), range(len(counts)))
         kept = len(counts)  # the frames at the end whose metrics changed
         changed = changes(texts, bar["m"])
         if not all(changed):
