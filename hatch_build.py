@@ -40,10 +40,8 @@ class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             return
         if version != "editable":
             build_data["force_include"][str(target)] = f"nbexp/{name}"
-        # Tagged for this interpreter (editable too): an installer must not reuse the build of
-        # one Python for another, which would then find no module built for it.
-        build_data["pure_python"] = False
-        build_data["infer_tag"] = True
+            build_data["pure_python"] = False
+            build_data["infer_tag"] = True
 
 
 def compile_module(source: Path, target: Path) -> bool:
