@@ -322,7 +322,7 @@ class LineTemplate:
         """Lines that all have this shape (`block`: lines without their last newline): their
         count and, for each regex group, its numbers as floats where `wanted`, else None.
         None when a line has another shape or a wanted number does not parse (then they are
-        read line by line). In C where it is built (same results, ~10x faster)."""
+        read line by line). In C where it is built (same results, ~5x faster)."""
         if native is not None and self._native is not None:
             first, steps, final = self._native
             spec = tuple((*step, want) for step, want in zip(steps, wanted, strict=True))
