@@ -15,7 +15,7 @@ import re
 from itertools import pairwise
 
 from nbexp._compiled import native
-from nbexp._core.metric_lines import MAX_NAME, STEP_KEYS, JsonColumns
+from nbexp._core.metric_lines import MAX_NAME, STEP_RANK, JsonColumns
 
 __all__ = ["JsonTemplate"]
 
@@ -69,7 +69,7 @@ class JsonTemplate:
         names = [str(key) for key in value]
         if not any(map(_is_metric, names)):
             return None  # no metric: nothing to read
-        steps = [(_RANKS[n.lower()], i) for i, n in enumerate(names) if n.lower() in _RANKS]
+        steps = [(STEP_RANK[n.lower()], i) for i, n in enumerate(names) if n.lower() in STEP_RANK]
         return cls(line, fields, names, min(steps)[1] if steps else None)
 
     def columns(self, values: list[list[float]]) -> JsonColumns:
@@ -103,11 +103,8 @@ class JsonTemplate:
         return lines, columns
 
 
-_RANKS = {key: rank for rank, key in enumerate(STEP_KEYS)}
-
-
 def _is_metric(name: str) -> bool:
-    return 0 < len(name) <= MAX_NAME and name.lower() not in _RANKS
+    return 0 < len(name) <= MAX_NAME and name.lower() not in STEP_RANK
 
 
 def _whole(line: bytes, fields: list[re.Match[bytes]]) -> bool:

@@ -19,6 +19,7 @@ from nbexp._compiled import native
 __all__ = [
     "CANDIDATE",
     "STEP_KEYS",
+    "STEP_RANK",
     "LineStep",
     "LineTemplate",
     "json_columns",
@@ -30,7 +31,7 @@ __all__ = [
 
 MAX_NAME = 64
 STEP_KEYS = ("global_step", "_step", "step", "steps", "iteration", "iter", "epoch")
-_STEP_RANK = {key: rank for rank, key in enumerate(STEP_KEYS)}
+STEP_RANK = {key: rank for rank, key in enumerate(STEP_KEYS)}
 
 
 class LineStep(NamedTuple):
@@ -97,7 +98,7 @@ def line_metrics(line: bytes) -> tuple[dict[str, float], LineStep | None]:
     metrics: dict[str, float] = {}
     for raw_name, raw_value in _PAIR.findall(line):
         name = raw_name.decode("ascii", "replace")[:MAX_NAME]
-        if name.lower() not in _STEP_RANK:
+        if name.lower() not in STEP_RANK:
             metrics[name] = float(raw_value)
     if not metrics:
         return metrics, None
@@ -144,7 +145,7 @@ def _best_step(found: list[tuple[str, float, float | None]]) -> LineStep | None:
     """The best-ranked step key, with the epoch beside it when it is another key."""
     if not found:
         return None
-    key, value, total = min(found, key=lambda f: _STEP_RANK[f[0]])
+    key, value, total = min(found, key=lambda f: STEP_RANK[f[0]])
     epoch = next((f for f in found if f[0] == "epoch"), None)
     if key != "epoch" and epoch is not None:
         return LineStep(key, value, total, epoch[1], epoch[2])
@@ -208,13 +209,13 @@ def json_columns(objects: list[dict[str, Any]]) -> JsonColumns | None:
             values = list(map(float, column))
         except OverflowError:
             return None  # an integer too big for a float: object by object (it becomes inf)
-        if name.lower() in _STEP_RANK:
+        if name.lower() in STEP_RANK:
             steps.append((name.lower(), values))
         else:
             metrics[name] = values
     if not metrics:
         return JsonColumns(None, {})
-    step = min(steps, key=lambda s: _STEP_RANK[s[0]])[1] if steps else None
+    step = min(steps, key=lambda s: STEP_RANK[s[0]])[1] if steps else None
     return JsonColumns(step, metrics)
 
 
@@ -231,7 +232,7 @@ def object_metrics(value: dict[str, Any]) -> tuple[dict[str, float], LineStep | 
             if not name or len(name) > MAX_NAME:
                 continue
             lowered = name.lower()
-            if lowered in _STEP_RANK:
+            if lowered in STEP_RANK:
                 steps.append((lowered, _as_float(number), None))
             else:
                 metrics[name] = _as_float(number)
@@ -260,7 +261,7 @@ class LineTemplate:
         tokens: list[tuple[int, int, bytes, bytes, str, str, bool]] = []
         for found in _PAIR.finditer(line):
             name = found[1].decode("ascii", "replace")[:MAX_NAME]
-            kind = "step" if name.lower() in _STEP_RANK else "metric"
+            kind = "step" if name.lower() in STEP_RANK else "metric"
             prefix = line[found.start() : found.start(2)]
             value = b"(" + _NUMBER + b")"
             tokens.append((found.start(), found.end(), prefix, value, kind, name, False))
@@ -301,7 +302,7 @@ class LineTemplate:
         parts.append(_gap(gaps[-1]) + b"$")
         self._native = _native_spec(tokens, gaps)
         # Which groups give the step (and the epoch beside it), ranked as `_best_step` ranks.
-        self._best = min(self.steps, key=lambda f: _STEP_RANK[f[0]]) if self.steps else None
+        self._best = min(self.steps, key=lambda f: STEP_RANK[f[0]]) if self.steps else None
         epochs = [(group, total) for key, group, total in self.steps if key == "epoch"]
         has_epoch = self._best is not None and self._best[0] != "epoch" and bool(epochs)
         self._epoch = epochs[0] if has_epoch else None
