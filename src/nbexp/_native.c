@@ -377,7 +377,7 @@ read_block(PyObject *module, PyObject *args)
         const char *newline = memchr(data + start, '\n', size - start);
         Py_ssize_t end = newline == NULL ? size : newline - data;
         /* The regex searches the line for its first literal and tries the rest from each
-         * place it is found; the rest is deterministic (see `native_template`). */
+         * place it is found; the rest is deterministic (see `_native_spec` in metric_lines.py). */
         int matched = 0;
         if (json) {
             /* A JSON line is the object alone: its first text starts the line. */
