@@ -104,7 +104,8 @@ def test_a_keras_template_reads_only_frames_of_its_shape() -> None:
     found = template.read(good, 0, len(good))
     assert found is not None and found.counts == [float(n) for n in range(10, 20)]
     assert found.values == [[float(f"0.{n}") for n in range(10, 20)]]
-    assert found.texts == [f"loss={float(f'0.{n}')!r}" for n in range(10, 20)]
+    assert (found.first, found.last) == ("loss=0.1", "loss=0.19")
+    assert found.new == [True] * 9
     # Another total, a number the full parse reads otherwise, text between frames, an
     # unfinished frame at the end: None.
     for bad in (

@@ -10,9 +10,11 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from nbexp._core import metric_extraction as extraction
-from nbexp._core.bar_frames import BarBlock, FrameTemplate
+from nbexp._core.bar_frames import HEAVY_BAR, BarBlock, FrameTemplate, find_heavy_bar
 from nbexp._core.final_progress import final_progress
 from nbexp._core.keras_frames import KerasTemplate
 from nbexp._core.metric_extraction import Columns, MetricExtractor
@@ -724,3 +726,16 @@ def test_final_progress_of_bars_cleared_at_the_end(tmp_path: Path) -> None:
     final = final_progress(data[-16384:], None)
     assert final is not None
     assert (final["description"], final["n"], final["total"]) == ("epochs", 3, 3)
+
+
+@given(
+    st.lists(st.sampled_from([b"\xe2", b"\x94", b"\x81", HEAVY_BAR, b"\xe2\x94\x80", b"a"])),
+    st.integers(-2, 30),
+    st.integers(-2, 30),
+)
+@example([b"aa", HEAVY_BAR], 0, 4)  # a bar cut by the end of the range is none
+@example([b"a", HEAVY_BAR, b"aa"], 2, 6)  # nor one that starts before it
+def test_the_heavy_bar_is_found_where_find_finds_it(parts: list[bytes], pos: int, end: int) -> None:
+    data = b"".join(parts)
+    pos, end = max(pos, 0), max(end, 0)  # (negative ones count from the end: never passed)
+    assert find_heavy_bar(data, pos, end) == data.find(HEAVY_BAR, pos, end)

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from nbexp._core.bar_frames import FrameTemplate
 from nbexp._core.json_template import JsonTemplate
 from nbexp._core.metric_lines import LineTemplate
 
@@ -200,6 +201,95 @@ def test_json_blocks_read_alike_in_c_and_python(case: tuple[bytes, bytes]) -> No
     if in_c is not None:
         in_c = (in_c[0], [column or [] for column in in_c[1]])
     assert repr(in_c) == repr(in_python)
+
+
+FRAME_VALUES = [*NUMBERS, "", " 1.5", "1.5 ", "0.5]", "1,5", "abc", "0.25=1", "-0", "0.0"]
+# Ways a frame can differ from its template's shape, each where the regex and C could part.
+FRAME_FAULTS = [
+    "same", "same", "same", "same", "percent", "bar_pipe", "bar_newline", "tab", "no_comma",
+    "rate_comma", "total", "tail", "extra", "order", "before", "repeat", "newline_in_rate",
+    "cr_in_value", "spaces_after", "value", "value",
+]  # fmt: skip
+
+
+@st.composite
+def churning_blocks(draw: st.DrawFn) -> tuple[FrameTemplate, bytes, int, int]:
+    """A frame template (as learnt from a real-looking tqdm frame) and a block of frames of
+    (mostly) its shape, with the faults that could make C and the regex part."""
+    description = draw(st.sampled_from([None, b"train", b"epoch 3", b"a b"]))
+    total = draw(st.sampled_from([b"100", b"1000000000", b"7"]))
+    names = draw(st.lists(st.sampled_from([b" loss", b" acc", b" lr", b" x y"]), min_size=1,
+                          max_size=3, unique=True))  # fmt: skip
+    template = FrameTemplate.learn(description, total, b"".join(b"," + n + b"=0.5" for n in names))
+    assert template is not None
+    usual = st.one_of(st.sampled_from(["0.5", "1.00000", "0.2500", "-0.0", "0.0"]),
+                      st.floats(allow_nan=False, allow_infinity=False).map(repr))  # fmt: skip
+    odd = st.one_of(st.sampled_from(FRAME_VALUES), st.from_regex(
+        r"[-+]?\d{0,18}(\.\d{0,18})?([eE][-+]?\d{1,3})?", fullmatch=True))  # fmt: skip
+    frames = [draw(st.sampled_from([b"", b"", b"junk", b"\n"]))]
+    faults = draw(st.integers(0, 10))  # in tenths: how often a frame has one
+    for n in range(draw(st.integers(0, 8))):
+        fault = (
+            draw(st.sampled_from(FRAME_FAULTS)) if draw(st.integers(1, 10)) <= faults else "same"
+        )
+        values = [draw(odd if fault == "value" else usual).encode() for _ in names]
+        if fault == "repeat" and len(frames) > 1:
+            frames.append(frames[-1])
+            continue
+        pairs = list(zip(names, values, strict=True))
+        if fault == "order":
+            pairs.reverse()
+        postfix = b"".join(b"," + name + b"=" + v for name, v in pairs)
+        frame = b"\r%s%s%d%%|%s|%s%d/%s [00:01<00:02, %s%s]%s" % (
+            b"" if description is None else description + b": ",
+            b"\t " if fault == "tab" else b"  ",
+            1000 + n if fault == "percent" else n,
+            b"##|#" if fault == "bar_pipe" else b"#\n#" if fault == "bar_newline" else b"##  ",
+            b" ",
+            n,
+            b"99" if fault == "total" else total,
+            b"4.5it/s,x" if fault == "rate_comma" else b"4.5\nit/s" if fault == "newline_in_rate"
+            else b"4.5it/s",
+            postfix + (b", z=1" if fault == "extra" else b""),
+            b"x" if fault == "tail" else b"   " if fault == "spaces_after" else b"",
+        )  # fmt: skip
+        if fault == "no_comma":
+            frame = frame.replace(b"<00:02, ", b"<00:02 ")
+        if fault == "before":
+            frame = frame.replace(b"\r", b"\rx", 1)
+        if fault == "cr_in_value":
+            frame = frame.replace(b"=", b"=\r", 1)
+        frames.append(frame)
+    data = b"".join(frames)
+    pos = draw(st.integers(0, min(len(data), 4)))
+    end = draw(st.one_of(st.just(len(data)), st.integers(max(pos, len(data) - 4), len(data) + 2)))
+    return template, data, pos, end
+
+
+def _frames(*values: str) -> bytes:
+    frame = "\rtrain:  %d%%|#  | %d/100 [00:01<00:02, 4.5it/s, loss=%s]"
+    return "".join(frame % (n, n, v) for n, v in enumerate(values)).encode()
+
+
+_LOSS = FrameTemplate.learn(b"train", b"100", b", loss=0.5")
+
+
+@settings(max_examples=800, deadline=None)
+@given(churning_blocks())
+@example((_LOSS, _frames("0.5", "1e999"), 0, 10_000))  # no reading: the frames decide
+@example((_LOSS, _frames("0.5", "inf", "-Infinity"), 0, 10_000))
+@example((_LOSS, _frames("nan", "NaN", "-0", "0.0", "0", "1_0", "10"), 0, 10_000))
+def test_churning_frames_read_alike_in_c_and_python(
+    case: tuple[FrameTemplate, bytes, int, int],
+) -> None:
+    template, data, pos, end = case
+    in_c = NATIVE.read_frames(data, pos, end, *template._native)
+    in_python = template.read_in_python(data, pos, end)
+    expected = None if in_python is None else (in_python.counts, in_python.values, in_python.new)
+    assert repr(in_c) == repr(expected)
+    block = data[pos:end]
+    if b"\b" not in block and (template.has_description or b": " not in block):
+        assert repr(template.read(data, pos, end)) == repr(in_python)  # with the first, last
 
 
 def test_without_the_module_the_python_twin_is_used() -> None:

@@ -1,4 +1,4 @@
-/* nbexp._native: a compiled version of metric extraction's hot loop, with pure-Python twins
+/* nbexp._native: compiled versions of metric extraction's hot loops, with pure-Python twins
  * that give the same results (`LineTemplate.read_block_in_python` in _core/metric_lines.py,
  * `JsonTemplate.read_block_in_python` in _core/json_template.py), used whenever this module is
  * missing or NBEXP_NO_NATIVE is set. tests/test_native.py compares them.
@@ -8,6 +8,10 @@
  *       json a JSON object's, `JsonTemplate`): their count and a column of floats per value,
  *       or None when a line has another shape, the block's count of '=' or ':' is not that
  *       many times the line's (equals < 0: not checked), or a number does not parse.
+ *   read_frames(data, pos, end, prefix, total, literals)
+ *       the frames of a tqdm bar whose postfix changes at every frame (`FrameTemplate` in
+ *       _core/bar_frames.py; twin `FrameTemplate.read_in_python`): counts, a column per value
+ *       and which frames' values changed, or None when a frame has another shape.
  *
  * Pure functions of their arguments: no state, no I/O, the GIL held throughout (the inputs
  * are at most a few MiB).
@@ -15,6 +19,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -422,6 +427,187 @@ done:
     return result;
 }
 
+/* -------------------------------------------------------------------------- read_frames */
+
+/* Whether two floats print alike (repr): the same value with the same sign, or both NaN. */
+static int
+same_repr(double a, double b)
+{
+    if (a != a || b != b)
+        return a != a && b != b;
+    return a == b && signbit(a) == signbit(b);
+}
+
+/* One tqdm frame, data[start:end) from its CR, as `FrameTemplate.pattern` reads it (every part
+ * of that regex is deterministic: each run stops at a byte its class excludes, and that byte
+ * is the one the pattern wants next). Writes the spans of the count and of each value; 0 when
+ * the frame has another shape. */
+static int
+match_frame(const char *d, Py_ssize_t p, Py_ssize_t e, const char *prefix,
+            Py_ssize_t prefix_size, const char *total, Py_ssize_t total_size,
+            PyObject *literals, Py_ssize_t *spans)
+{
+    p++; /* the CR */
+    if (e - p < prefix_size || memcmp(d + p, prefix, prefix_size) != 0)
+        return 0;
+    p += prefix_size;
+    while (p < e && is_space((unsigned char)d[p])) /* \s* */
+        p++;
+    Py_ssize_t from = p;
+    while (p < e && d[p] >= '0' && d[p] <= '9') /* \d{1,3}% */
+        p++;
+    if (p == from || p - from > 3 || e - p < 2 || d[p] != '%' || d[p + 1] != '|')
+        return 0;
+    for (p += 2; p < e && d[p] != '|' && d[p] != '\n'; p++) /* [^|\r\n]*\| */
+        ;
+    if (p >= e || d[p] != '|')
+        return 0;
+    for (p++; p < e && is_space((unsigned char)d[p]); p++) /* \s*(\d+)/ */
+        ;
+    spans[0] = p;
+    while (p < e && d[p] >= '0' && d[p] <= '9')
+        p++;
+    spans[1] = p;
+    if (p == spans[0] || p >= e || d[p] != '/')
+        return 0;
+    p++;
+    if (e - p < total_size + 2 || memcmp(d + p, total, total_size) != 0 ||
+        d[p + total_size] != ' ' || d[p + total_size + 1] != '[')
+        return 0;
+    for (p += total_size + 2; p < e && d[p] != ']' && d[p] != ','; p++) /* [^\],]*, */
+        ;
+    if (e - p < 2 || d[p] != ',' || d[p + 1] != ' ')
+        return 0;
+    for (p += 2; p < e && d[p] != ']' && d[p] != ','; p++) /* the rate: [^\],]* */
+        ;
+    Py_ssize_t count = PyTuple_GET_SIZE(literals);
+    for (Py_ssize_t i = 0; i < count; i++) { /* ,name=([^,\]]*) */
+        PyObject *literal = PyTuple_GET_ITEM(literals, i);
+        Py_ssize_t size = PyBytes_GET_SIZE(literal);
+        if (e - p < size || memcmp(d + p, PyBytes_AS_STRING(literal), size) != 0)
+            return 0;
+        p += size;
+        spans[2 + 2 * i] = p;
+        while (p < e && d[p] != ',' && d[p] != ']')
+            p++;
+        spans[3 + 2 * i] = p;
+    }
+    if (p >= e || d[p] != ']') /* \][ ]*(?=\r|\Z) */
+        return 0;
+    for (p++; p < e && d[p] == ' '; p++)
+        ;
+    return p == e;
+}
+
+/* Appends float(data[start:end)) to `list`; 0 when it is no number or an infinity (the
+ * frame-by-frame reading decides those), -1 on an error. */
+static int
+append_value(PyObject *list, const char *d, Py_ssize_t start, Py_ssize_t end, int finite)
+{
+    PyObject *value = to_float(d + start, end - start);
+    if (value == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_ValueError))
+            return -1;
+        PyErr_Clear();
+        return 0;
+    }
+    if (finite && Py_IS_INFINITY(PyFloat_AS_DOUBLE(value))) {
+        Py_DECREF(value);
+        return 0;
+    }
+    int failed = PyList_Append(list, value);
+    Py_DECREF(value);
+    return failed ? -1 : 1;
+}
+
+/* Whether frame `index`'s values (index >= 1) print differently from the frame's before. */
+static int
+differs(PyObject *columns, Py_ssize_t index)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(columns); i++) {
+        PyObject *column = PyList_GET_ITEM(columns, i);
+        if (!same_repr(PyFloat_AS_DOUBLE(PyList_GET_ITEM(column, index)),
+                       PyFloat_AS_DOUBLE(PyList_GET_ITEM(column, index - 1))))
+            return 1;
+    }
+    return 0;
+}
+
+static PyObject *
+read_frames(PyObject *module, PyObject *args)
+{
+    Py_buffer buffer;
+    Py_ssize_t pos, end, prefix_size, total_size;
+    const char *prefix, *total;
+    PyObject *literals;
+    if (!PyArg_ParseTuple(args, "y*nny#y#O!", &buffer, &pos, &end, &prefix, &prefix_size,
+                          &total, &total_size, &PyTuple_Type, &literals))
+        return NULL;
+    const char *d = buffer.buf;
+    Py_ssize_t names = PyTuple_GET_SIZE(literals);
+    Py_ssize_t *spans = NULL;
+    PyObject *counts = NULL, *columns = NULL, *news = NULL, *result = NULL;
+    for (Py_ssize_t i = 0; i < names; i++) {
+        if (!PyBytes_Check(PyTuple_GET_ITEM(literals, i))) {
+            PyErr_SetString(PyExc_TypeError, "literals must be bytes");
+            goto done;
+        }
+    }
+    /* Clamped as re's findall(data, pos, endpos) clamps them. */
+    end = end < 0 ? 0 : end > buffer.len ? buffer.len : end;
+    pos = pos < 0 ? 0 : pos > end ? end : pos;
+    spans = PyMem_Malloc(sizeof(Py_ssize_t) * (2 + 2 * names));
+    counts = PyList_New(0);
+    columns = PyList_New(names);
+    news = PyList_New(0);
+    if (spans == NULL || counts == NULL || columns == NULL || news == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < names; i++) {
+        PyObject *column = PyList_New(0);
+        if (column == NULL)
+            goto done;
+        PyList_SET_ITEM(columns, i, column);
+    }
+    /* Text before the first CR is no frame, and findall passes over it as well. */
+    const char *cr = memchr(d + pos, '\r', end - pos);
+    while (cr != NULL) {
+        Py_ssize_t start = cr - d;
+        cr = memchr(d + start + 1, '\r', end - start - 1);
+        Py_ssize_t stop = cr == NULL ? end : cr - d;
+        if (!match_frame(d, start, stop, prefix, prefix_size, total, total_size, literals,
+                         spans)) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        for (Py_ssize_t i = -1; i < names; i++) {
+            PyObject *list = i < 0 ? counts : PyList_GET_ITEM(columns, i);
+            int appended = append_value(list, d, spans[2 + 2 * i], spans[3 + 2 * i], i >= 0);
+            if (appended < 0)
+                goto done;
+            if (appended == 0) {
+                result = Py_NewRef(Py_None);
+                goto done;
+            }
+        }
+        Py_ssize_t index = PyList_GET_SIZE(counts) - 1;
+        if (index > 0 && PyList_Append(news, differs(columns, index) ? Py_True : Py_False) < 0)
+            goto done;
+    }
+    if (PyList_GET_SIZE(counts) == 0)
+        result = Py_NewRef(Py_None);
+    else
+        result = PyTuple_Pack(3, counts, columns, news);
+done:
+    Py_XDECREF(counts);
+    Py_XDECREF(columns);
+    Py_XDECREF(news);
+    PyMem_Free(spans);
+    PyBuffer_Release(&buffer);
+    return result;
+}
+
 /* ---------------------------------------------------------------------------- module */
 
 static PyMethodDef methods[] = {
@@ -430,6 +616,12 @@ static PyMethodDef methods[] = {
      "    -> (lines, columns) | None\n\n"
      "The numbers of lines of one template's shape, a column per value (None for a value\n"
      "not wanted); None when a line has another shape or a wanted number does not parse."},
+    {"read_frames", read_frames, METH_VARARGS,
+     "read_frames(data, pos, end, prefix, total, literals) -> (counts, columns, new) | None\n\n"
+     "The frames of a tqdm bar of one shape (`FrameTemplate`) in data[pos:end), each from its\n"
+     "CR: their counts, a column per postfix value, and for each frame after the first whether\n"
+     "its values print differently from the one's before; None when a frame has another\n"
+     "shape or a value is no finite number."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .bar_frames import BarBlock, metric_texts, rising
+from .bar_frames import BarBlock, rising
 
 __all__ = ["KerasTemplate", "KerasTemplates"]
 
@@ -73,7 +73,7 @@ class KerasTemplate:
         if parts[-1].strip(b"\x08"):
             return None  # the block ends in the middle of something else
         values = [list(map(float, parts[k::width])) for k in range(2, width)]
-        return BarBlock(list(map(float, parts[1::width])), metric_texts(self.names, values), values)
+        return BarBlock.of(list(map(float, parts[1::width])), self.names, values)
 
     @staticmethod
     def continues(block: BarBlock, bar: dict[str, Any]) -> bool:

@@ -30,12 +30,13 @@ from ..progress import Progress, parse_progress
 from .bar_frames import (
     BAR_HINT,
     FAST_TQDM,
+    HEAVY_BAR,
     BarBlock,
     FrameTemplate,
     FrameTemplates,
     bar_key,
     bar_label,
-    changes,
+    find_heavy_bar,
     metrics_text,
     postfix_metrics,
     redraw_tail,
@@ -77,9 +78,8 @@ Columns = tuple[list[float], list[float], list[int]]
 
 # Where a tqdm frame ends: the bracket after its rate and postfix.
 _TQDM_FRAME_END = re.compile(rb"(?:/s|s/[A-Za-z]+)(?:,[^\]]*)?\][ ]*")
-_HEAVY_BAR = b"\xe2\x94\x81"  # "━": rich's and Keras 3's bars
 # Bytes after which a line must go through the frame path (redraws, escapes, rich/keras bars).
-_SPECIALS = (b"\r", b"\b", b"\x1b", _HEAVY_BAR)
+_SPECIALS = (b"\r", b"\b", b"\x1b", HEAVY_BAR)
 
 
 def _spaced(first: int, length: int, count: int, indices: range) -> list[int]:
@@ -196,14 +196,11 @@ class MetricExtractor:
     @staticmethod
     def _plain_until(data: bytes, pos: int, specials: dict[bytes, int]) -> int:
         """Where the next byte that needs the frame path is (CR, BS, ESC, a heavy bar)."""
-        nearest = len(data)
+        nearest = end = len(data)
         for needle, at in specials.items():
-            if at < pos and at != len(data):
-                # A byte is found at memchr's speed, a longer needle ~50x slower: look for
-                # the heavy bar only where its first byte is.
-                lead = data.find(needle[0], pos) if len(needle) > 1 else 0
-                at = data.find(needle, max(pos, lead)) if lead >= 0 else -1
-                specials[needle] = at = len(data) if at < 0 else at
+            if at < pos and at != end:
+                at = data.find(needle, pos) if len(needle) == 1 else find_heavy_bar(data, pos, end)
+                specials[needle] = at = end if at < 0 else at
             nearest = min(nearest, at)
         return nearest
 
@@ -315,13 +312,13 @@ class MetricExtractor:
 
     def _frames(self, data: bytes, pos: int, end: int, *, complete: bool) -> None:
         """Bar frames in data[pos:end) (one line's worth of CR-separated redraws)."""
-        heavy = data.find(_HEAVY_BAR, pos, end)
+        heavy = find_heavy_bar(data, pos, end)
         backspace = data.find(b"\b", pos, end)  # kept, not searched for again at each frame
         while pos < end:
             found = self._skip().search(data, pos, end)
             bracket = found.start() if found is not None else -1
             if 0 <= heavy < pos:
-                heavy = data.find(_HEAVY_BAR, pos, end)
+                heavy = find_heavy_bar(data, pos, end)
             candidates = [p for p in (bracket, heavy) if p >= 0]
             if not candidates:
                 return
@@ -339,14 +336,15 @@ class MetricExtractor:
                 self._frame(data[start:stop], start)
                 blocks = self._churning is not None or self._keras is not None
                 if blocks and stop >= self._blocks_from and stop < end:
-                    stop = self._frame_block(data, stop, end)
+                    stop = self._frame_block(data, stop, end, heavy)
             pos = max(stop, at + 1)
 
-    def _frame_block(self, data: bytes, pos: int, end: int) -> int:
+    def _frame_block(self, data: bytes, pos: int, end: int, heavy: int) -> int:
         """The next BLOCK_BYTES of frames of the bar whose frame was just read (a churning or
         a Keras bar), read as columns. Returns where the frame-by-frame reading goes on: the
         block's last CR, or `pos` when the block is not only that bar's frames as the
-        frame-by-frame reading would read them (then blocks are tried past its end)."""
+        frame-by-frame reading would read them (then blocks are tried past its end). `heavy`:
+        where `_frames` found the next heavy bar (-1: none up to `end`)."""
         churning, keras = self._churning, self._keras
         self._churning = self._keras = None
         block_end = data.rfind(b"\r", pos + 1, min(end, pos + BLOCK_BYTES))
@@ -356,7 +354,7 @@ class MetricExtractor:
         self._skip()  # brings the known tails up to date
         if (
             data.find(b"\x1b", pos, block_end) >= 0
-            or data.find(_HEAVY_BAR, pos, block_end) >= 0
+            or (0 <= heavy < block_end and find_heavy_bar(data, pos, block_end) >= 0)
             or (self._suffixes and self._skipped(data, pos, block_end))
         ):
             return pos  # what the frame-by-frame reading treats otherwise (a known tail: skipped)
@@ -386,15 +384,15 @@ class MetricExtractor:
     ) -> None:
         """The points of a block of a bar's frames, data[span] (a frame whose metrics are the
         one's before adds none), and the bar as its last frame leaves it."""
-        counts, texts, values = block
+        counts, values = block.counts, block.values
         pos, block_end = span
         offset = float(bar["o"])
-        steps = list(map(offset.__add__, counts))
+        steps = list(map(offset.__add__, counts)) if offset else counts  # counts stay unchanged
         first = data.find(b"\r", pos, block_end) + 1
         # The frames' starts, as if of equal length.
         offsets = _spaced(first, block_end - first, len(counts), range(len(counts)))
         kept = len(counts)  # the frames at the end whose metrics changed
-        changed = changes(texts, bar["m"])
+        changed = block.changes(bar["m"])
         if not all(changed):
             steps, offsets = list(compress(steps, changed)), list(compress(offsets, changed))
             values = [list(compress(column, changed)) for column in values]
@@ -405,7 +403,7 @@ class MetricExtractor:
                 self._extend(series, steps, column, offsets)
         # (A churning tqdm bar's tail stays out of the skip pattern: its "c" only grows.)
         bar["c"] = bar["c"] + kept if kept == len(counts) else kept
-        bar["m"], bar["n"] = texts[-1], counts[-1]
+        bar["m"], bar["n"] = block.last, counts[-1]
         bar["done"] = bar["t"] is not None and counts[-1] >= bar["t"]
         last = data.rfind(b"\r", pos, block_end) + 1  # the last frame, up to its backspaces
         self._latest = (data[last:block_end].partition(b"\b")[0], offset + counts[-1])
