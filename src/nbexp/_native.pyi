@@ -9,3 +9,6 @@ def read_block(
     colons: int,
     json: bool = False,
 ) -> tuple[int, list[list[float] | None]] | None: ...
+
+# The lines of plain text (printable ASCII, newlines) as terminal.render shows them, else None.
+def plain_lines(data: bytes, line_cap: int) -> list[str] | None: ...
