@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tracemalloc
 from types import ModuleType
 
 import pytest
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from nbexp._core.bar_frames import FrameTemplate
 from nbexp._core.json_template import JsonTemplate
 from nbexp._core.metric_lines import LineTemplate
+from nbexp.terminal import _plain_lines_in_python, _render_on_screen, render
 
 from .conftest import REPO
 from .log_mixes import mixed_log
@@ -307,3 +309,130 @@ def test_without_the_module_the_python_twin_is_used() -> None:
         outputs.append(done.stdout.split(" ", 1))
     assert [o[0] for o in outputs] == ["True", "False"]
     assert outputs[0][1] == outputs[1][1] == "(2, [[0.25, nan]])\n"
+
+
+# ------------------------------------------------------------------------------ plain_lines
+
+PLAIN = frozenset(b"\n" + bytes(range(0x20, 0x7F)))
+# Pieces of plain text, weighted to the edges (spaces at a line's end, blank lines, lines
+# near a small cap), and the bytes that make input not plain: \r, tab, ESC, DEL, NUL, US,
+# a non-ASCII character and a lone byte >= 0x80.
+PLAIN_PIECES = [b"a", b"~", b"Zz9", b" ", b"   ", b"\n", b"\n\n", b"x" * 5, b"y" * 9]
+OTHER_BYTES = [b"\r", b"\r\n", b"\t", b"\x1b", b"\x1b[31m", b"\x7f", b"\x00", b"\x1f",
+               "é".encode(), b"\x80", b"\xff"]  # fmt: skip
+plain_text = st.lists(st.sampled_from(PLAIN_PIECES), max_size=30).map(b"".join)
+almost_plain = st.lists(
+    st.one_of(st.sampled_from(PLAIN_PIECES), st.sampled_from(OTHER_BYTES)), max_size=30
+).map(b"".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(data=st.one_of(plain_text, almost_plain), cap=st.integers(0, 12))
+@example(data=b"", cap=0)
+@example(data=b"\n  ", cap=0)  # a blank last row longer than the cap is not shown
+@example(data=b"ab  \nc", cap=4)  # the cap counts the trailing spaces too
+@example(data=b"abc\r", cap=12)
+@example(data=b"a", cap=0)  # cut, and then blank: not shown by the Screen
+def test_plain_lines_are_what_the_screen_shows(data: bytes, cap: int) -> None:
+    """The C function, its Python twin and the terminal agree; None for any input that is not
+    plain text, and for plain text only when a line is longer than the cap."""
+    in_c = NATIVE.plain_lines(data, cap)
+    assert in_c == _plain_lines_in_python(data, cap)
+    on_screen = _render_on_screen(data, cap)
+    if not set(data) <= PLAIN:
+        assert in_c is None
+    elif in_c is None:  # for a line over the cap, which the Screen cuts
+        assert NATIVE.plain_lines(data, 1 << 30) is not None
+        assert max(map(len, data.split(b"\n"))) > cap
+    else:
+        assert in_c == on_screen
+    assert render(data) == _render_on_screen(data)
+
+
+def _plain_log(size: int) -> bytes:
+    line = b"2026-11-29 21:35:00 INFO train step=%09d loss=0.25 lr=3.0e-04 ok  \n"
+    return b"".join(line % step for step in range(size // len(line) + 1))[:size]
+
+
+CAP = 65_536
+EDGES = {
+    "empty": b"",
+    "one newline": b"\n",
+    "newlines": b"\n" * 5,
+    "a line": b"a",
+    "a line and its newline": b"a\n",
+    "spaces only": b"   ",
+    "spaces after the last newline": b"a\n   ",
+    "a blank line at the end": b"a\n\n",
+    "a line of spaces at the end": b"a\n  \n",
+    "lines of spaces": b"  \n  \n",
+    "spaces around": b" a \n b ",
+    "a line at the cap": b"x" * CAP,
+    "a line at the cap and its newline": b"x" * (CAP - 1) + b" \n",
+    "spaces past the cap after the last newline": b"a\n" + b" " * (CAP + 1),
+    "3 MiB of lines across pieces": _plain_log(3 << 20),
+    "3 Mi newlines": b"\n" * (3 << 20),
+}
+NOT_PLAIN = {
+    "a line over the cap": b"x" * (CAP + 1),
+    "spaces past the cap": b"x" * CAP + b"  \nb",
+    "lines, then a progress bar": _plain_log(1 << 20) + "\r 10%|█   |\r 20%|██  |".encode(),
+    "lines, then a colour": _plain_log(1 << 20) + b"\x1b[31mred\x1b[0m\n",
+    "lines, then a tab": _plain_log(1 << 20) + b"\ta\n",
+    "CR LF": b"a\r\nb\r\n",
+    "lines, then a non-ASCII character": _plain_log(1 << 20) + "café\n".encode(),
+    "lines, then NUL and DEL": _plain_log(1 << 20) + b"a\x00b\x7fc\n",
+}
+
+
+@pytest.mark.parametrize("name", [*EDGES, *NOT_PLAIN])
+def test_render_in_c_is_render_on_a_screen(name: str) -> None:
+    """render() takes the C way for plain text, the Screen's for the rest, and shows the same
+    lines as the Screen: at the end of the input, at the cap, across 1 MiB pieces."""
+    data = EDGES.get(name, NOT_PLAIN.get(name))
+    assert data is not None
+    in_c = NATIVE.plain_lines(data, CAP)
+    assert (in_c is not None) == (name in EDGES)
+    assert render(data) == _render_on_screen(data)
+
+
+@pytest.mark.parametrize("at", [0, 1, 4095, 4096, 4097, 8191, 8192, 12_287, 12_299])
+def test_a_byte_that_is_not_plain_is_found_anywhere(at: int) -> None:
+    """The bytes are checked a block of 4096 at a time: at either side of a block's edge too,
+    and in the last block, which is shorter."""
+    data = bytearray(_plain_log(12_300))
+    assert NATIVE.plain_lines(bytes(data), CAP) is not None
+    for byte in (0x0D, 0x09, 0x1B, 0x7F, 0x00, 0x1F, 0x80, 0xFF):
+        data[at] = byte
+        assert NATIVE.plain_lines(bytes(data), CAP) is None, (at, byte)
+
+
+def test_render_of_plain_text_holds_little_more_than_its_result() -> None:
+    """10 MB of log lines: the peak is the lines themselves (~16 MB), well under 64 MB."""
+    data = _plain_log(10_000_000)
+    tracemalloc.start()
+    try:
+        lines = render(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(lines) == data.count(b"\n") + 1 and lines[0].endswith("ok")
+    assert peak < 64e6, f"{peak / 1e6:.0f} MB"
+
+
+def test_render_without_the_module_shows_the_same() -> None:
+    """NBEXP_NO_NATIVE leaves plain text to the Screen; the lines are the same."""
+    program = (
+        "from nbexp import terminal;"
+        "print(terminal.native is None, terminal.render(b'a  \\n\\n b\\n  \\n \\n'),"
+        "terminal.render(b'x' * 70000)[0][-40:])"
+    )
+    outputs = []
+    for flag in ("1", ""):
+        env = {**os.environ, "NBEXP_NO_NATIVE": flag}
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                              env=env, cwd=REPO, check=True)  # fmt: skip
+        outputs.append(done.stdout.split(" ", 1))
+    assert [o[0] for o in outputs] == ["True", "False"]
+    assert outputs[0][1] == outputs[1][1]
+    assert outputs[0][1].startswith("['a', '', ' b', '', ''] ")

@@ -1,20 +1,24 @@
-/* nbexp._native: compiled versions of metric extraction's hot loops, with pure-Python twins
- * that give the same results (`LineTemplate.read_block_in_python` in _core/metric_lines.py,
- * `JsonTemplate.read_block_in_python` in _core/json_template.py), used whenever this module is
- * missing or NBEXP_NO_NATIVE is set. tests/test_native.py compares them.
+/* nbexp._native: compiled versions of nbexp's hottest loops, each with a pure-Python twin
+ * that gives the same results, used whenever this module is missing or NBEXP_NO_NATIVE is
+ * set. tests/test_native.py compares them.
  *
  *   read_block(block, first, steps, final, equals, colons, json=False)
  *       the numbers of lines that all have one metrics line's shape (`LineTemplate`, or with
- *       json a JSON object's, `JsonTemplate`): their count and a column of floats per value,
- *       or None when a line has another shape, the block's count of '=' or ':' is not that
- *       many times the line's (equals < 0: not checked), or a number does not parse.
+ *       json a JSON object's, `JsonTemplate`; twins `LineTemplate.read_block_in_python` in
+ *       _core/metric_lines.py, `JsonTemplate.read_block_in_python` in _core/json_template.py):
+ *       their count and a column of floats per value, or None when a line has another shape,
+ *       the block's count of '=' or ':' is not that many times the line's (equals < 0: not
+ *       checked), or a number does not parse.
  *   read_frames(data, pos, end, prefix, total, literals)
  *       the frames of a tqdm bar whose postfix changes at every frame (`FrameTemplate` in
  *       _core/bar_frames.py; twin `FrameTemplate.read_in_python`): counts, a column per value
  *       and which frames' values changed, or None when a frame has another shape.
+ *   plain_lines(data, line_cap)
+ *       the lines `terminal.render` shows for plain ASCII text (twin
+ *       `terminal._plain_lines_in_python`), or None when the text is not plain.
  *
- * Pure functions of their arguments: no state, no I/O, the GIL held throughout (the inputs
- * are at most a few MiB).
+ * Pure functions of their arguments: no state, no I/O, the GIL held throughout (linear
+ * passes over their input).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -608,6 +612,96 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------------- plain_lines */
+
+/* Bytes are examined in blocks of this many, so that input that is not plain text (most
+ * progress output holds \r or ESC early) is turned down without a pass over all of it. */
+#define PLAIN_BLOCK 4096
+
+/* How many '\n' `data` holds, or -1 when a byte is neither '\n' nor printable ASCII
+ * (' '..'~'): no C0 control (\r and \t included), no DEL, nothing from 0x80 on. A loop per
+ * block that the compiler vectorises. */
+static Py_ssize_t
+count_plain_newlines(const unsigned char *data, Py_ssize_t size)
+{
+    Py_ssize_t newlines = 0;
+    for (Py_ssize_t from = 0; from < size; from += PLAIN_BLOCK) {
+        Py_ssize_t stop = size - from < PLAIN_BLOCK ? size : from + PLAIN_BLOCK;
+        unsigned int count = 0;
+        unsigned char bad = 0;
+        for (Py_ssize_t i = from; i < stop; i++) {
+            unsigned char c = data[i];
+            count += c == '\n';
+            /* ' '..'~' is 0..0x5E after subtracting ' '; every other byte wraps above it. */
+            bad |= (unsigned char)(c - 0x20) > 0x5E && c != '\n';
+        }
+        if (bad)
+            return -1;
+        newlines += count;
+    }
+    return newlines;
+}
+
+/* The lines of plain text as `terminal.render` shows them (its Python twin:
+ * `terminal._plain_lines_in_python`): split at '\n', trailing spaces removed; the text after
+ * the last '\n' is a line only when it holds more than spaces (the cursor's row,
+ * `Screen.line_count`). None when `data` is not plain (see count_plain_newlines) or a line is
+ * longer than `line_cap` columns (a terminal would cut it): the renderer then decides. */
+static PyObject *
+plain_lines(PyObject *module, PyObject *args)
+{
+    Py_buffer buffer;
+    Py_ssize_t line_cap;
+    if (!PyArg_ParseTuple(args, "y*n", &buffer, &line_cap))
+        return NULL;
+    const char *data = buffer.buf;
+    Py_ssize_t size = buffer.len;
+    PyObject *lines = NULL, *empty = NULL, *result = NULL;
+    Py_ssize_t newlines = count_plain_newlines((const unsigned char *)data, size);
+    if (newlines < 0) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    Py_ssize_t blank_end = size;
+    while (blank_end > 0 && data[blank_end - 1] == ' ')
+        blank_end--;
+    int last_shown = blank_end > 0 && data[blank_end - 1] != '\n';
+    Py_ssize_t count = newlines + last_shown;
+    empty = PyUnicode_New(0, 127);
+    lines = PyList_New(count);
+    if (empty == NULL || lines == NULL)
+        goto done;
+    Py_ssize_t start = 0;
+    for (Py_ssize_t index = 0; index < count; index++) {
+        const char *newline = memchr(data + start, '\n', size - start);
+        Py_ssize_t end = newline == NULL ? size : newline - data;
+        if (end - start > line_cap) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        Py_ssize_t stop = end;
+        while (stop > start && data[stop - 1] == ' ')
+            stop--;
+        PyObject *line;
+        if (stop == start) {
+            line = Py_NewRef(empty);
+        } else {
+            line = PyUnicode_New(stop - start, 127);
+            if (line == NULL)
+                goto done;
+            memcpy(PyUnicode_DATA(line), data + start, stop - start);
+        }
+        PyList_SET_ITEM(lines, index, line);
+        start = end + 1;
+    }
+    result = Py_NewRef(lines);
+done:
+    Py_XDECREF(lines);
+    Py_XDECREF(empty);
+    PyBuffer_Release(&buffer);
+    return result;
+}
+
 /* ---------------------------------------------------------------------------- module */
 
 static PyMethodDef methods[] = {
@@ -622,13 +716,18 @@ static PyMethodDef methods[] = {
      "CR: their counts, a column per postfix value, and for each frame after the first whether\n"
      "its values print differently from the one's before; None when a frame has another\n"
      "shape or a value is no finite number."},
+    {"plain_lines", plain_lines, METH_VARARGS,
+     "plain_lines(data, line_cap) -> list[str] | None\n\n"
+     "The lines of printable ASCII text split at newlines, trailing spaces removed, as the\n"
+     "terminal renderer shows them; None when a byte is another (a control, \\r, non-ASCII)\n"
+     "or a line is longer than line_cap."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "nbexp._native",
-    .m_doc = "A compiled twin of metric extraction's hot loop (see _native.c).",
+    .m_doc = "Compiled twins of nbexp's hottest loops (see _native.c).",
     .m_size = -1,
     .m_methods = methods,
 };
