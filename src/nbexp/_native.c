@@ -503,10 +503,11 @@ match_frame(const char *d, Py_ssize_t p, Py_ssize_t e, const char *prefix,
     return p == e;
 }
 
-/* Appends float(data[start:end)) to `list`; 0 when it is no number or an infinity (the
+/* Sets list[index] to float(data[start:end)); 0 when it is no number or an infinity (the
  * frame-by-frame reading decides those), -1 on an error. */
 static int
-append_value(PyObject *list, const char *d, Py_ssize_t start, Py_ssize_t end, int finite)
+set_value(PyObject *list, Py_ssize_t index, const char *d, Py_ssize_t start, Py_ssize_t end,
+          int finite)
 {
     PyObject *value = to_float(d + start, end - start);
     if (value == NULL) {
@@ -519,9 +520,8 @@ append_value(PyObject *list, const char *d, Py_ssize_t start, Py_ssize_t end, in
         Py_DECREF(value);
         return 0;
     }
-    int failed = PyList_Append(list, value);
-    Py_DECREF(value);
-    return failed ? -1 : 1;
+    PyList_SET_ITEM(list, index, value);
+    return 1;
 }
 
 /* Whether frame `index`'s values (index >= 1) print differently from the frame's before. */
@@ -560,23 +560,33 @@ read_frames(PyObject *module, PyObject *args)
     /* Clamped as re's findall(data, pos, endpos) clamps them. */
     end = end < 0 ? 0 : end > buffer.len ? buffer.len : end;
     pos = pos < 0 ? 0 : pos > end ? end : pos;
+    /* A frame starts at each CR (text before the first is no frame, and findall passes over
+     * it as well): the lists are made to size, then filled. */
+    Py_ssize_t frames = 0;
+    for (const char *at = memchr(d + pos, '\r', end - pos); at != NULL;
+         at = memchr(at + 1, '\r', d + end - at - 1))
+        frames++;
+    if (frames == 0) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
     spans = PyMem_Malloc(sizeof(Py_ssize_t) * (2 + 2 * names));
-    counts = PyList_New(0);
+    counts = PyList_New(frames);
     columns = PyList_New(names);
-    news = PyList_New(0);
+    news = PyList_New(frames - 1);
     if (spans == NULL || counts == NULL || columns == NULL || news == NULL) {
-        PyErr_NoMemory();
+        if (spans == NULL)
+            PyErr_NoMemory();
         goto done;
     }
     for (Py_ssize_t i = 0; i < names; i++) {
-        PyObject *column = PyList_New(0);
+        PyObject *column = PyList_New(frames);
         if (column == NULL)
             goto done;
         PyList_SET_ITEM(columns, i, column);
     }
-    /* Text before the first CR is no frame, and findall passes over it as well. */
     const char *cr = memchr(d + pos, '\r', end - pos);
-    while (cr != NULL) {
+    for (Py_ssize_t index = 0; index < frames; index++) {
         Py_ssize_t start = cr - d;
         cr = memchr(d + start + 1, '\r', end - start - 1);
         Py_ssize_t stop = cr == NULL ? end : cr - d;
@@ -587,22 +597,18 @@ read_frames(PyObject *module, PyObject *args)
         }
         for (Py_ssize_t i = -1; i < names; i++) {
             PyObject *list = i < 0 ? counts : PyList_GET_ITEM(columns, i);
-            int appended = append_value(list, d, spans[2 + 2 * i], spans[3 + 2 * i], i >= 0);
-            if (appended < 0)
+            int set = set_value(list, index, d, spans[2 + 2 * i], spans[3 + 2 * i], i >= 0);
+            if (set < 0)
                 goto done;
-            if (appended == 0) {
+            if (set == 0) {
                 result = Py_NewRef(Py_None);
                 goto done;
             }
         }
-        Py_ssize_t index = PyList_GET_SIZE(counts) - 1;
-        if (index > 0 && PyList_Append(news, differs(columns, index) ? Py_True : Py_False) < 0)
-            goto done;
+        if (index > 0)
+            PyList_SET_ITEM(news, index - 1, Py_NewRef(differs(columns, index) ? Py_True : Py_False));
     }
-    if (PyList_GET_SIZE(counts) == 0)
-        result = Py_NewRef(Py_None);
-    else
-        result = PyTuple_Pack(3, counts, columns, news);
+    result = PyTuple_Pack(3, counts, columns, news);
 done:
     Py_XDECREF(counts);
     Py_XDECREF(columns);
