@@ -84,6 +84,8 @@ _TABLE_END = 0x1FB00
 _WIDE_BEYOND_TABLE_RUN = re.compile("([\U00020000-\U0003fffd][\U00020000-\U0003fffd]*)")
 # Column filler stored after a wide character so that string index == column everywhere.
 _FILL = "\x00"
+# `Screen._process`'s loop in C (see `Screen._engine`); None without the compiled module.
+_screen_run = getattr(native, "screen_run", None)
 
 
 class Style(NamedTuple):
@@ -363,6 +365,9 @@ class Screen:
         self._reach = 0  # deepest the cursor went back above the last line (see settled_count)
         self._changed: set[int] = set()
         self._appended_from: int | None = None  # first line appended in bulk by this feed
+        # `_process`'s loop in C for text, controls and short escapes (nbexp._native), or
+        # None for the same loop in Python: tests set it to compare the two.
+        self._engine = _screen_run
 
     # ----------------------------------------------------------------- public queries
 
@@ -585,7 +590,7 @@ class Screen:
             text = self._pending + text
             self._pending = ""
         if "\x1b" in text:
-            text = _drop_aborted(text)
+            text = _drop_aborted(text) if self._engine is None else _drop_aborted_in_c(text)
         if text:
             self._process(text)
 
@@ -596,7 +601,14 @@ class Screen:
             pos = self._skip_sequence(text, 0)
         simple = _SIMPLE_RUN.match
         sgr = _SGR_SEQUENCE.match
+        engine = self._engine
         while pos < end:
+            if engine is not None:
+                # Text, controls and short escapes in C, up to a token it leaves to Python
+                # (CSI, OSC, ...), which the rest of this iteration handles.
+                pos = engine(self, text, pos, Span)
+                if pos >= end:
+                    break
             match = simple(text, pos)
             if match is not None:
                 run = match.group()
@@ -1186,6 +1198,10 @@ def _drop_aborted(text: str) -> str:
     while "\x1b[\x1b" in text or "\x1b]\x1b" in text:
         text = text.replace("\x1b[\x1b", "\x1b").replace("\x1b]\x1b", "\x1b")
     return text
+
+
+# `_drop_aborted` in one C pass (used with `Screen._engine`, so that tests compare the two).
+_drop_aborted_in_c: Callable[[str], str] = getattr(native, "drop_aborted", _drop_aborted)
 
 
 def _count(args: list[int]) -> int:
