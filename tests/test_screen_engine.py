@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nbexp import terminal
-from nbexp.terminal import _FILL, Screen, Span, _drop_aborted, _ranges
+from nbexp.terminal import _FILL, Screen, Span, _clean_text_in_python, _drop_aborted, _ranges
 
 from .test_terminal import SCENARIOS, captures  # noqa: F401 (a fixture)
 
@@ -179,6 +179,34 @@ def test_wide_characters_are_known_to_the_c_loop_exactly() -> None:
 @given(st.text(st.sampled_from(["\x1b", "[", "]", "a", "中", "\x07", "\\", "🚀", "é"])))
 def test_aborted_introducers_are_dropped_alike(text: str) -> None:
     assert terminal._drop_aborted_in_c(text) == _drop_aborted(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        st.sampled_from(
+            [
+                "\x00",
+                "\x80",
+                "\x9f",
+                "\xa0",
+                "a",
+                "中",
+                "\u1100",
+                "\u10ff",
+                "🚀",
+                "\U0001fb00",
+                "\U00020000",
+                "\U0003fffe",
+                "é",
+                "\x1b",
+                "\ufffd",
+            ]
+        )
+    )
+)
+def test_text_is_cleaned_alike(text: str) -> None:
+    assert terminal._clean_text_in_c(text) == _clean_text_in_python(text)
 
 
 def test_feeding_soups_leaks_nothing() -> None:

@@ -20,6 +20,9 @@
  *       `terminal.Screen._process`'s loop over text, controls and the short escapes, on the
  *       Screen's state (twin: the same loop in Python, `Screen._engine = None`); returns where
  *       the first token it leaves to Python starts. The one function here that is not pure.
+ *   clean_text(text)
+ *       decoded text without NUL and C1 controls, with a filler after each wide character
+ *       (twin `Screen._clean` in Python), and whether one was filled.
  *   drop_aborted(text)
  *       text with each chain of aborted escape introducers as one ESC (twin
  *       `terminal._drop_aborted`), in one pass.
@@ -731,12 +734,30 @@ static const Py_UCS4 wide_ranges[][2] = {
     {0x1fa70, 0x1faff}, {0x20000, 0x3fffd},
 };
 
+#define WIDE_RANGES ((Py_ssize_t)(sizeof(wide_ranges) / sizeof(wide_ranges[0])))
+
+/* The BMP's wide characters, a bit each, filled from wide_ranges on first use (8 KiB): most
+ * characters of a soup (U+FFFD above all) are looked up here in one step. */
+static unsigned char wide_bmp[0x10000 / 8];
+static int wide_bmp_ready;
+
+static void
+fill_wide_bmp(void)
+{
+    for (Py_ssize_t r = 0; r < WIDE_RANGES; r++)
+        for (Py_UCS4 c = wide_ranges[r][0]; c <= wide_ranges[r][1] && c < 0x10000; c++)
+            wide_bmp[c >> 3] |= (unsigned char)(1 << (c & 7));
+    wide_bmp_ready = 1;
+}
+
 static int
 is_wide(Py_UCS4 c)
 {
     if (c < 0x1100)
         return 0;
-    Py_ssize_t lo = 0, hi = sizeof(wide_ranges) / sizeof(wide_ranges[0]);
+    if (c < 0x10000)
+        return (wide_bmp[c >> 3] >> (c & 7)) & 1;
+    Py_ssize_t lo = 0, hi = WIDE_RANGES;
     while (lo < hi) {
         Py_ssize_t mid = (lo + hi) / 2;
         if (c < wide_ranges[mid][0])
@@ -1756,6 +1777,8 @@ screen_run(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "screen_run: pos out of range");
         return NULL;
     }
+    if (!wide_bmp_ready)
+        fill_wide_bmp();
     if (screen_names[0] == NULL) {
         for (int i = 0; i < A_COUNT; i++)
             if ((screen_names[i] = PyUnicode_InternFromString(screen_attrs[i])) == NULL)
@@ -1828,6 +1851,64 @@ drop_aborted(PyObject *module, PyObject *text)
     return result;
 }
 
+/* -------------------------------------------------------------------------- clean_text */
+
+/* What `Screen._feed_piece` does to decoded text that holds controls, before the tokenizer
+ * (its twin, `Screen._clean` without the compiled loop): NUL (the controls that show
+ * nothing) and C1 controls (U+0080..U+009F) out, a filler after each wide character in.
+ * Returns (text, whether a wide character was filled); two passes, one new str. */
+static PyObject *
+clean_text(PyObject *module, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "clean_text: text must be a str");
+        return NULL;
+    }
+    if (!wide_bmp_ready)
+        fill_wide_bmp();
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), size = 0;
+    Py_UCS4 top = 0;
+    int filled = 0, dropped = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c == 0 || (c >= 0x80 && c <= 0x9f)) {
+            dropped = 1;
+            continue;
+        }
+        size++;
+        top = c > top ? c : top;
+        if (c >= 0x1100 && is_wide(c)) {
+            size++;
+            filled = 1;
+        }
+    }
+    PyObject *result;
+    if (!filled && !dropped) {
+        result = Py_NewRef(text);
+    } else {
+        result = PyUnicode_New(size, top);
+        if (result == NULL)
+            return NULL;
+        int out_kind = PyUnicode_KIND(result);
+        void *out = PyUnicode_DATA(result);
+        Py_ssize_t k = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (c == 0 || (c >= 0x80 && c <= 0x9f))
+                continue;
+            PyUnicode_WRITE(out_kind, out, k, c);
+            k++;
+            if (c >= 0x1100 && is_wide(c)) {
+                PyUnicode_WRITE(out_kind, out, k, FILL);
+                k++;
+            }
+        }
+    }
+    return Py_BuildValue("(NO)", result, filled ? Py_True : Py_False);
+}
+
 /* ---------------------------------------------------------------------------- module */
 
 static PyMethodDef methods[] = {
@@ -1856,6 +1937,10 @@ static PyMethodDef methods[] = {
      "drop_aborted(text) -> str\n\n"
      "text with each chain of aborted escape introducers (ESC followed by ESC, [ ESC or ] ESC,\n"
      "again and again) as one ESC: what terminal._drop_aborted does."},
+    {"clean_text", clean_text, METH_O,
+     "clean_text(text) -> (str, bool)\n\n"
+     "text without NUL and C1 controls, a NUL filler after each wide character; and whether\n"
+     "one was filled: what Screen._feed_piece does before the tokenizer."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -84,8 +84,9 @@ _TABLE_END = 0x1FB00
 _WIDE_BEYOND_TABLE_RUN = re.compile("([\U00020000-\U0003fffd][\U00020000-\U0003fffd]*)")
 # Column filler stored after a wide character so that string index == column everywhere.
 _FILL = "\x00"
-# `Screen._process`'s loop in C (see `Screen._engine`); None without the compiled module.
-_screen_run = getattr(native, "screen_run", None)
+# `Screen._process`'s loop in C (see `Screen._engine`); None without the compiled module (or
+# with one built before it had all three of the functions that the loop uses).
+_screen_run = getattr(native, "screen_run", None) if hasattr(native, "clean_text") else None
 
 
 class Style(NamedTuple):
@@ -578,14 +579,10 @@ class Screen:
             if not (self._pending or self._skip):
                 self._run(text)  # no escapes or odd controls anywhere: skip the tokenizer
                 return
+            if self._maybe_wide and not text.isascii():
+                text = self._fill_wide(text)  # here once, not once per run of text
         else:
-            text = self._decoder.decode(data.translate(_CONTROL_MAP))
-            if "\x00" in text:
-                text = text.replace("\x00", "")  # controls that show nothing, all at once
-            if c1:
-                text = _C1_RUN.sub("", text)
-        if self._maybe_wide and not text.isascii():
-            text = self._fill_wide(text)  # here once, not once per run of text
+            text = self._clean(self._decoder.decode(data.translate(_CONTROL_MAP)), c1)
         if self._pending:
             text = self._pending + text
             self._pending = ""
@@ -593,6 +590,24 @@ class Screen:
             text = _drop_aborted(text) if self._engine is None else _drop_aborted_in_c(text)
         if text:
             self._process(text)
+
+    def _clean(self, text: str, c1: bool) -> str:
+        """Decoded text with controls, less those that show nothing (NUL, see `_CONTROL_MAP`)
+        and the C1 controls (`c1`: whether it may hold some), with fillers after its wide
+        characters: in one C pass (`nbexp._native.clean_text`) with `Screen._engine`."""
+        if self._engine is not None and (
+            c1 or "\x00" in text or (self._maybe_wide and not text.isascii())
+        ):
+            text, filled = _clean_text_in_c(text)
+            self._wide = self._wide or filled
+            return text
+        if "\x00" in text:
+            text = text.replace("\x00", "")  # controls that show nothing, all at once
+        if c1:
+            text = _C1_RUN.sub("", text)
+        if self._maybe_wide and not text.isascii():
+            text = self._fill_wide(text)  # here once, not once per run of text
+        return text
 
     def _process(self, text: str) -> None:
         """Text with escapes and the few controls left after `_feed_piece`'s clean-up."""
@@ -1202,6 +1217,20 @@ def _drop_aborted(text: str) -> str:
 
 # `_drop_aborted` in one C pass (used with `Screen._engine`, so that tests compare the two).
 _drop_aborted_in_c: Callable[[str], str] = getattr(native, "drop_aborted", _drop_aborted)
+
+
+def _clean_text_in_python(text: str) -> tuple[str, bool]:
+    """`nbexp._native.clean_text` in Python (tests hold the C code to it): `text` without NUL
+    and C1 controls, with fillers after its wide characters; and whether one was filled."""
+    text = _C1_RUN.sub("", text.replace("\x00", ""))
+    filled = _fill_wide(text, astral=True)
+    return (text, False) if filled is None else (filled, True)
+
+
+# `Screen._clean` in one C pass (used with `Screen._engine`).
+_clean_text_in_c: Callable[[str], tuple[str, bool]] = getattr(
+    native, "clean_text", _clean_text_in_python
+)
 
 
 def _count(args: list[int]) -> int:
