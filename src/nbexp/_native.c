@@ -1798,30 +1798,47 @@ screen_run(PyObject *module, PyObject *args)
 
 /* ------------------------------------------------------------------------ drop_aborted */
 
-/* Where the chain of aborted introducers that starts with the ESC at text[i] ends: ESC
- * then any of ESC, "[" ESC, "]" ESC, again and again; each ESC but the last is cut short by
- * the next and shows nothing. */
-static Py_ssize_t
-chain_end(int kind, const void *data, Py_ssize_t i, Py_ssize_t n)
-{
-    Py_ssize_t j = i + 1;
-    for (;;) {
-        if (j < n && PyUnicode_READ(kind, data, j) == 0x1b) {
-            j++;
-            continue;
-        }
-        if (j + 1 < n && PyUnicode_READ(kind, data, j + 1) == 0x1b) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, j);
-            if (c == '[' || c == ']') {
-                j += 2;
-                continue;
-            }
-        }
-        return j;
+/* For each kind of str (characters of T): where the chain of aborted introducers that
+ * starts with the ESC at d[i] ends (ESC then any of ESC, "[" ESC, "]" ESC, again and again:
+ * each ESC but the last is cut short by the next and shows nothing); how long the text is
+ * with each chain as one ESC; and that text, copied to out. */
+#define DEFINE_DROP(NAME, T)                                                                 \
+    static Py_ssize_t NAME##_chain_end(const T *d, Py_ssize_t i, Py_ssize_t n)               \
+    {                                                                                        \
+        Py_ssize_t j = i + 1;                                                                \
+        for (;;) {                                                                           \
+            /* A long run of ESC (a soup of them): 8 at a time in 1-byte text. */            \
+            while (sizeof(T) == 1 && j + 8 <= n && memcmp(d + j, "\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b", 8) == 0) \
+                j += 8;                                                                      \
+            if (j < n && d[j] == 0x1b)                                                       \
+                j++;                                                                         \
+            else if (j + 1 < n && d[j + 1] == 0x1b && (d[j] == '[' || d[j] == ']'))          \
+                j += 2;                                                                      \
+            else                                                                             \
+                return j;                                                                    \
+        }                                                                                    \
+    }                                                                                        \
+    static Py_ssize_t NAME##_dropped_size(const T *d, Py_ssize_t n)                          \
+    {                                                                                        \
+        Py_ssize_t size = 0;                                                                 \
+        for (Py_ssize_t i = 0; i < n; size++)                                                \
+            i = d[i] == 0x1b ? NAME##_chain_end(d, i, n) : i + 1;                            \
+        return size;                                                                         \
+    }                                                                                        \
+    static void NAME##_drop(const T *d, Py_ssize_t n, T *out)                                \
+    {                                                                                        \
+        for (Py_ssize_t i = 0, k = 0; i < n; k++) {                                          \
+            out[k] = d[i];                                                                   \
+            i = d[i] == 0x1b ? NAME##_chain_end(d, i, n) : i + 1;                            \
+        }                                                                                    \
     }
-}
 
-/* `terminal._drop_aborted` (its twin): each such chain becomes one ESC, in one pass. */
+DEFINE_DROP(ucs1, Py_UCS1)
+DEFINE_DROP(ucs2, Py_UCS2)
+DEFINE_DROP(ucs4, Py_UCS4)
+
+/* `terminal._drop_aborted` (its twin): each chain of aborted introducers becomes one ESC,
+ * in a pass that counts and one that copies. */
 static PyObject *
 drop_aborted(PyObject *module, PyObject *text)
 {
@@ -1831,32 +1848,78 @@ drop_aborted(PyObject *module, PyObject *text)
     }
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), size = 0;
-    for (Py_ssize_t i = 0; i < n; size++)
-        i = PyUnicode_READ(kind, data, i) == 0x1b ? chain_end(kind, data, i, n) : i + 1;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t size = kind == PyUnicode_1BYTE_KIND   ? ucs1_dropped_size(data, n)
+                      : kind == PyUnicode_2BYTE_KIND ? ucs2_dropped_size(data, n)
+                                                     : ucs4_dropped_size(data, n);
     if (size == n)
         return Py_NewRef(text);
-    /* Only ESC, '[' and ']' go, so the characters that decide the kind all stay. */
+    /* Only ESC, '[' and ']' go, so the characters that decide the kind all stay: the result
+     * has the kind of the text. */
     PyObject *result = PyUnicode_New(size, PyUnicode_MAX_CHAR_VALUE(text));
     if (result == NULL)
         return NULL;
-    int out_kind = PyUnicode_KIND(result);
-    void *out = PyUnicode_DATA(result);
-    Py_ssize_t k = 0;
-    for (Py_ssize_t i = 0; i < n; k++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        PyUnicode_WRITE(out_kind, out, k, c);
-        i = c == 0x1b ? chain_end(kind, data, i, n) : i + 1;
-    }
+    if (kind == PyUnicode_1BYTE_KIND)
+        ucs1_drop(data, n, PyUnicode_DATA(result));
+    else if (kind == PyUnicode_2BYTE_KIND)
+        ucs2_drop(data, n, PyUnicode_DATA(result));
+    else
+        ucs4_drop(data, n, PyUnicode_DATA(result));
     return result;
 }
 
 /* -------------------------------------------------------------------------- clean_text */
 
+/* A character that `clean_text` drops: NUL (the controls that show nothing) or a C1
+ * control (U+0080..U+009F). */
+#define CLEANED_OUT(c) ((c) == 0 || ((c) >= 0x80 && (c) <= 0x9f))
+
+/* For each kind of str (characters of T): the size of the cleaned text, its largest
+ * character, and whether it drops or fills anything; then the cleaned text, into a str of
+ * any kind. */
+#define DEFINE_CLEAN(NAME, T)                                                                \
+    static Py_ssize_t NAME##_cleaned_size(const T *d, Py_ssize_t n, Py_UCS4 *top,            \
+                                          int *dropped, int *filled)                         \
+    {                                                                                        \
+        Py_ssize_t size = 0;                                                                 \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                 \
+            Py_UCS4 c = d[i];                                                                \
+            if (CLEANED_OUT(c)) {                                                            \
+                *dropped = 1;                                                                \
+                continue;                                                                    \
+            }                                                                                \
+            size++;                                                                          \
+            *top = c > *top ? c : *top;                                                      \
+            if (c >= 0x1100 && is_wide(c)) {                                                 \
+                size++;                                                                      \
+                *filled = 1;                                                                 \
+            }                                                                                \
+        }                                                                                    \
+        return size;                                                                         \
+    }                                                                                        \
+    static void NAME##_clean(const T *d, Py_ssize_t n, int out_kind, void *out)              \
+    {                                                                                        \
+        for (Py_ssize_t i = 0, k = 0; i < n; i++) {                                          \
+            Py_UCS4 c = d[i];                                                                \
+            if (CLEANED_OUT(c))                                                              \
+                continue;                                                                    \
+            PyUnicode_WRITE(out_kind, out, k, c);                                            \
+            k++;                                                                             \
+            if (c >= 0x1100 && is_wide(c)) {                                                 \
+                PyUnicode_WRITE(out_kind, out, k, FILL);                                     \
+                k++;                                                                         \
+            }                                                                                \
+        }                                                                                    \
+    }
+
+DEFINE_CLEAN(ucs1, Py_UCS1)
+DEFINE_CLEAN(ucs2, Py_UCS2)
+DEFINE_CLEAN(ucs4, Py_UCS4)
+
 /* What `Screen._feed_piece` does to decoded text that holds controls, before the tokenizer
- * (its twin, `Screen._clean` without the compiled loop): NUL (the controls that show
- * nothing) and C1 controls (U+0080..U+009F) out, a filler after each wide character in.
- * Returns (text, whether a wide character was filled); two passes, one new str. */
+ * (its twin: `terminal._clean_text_in_python`): NUL and C1 controls out, a filler after each
+ * wide character in. Returns (text, whether a wide character was filled); two passes, one
+ * new str (none when nothing changes). */
 static PyObject *
 clean_text(PyObject *module, PyObject *text)
 {
@@ -1866,45 +1929,31 @@ clean_text(PyObject *module, PyObject *text)
     }
     if (!wide_bmp_ready)
         fill_wide_bmp();
-    int kind = PyUnicode_KIND(text);
+    int kind = PyUnicode_KIND(text), dropped = 0, filled = 0;
     const void *data = PyUnicode_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), size = 0;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), size;
     Py_UCS4 top = 0;
-    int filled = 0, dropped = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c == 0 || (c >= 0x80 && c <= 0x9f)) {
-            dropped = 1;
-            continue;
-        }
-        size++;
-        top = c > top ? c : top;
-        if (c >= 0x1100 && is_wide(c)) {
-            size++;
-            filled = 1;
-        }
-    }
+    if (kind == PyUnicode_1BYTE_KIND)
+        size = ucs1_cleaned_size(data, n, &top, &dropped, &filled);
+    else if (kind == PyUnicode_2BYTE_KIND)
+        size = ucs2_cleaned_size(data, n, &top, &dropped, &filled);
+    else
+        size = ucs4_cleaned_size(data, n, &top, &dropped, &filled);
     PyObject *result;
     if (!filled && !dropped) {
         result = Py_NewRef(text);
     } else {
-        result = PyUnicode_New(size, top);
+        result = PyUnicode_New(size, top); /* the exact largest character: a canonical str */
         if (result == NULL)
             return NULL;
         int out_kind = PyUnicode_KIND(result);
         void *out = PyUnicode_DATA(result);
-        Py_ssize_t k = 0;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, i);
-            if (c == 0 || (c >= 0x80 && c <= 0x9f))
-                continue;
-            PyUnicode_WRITE(out_kind, out, k, c);
-            k++;
-            if (c >= 0x1100 && is_wide(c)) {
-                PyUnicode_WRITE(out_kind, out, k, FILL);
-                k++;
-            }
-        }
+        if (kind == PyUnicode_1BYTE_KIND)
+            ucs1_clean(data, n, out_kind, out);
+        else if (kind == PyUnicode_2BYTE_KIND)
+            ucs2_clean(data, n, out_kind, out);
+        else
+            ucs4_clean(data, n, out_kind, out);
     }
     return Py_BuildValue("(NO)", result, filled ? Py_True : Py_False);
 }
