@@ -157,6 +157,17 @@ def test_screens_restored_smaller_render_alike(seed: int) -> None:
     assert screens[0].lines() == screens[1].lines()
 
 
+def test_a_state_taken_is_not_changed_by_later_feeds() -> None:
+    """The C loop extends a line's last span in place only when nothing else holds it."""
+    screen = Screen(3)
+    screen.feed(b"\x1b[31mab\x07")
+    state = screen.state()
+    shown = repr(state)
+    screen.feed(b"\x07cd\x1b[0m\x07ef")
+    assert repr(state) == shown
+    assert screen.styled_line(0) == ("abcdef", [Span(0, 4, state.style)])
+
+
 def test_wide_characters_are_known_to_the_c_loop_exactly() -> None:
     """Writing next to a character followed by a filler blanks it exactly when it is wide:
     every edge of every range of `_WIDE`, in C as in the regex."""

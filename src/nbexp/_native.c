@@ -1192,6 +1192,17 @@ restyle(Engine *e, Py_ssize_t idx, Py_ssize_t start, Py_ssize_t end, PyObject *s
             }
             if (!same)
                 return add_span(e, spans, start, end, style);
+            if (Py_REFCNT(last) == 1 && Py_TYPE(last) == e->span_type) {
+                /* Span(last.start, end, style) in place of the last: nothing else can see
+                 * this one (the list holds the only reference), so it is made anew in its
+                 * own memory instead of a fresh tuple's. */
+                PyObject *new_end = PyLong_FromSsize_t(end);
+                if (new_end == NULL)
+                    return -1;
+                Py_SETREF(((PyTupleObject *)last)->ob_item[1], new_end);
+                Py_SETREF(((PyTupleObject *)last)->ob_item[2], Py_NewRef(style));
+                return 0;
+            }
             Py_ssize_t last_start = span_field(last, 0);
             PyObject *joined = PyErr_Occurred() ? NULL : new_span(e, last_start, end, style);
             return joined == NULL ? -1 : PyList_SetItem(spans, count - 1, joined);
