@@ -2,10 +2,12 @@
 loop in Python (`Screen._engine = None`): after every feed the same changed lines, and in the
 end the same state, lines, spans, counts and final lines. On byte soups, mixes of escapes,
 wide characters and real output, with small screens, windows and caps, so that scrolling,
-trimming and cutting happen all the time. (The module must be built: see test_native.py.)"""
+trimming and cutting happen all the time. The module is imported directly, as in
+test_native.py (so these run with NBEXP_NO_NATIVE too); a missing module fails them."""
 
 from __future__ import annotations
 
+import importlib
 import random
 import tracemalloc
 
@@ -17,6 +19,12 @@ from nbexp import terminal
 from nbexp.terminal import _FILL, Screen, Span, _clean_text_in_python, _drop_aborted, _ranges
 
 from .test_terminal import SCENARIOS, captures  # noqa: F401 (a fixture)
+
+try:
+    NATIVE = importlib.import_module("nbexp._native")
+except ImportError as error:  # pragma: no cover - a broken build
+    pytest.fail(f"nbexp._native is not built ({error}): `uv sync`", pytrace=False)
+ENGINE = NATIVE.screen_run
 
 ESCAPE_ALPHABET = b"\x1b\x1b\x1b[[]];;0123456789?m\x07\\\r\n\b\tABCDHJKPXm@ \xe4\xb8\xad"
 # Soups of smaller alphabets, each aimed at a part of the loop.
@@ -66,8 +74,7 @@ def assert_alike(data: bytes, cuts: list[int], rows: int, max_lines: int | None,
         Screen(rows, max_lines=max_lines, line_cap=cap, on_final=lambda n, t, f=f: f.append((n, t)))
         for f in finals
     )
-    assert in_c._engine is not None, "nbexp._native is not built: `uv sync`"
-    in_python._engine = None
+    in_c._engine, in_python._engine = ENGINE, None
     for start, stop in zip([0, *cuts], [*cuts, len(data)], strict=True):
         assert in_c.feed(data[start:stop]) == in_python.feed(data[start:stop])
     assert in_c.state() == in_python.state()
@@ -149,7 +156,7 @@ def test_screens_restored_smaller_render_alike(seed: int) -> None:
     tall.feed(b"\n" * 20 + b"\x1b[10;3H\x1b7\x1b[9;2H\x1b[s")
     rows = rng.randint(1, 4)
     screens = [Screen.restore(tall.state(), rows) for _ in range(2)]
-    screens[1]._engine = None
+    screens[0]._engine, screens[1]._engine = ENGINE, None
     for start in range(0, len(data), 50):
         chunk = data[start : start + 50]
         assert screens[0].feed(chunk) == screens[1].feed(chunk)
@@ -160,6 +167,7 @@ def test_screens_restored_smaller_render_alike(seed: int) -> None:
 def test_a_state_taken_is_not_changed_by_later_feeds() -> None:
     """The C loop extends a line's last span in place only when nothing else holds it."""
     screen = Screen(3)
+    screen._engine = ENGINE
     screen.feed(b"\x1b[31mab\x07")
     state = screen.state()
     shown = repr(state)
@@ -175,7 +183,7 @@ def test_wide_characters_are_known_to_the_c_loop_exactly() -> None:
              for c in (first - 1, first, last, last + 1)}  # fmt: skip
     for code in sorted(edges):
         shown = []
-        for engine in (terminal._screen_run, None):
+        for engine in (ENGINE, None):
             screen = Screen()
             screen._engine, screen._wide = engine, True
             screen._lines = [chr(code) + _FILL + "ab"]
@@ -189,7 +197,7 @@ def test_wide_characters_are_known_to_the_c_loop_exactly() -> None:
 @settings(max_examples=500, deadline=None)
 @given(st.text(st.sampled_from(["\x1b", "[", "]", "a", "中", "\x07", "\\", "🚀", "é"])))
 def test_aborted_introducers_are_dropped_alike(text: str) -> None:
-    assert terminal._drop_aborted_in_c(text) == _drop_aborted(text)
+    assert NATIVE.drop_aborted(text) == _drop_aborted(text)
 
 
 @settings(max_examples=500, deadline=None)
@@ -217,7 +225,7 @@ def test_aborted_introducers_are_dropped_alike(text: str) -> None:
     )
 )
 def test_text_is_cleaned_alike(text: str) -> None:
-    assert terminal._clean_text_in_c(text) == _clean_text_in_python(text)
+    assert NATIVE.clean_text(text) == _clean_text_in_python(text)
 
 
 def test_feeding_soups_leaks_nothing() -> None:
@@ -226,6 +234,7 @@ def test_feeding_soups_leaks_nothing() -> None:
     chunks = [bytes(rng.choices(ESCAPE_ALPHABET, k=1 << 16)) for _ in range(4)]
     chunks += [rng.randbytes(1 << 16) for _ in range(4)]
     screen = Screen(5, max_lines=50, line_cap=100)
+    screen._engine = ENGINE
     for chunk in chunks:
         screen.feed(chunk)
     tracemalloc.start()
