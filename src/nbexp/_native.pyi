@@ -17,3 +17,13 @@ def read_frames(
 
 # The lines of plain text (printable ASCII, newlines) as terminal.render shows them, else None.
 def plain_lines(data: bytes, line_cap: int) -> list[str] | None: ...
+
+# Screen._process's loop from text[pos] on the Screen's own state (text, controls, short
+# escapes, most CSI and OSC); returns where the first token it leaves to Python starts.
+def screen_run(screen: object, text: str, pos: int, span_type: type) -> int: ...
+
+# text with each chain of aborted escape introducers as one ESC (terminal._drop_aborted).
+def drop_aborted(text: str) -> str: ...
+
+# text without NUL and C1 controls, a filler after each wide character; and whether one was.
+def clean_text(text: str) -> tuple[str, bool]: ...

@@ -84,6 +84,9 @@ _TABLE_END = 0x1FB00
 _WIDE_BEYOND_TABLE_RUN = re.compile("([\U00020000-\U0003fffd][\U00020000-\U0003fffd]*)")
 # Column filler stored after a wide character so that string index == column everywhere.
 _FILL = "\x00"
+# `Screen._process`'s loop in C (see `Screen._engine`); None without the compiled module (or
+# with one built before it had all three of the functions that the loop uses).
+_screen_run = getattr(native, "screen_run", None) if hasattr(native, "clean_text") else None
 
 
 class Style(NamedTuple):
@@ -363,6 +366,9 @@ class Screen:
         self._reach = 0  # deepest the cursor went back above the last line (see settled_count)
         self._changed: set[int] = set()
         self._appended_from: int | None = None  # first line appended in bulk by this feed
+        # `_process`'s loop in C for text, controls and short escapes (nbexp._native), or
+        # None for the same loop in Python: tests set it to compare the two.
+        self._engine = _screen_run
 
     # ----------------------------------------------------------------- public queries
 
@@ -573,21 +579,35 @@ class Screen:
             if not (self._pending or self._skip):
                 self._run(text)  # no escapes or odd controls anywhere: skip the tokenizer
                 return
+            if self._maybe_wide and not text.isascii():
+                text = self._fill_wide(text)  # here once, not once per run of text
         else:
-            text = self._decoder.decode(data.translate(_CONTROL_MAP))
-            if "\x00" in text:
-                text = text.replace("\x00", "")  # controls that show nothing, all at once
-            if c1:
-                text = _C1_RUN.sub("", text)
-        if self._maybe_wide and not text.isascii():
-            text = self._fill_wide(text)  # here once, not once per run of text
+            text = self._clean(self._decoder.decode(data.translate(_CONTROL_MAP)), c1)
         if self._pending:
             text = self._pending + text
             self._pending = ""
         if "\x1b" in text:
-            text = _drop_aborted(text)
+            text = _drop_aborted(text) if self._engine is None else _drop_aborted_in_c(text)
         if text:
             self._process(text)
+
+    def _clean(self, text: str, c1: bool) -> str:
+        """Decoded text with controls, less those that show nothing (NUL, see `_CONTROL_MAP`)
+        and the C1 controls (`c1`: whether it may hold some), with fillers after its wide
+        characters: in one C pass (`nbexp._native.clean_text`) with `Screen._engine`."""
+        if self._engine is not None and (
+            c1 or "\x00" in text or (self._maybe_wide and not text.isascii())
+        ):
+            text, filled = _clean_text_in_c(text)
+            self._wide = self._wide or filled
+            return text
+        if "\x00" in text:
+            text = text.replace("\x00", "")  # controls that show nothing, all at once
+        if c1:
+            text = _C1_RUN.sub("", text)
+        if self._maybe_wide and not text.isascii():
+            text = self._fill_wide(text)  # here once, not once per run of text
+        return text
 
     def _process(self, text: str) -> None:
         """Text with escapes and the few controls left after `_feed_piece`'s clean-up."""
@@ -596,7 +616,14 @@ class Screen:
             pos = self._skip_sequence(text, 0)
         simple = _SIMPLE_RUN.match
         sgr = _SGR_SEQUENCE.match
+        engine = self._engine
         while pos < end:
+            if engine is not None:
+                # Text, controls and short escapes in C, up to a token it leaves to Python
+                # (CSI, OSC, ...), which the rest of this iteration handles.
+                pos = engine(self, text, pos, Span)
+                if pos >= end:
+                    break
             match = simple(text, pos)
             if match is not None:
                 run = match.group()
@@ -1186,6 +1213,24 @@ def _drop_aborted(text: str) -> str:
     while "\x1b[\x1b" in text or "\x1b]\x1b" in text:
         text = text.replace("\x1b[\x1b", "\x1b").replace("\x1b]\x1b", "\x1b")
     return text
+
+
+# `_drop_aborted` in one C pass (used with `Screen._engine`, so that tests compare the two).
+_drop_aborted_in_c: Callable[[str], str] = getattr(native, "drop_aborted", _drop_aborted)
+
+
+def _clean_text_in_python(text: str) -> tuple[str, bool]:
+    """`nbexp._native.clean_text` in Python (tests hold the C code to it): `text` without NUL
+    and C1 controls, with fillers after its wide characters; and whether one was filled."""
+    text = _C1_RUN.sub("", text.replace("\x00", ""))
+    filled = _fill_wide(text, astral=True)
+    return (text, False) if filled is None else (filled, True)
+
+
+# `Screen._clean` in one C pass (used with `Screen._engine`).
+_clean_text_in_c: Callable[[str], tuple[str, bool]] = getattr(
+    native, "clean_text", _clean_text_in_python
+)
 
 
 def _count(args: list[int]) -> int:
