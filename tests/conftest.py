@@ -8,7 +8,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,29 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, describe=
         time.sleep(interval)
     detail = f": {describe()!r}" if describe is not None else ""
     raise AssertionError(f"condition not met within {timeout} s{detail}")
+
+
+def traced_peak(function: Callable[[], Any]) -> tuple[Any, float]:
+    """`function()`'s result and the peak of the Python heap while it ran, in bytes."""
+    tracemalloc.start()
+    try:
+        result = function()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def outputs_with_and_without_native(program: str) -> list[str]:
+    """What a Python `program` prints with NBEXP_NO_NATIVE=1 and without it, in that order:
+    its first word must be whether `nbexp._compiled.native` is None (checked here)."""
+    outputs = []
+    for flag in ("1", ""):
+        env = {**os.environ, "NBEXP_NO_NATIVE": flag}
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                              env=env, cwd=REPO, check=True)  # fmt: skip
+        outputs.append(done.stdout.split(" ", 1))
+    assert [o[0] for o in outputs] == ["True", "False"]
+    return [o[1] for o in outputs]
 
 
 def python_command(code: str) -> list[str]:

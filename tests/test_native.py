@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import subprocess
-import sys
-import tracemalloc
 from types import ModuleType
 
 import pytest
@@ -21,7 +17,7 @@ from nbexp._core.json_template import JsonTemplate
 from nbexp._core.metric_lines import LineTemplate
 from nbexp.terminal import _plain_lines_in_python, _render_on_screen, render
 
-from .conftest import REPO
+from .conftest import outputs_with_and_without_native, traced_peak
 from .log_mixes import mixed_log
 
 
@@ -301,14 +297,8 @@ def test_without_the_module_the_python_twin_is_used() -> None:
         "t = LineTemplate(b'loss=0.5 ok');"
         "print(native is None, t.read_block(b'loss=0.25 ok\\nloss=nan ok', [True]))"
     )
-    outputs = []
-    for flag in ("1", ""):
-        env = {**os.environ, "NBEXP_NO_NATIVE": flag}
-        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                              env=env, cwd=REPO, check=True)  # fmt: skip
-        outputs.append(done.stdout.split(" ", 1))
-    assert [o[0] for o in outputs] == ["True", "False"]
-    assert outputs[0][1] == outputs[1][1] == "(2, [[0.25, nan]])\n"
+    without, with_module = outputs_with_and_without_native(program)
+    assert without == with_module == "(2, [[0.25, nan]])\n"
 
 
 # ------------------------------------------------------------------------------ plain_lines
@@ -410,12 +400,7 @@ def test_a_byte_that_is_not_plain_is_found_anywhere(at: int) -> None:
 def test_render_of_plain_text_holds_little_more_than_its_result() -> None:
     """10 MB of log lines: the peak is the lines themselves (~16 MB), well under 64 MB."""
     data = _plain_log(10_000_000)
-    tracemalloc.start()
-    try:
-        lines = render(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    lines, peak = traced_peak(lambda: render(data))
     assert len(lines) == data.count(b"\n") + 1 and lines[0].endswith("ok")
     assert peak < 64e6, f"{peak / 1e6:.0f} MB"
 
@@ -427,12 +412,6 @@ def test_render_without_the_module_shows_the_same() -> None:
         "print(terminal.native is None, terminal.render(b'a  \\n\\n b\\n  \\n \\n'),"
         "terminal.render(b'x' * 70000)[0][-40:])"
     )
-    outputs = []
-    for flag in ("1", ""):
-        env = {**os.environ, "NBEXP_NO_NATIVE": flag}
-        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                              env=env, cwd=REPO, check=True)  # fmt: skip
-        outputs.append(done.stdout.split(" ", 1))
-    assert [o[0] for o in outputs] == ["True", "False"]
-    assert outputs[0][1] == outputs[1][1]
-    assert outputs[0][1].startswith("['a', '', ' b', '', ''] ")
+    without, with_module = outputs_with_and_without_native(program)
+    assert without == with_module
+    assert without.startswith("['a', '', ' b', '', ''] ")

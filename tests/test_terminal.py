@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import sys
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
@@ -19,6 +18,7 @@ from nbexp import terminal
 from nbexp.terminal import LINE_CUT_MARKER, Screen, Style, render, sgr
 
 from .capture_helpers import SCENARIOS, capture_file, capture_pty
+from .conftest import traced_peak
 
 PYTE_ROWS = 600  # taller than any capture, so pyte keeps every line on its screen
 PYTE_COLUMNS = 400
@@ -526,12 +526,7 @@ def test_random_bytes_take_few_steps_per_byte() -> None:
 def test_render_memory_stays_bounded_for_ten_megabytes_of_wide_characters(kind: str) -> None:
     line = "中" * 60 + "\n" if kind == "lines" else "中"
     data = line.encode() * (10_000_000 // len(line.encode()))
-    tracemalloc.start()
-    try:
-        lines = render(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    lines, peak = traced_peak(lambda: render(data))
     assert peak < 64e6, f"{peak / 1e6:.0f} MB"
     if kind == "lines":
         assert lines[0] == "中" * 60 and len(lines) == len(data) // len(line.encode())
