@@ -290,6 +290,25 @@ def test_churning_frames_read_alike_in_c_and_python(
         assert repr(template.read(data, pos, end)) == repr(in_python)  # with the first, last
 
 
+def test_a_module_built_from_older_source_counts_as_not_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An editable install not synced since _native.c gained a function: the callers run in
+    Python (or, with NBEXP_REQUIRE_NATIVE, the import fails saying how to rebuild)."""
+    from nbexp import _compiled
+
+    assert all(hasattr(NATIVE, name) for name in _compiled.FUNCTIONS)
+    older = ModuleType("nbexp._native")
+    older.read_block = NATIVE.read_block  # type: ignore[attr-defined]
+    monkeypatch.setattr(importlib, "import_module", lambda name: older)
+    monkeypatch.delenv("NBEXP_NO_NATIVE", raising=False)
+    monkeypatch.delenv("NBEXP_REQUIRE_NATIVE", raising=False)
+    assert _compiled._load() is None
+    monkeypatch.setenv("NBEXP_REQUIRE_NATIVE", "1")
+    with pytest.raises(ImportError, match=r"out of date .*read_frames.*uv sync --reinstall"):
+        _compiled._load()
+
+
 def test_without_the_module_the_python_twin_is_used() -> None:
     """NBEXP_NO_NATIVE leaves the compiled module out; the results are the same."""
     program = (

@@ -14,12 +14,23 @@ from types import ModuleType
 
 __all__ = ["native"]
 
+# What _native.c defines today: a module built from an older source (an editable install not
+# synced since) lacks some, and is then treated as not built rather than failing a caller.
+FUNCTIONS = ("read_block", "read_frames", "plain_lines", "screen_run", "drop_aborted", "clean_text")
+
 
 def _load() -> ModuleType | None:
     if os.environ.get("NBEXP_NO_NATIVE"):
         return None
     try:
-        return importlib.import_module("nbexp._native")
+        module = importlib.import_module("nbexp._native")
+        missing = [name for name in FUNCTIONS if not hasattr(module, name)]
+        if missing:
+            raise ImportError(
+                f"nbexp._native is out of date (no {', '.join(missing)}): "
+                "run `uv sync --reinstall-package nbexp`"
+            )
+        return module
     except ImportError:
         if os.environ.get("NBEXP_REQUIRE_NATIVE"):
             raise

@@ -84,9 +84,8 @@ _TABLE_END = 0x1FB00
 _WIDE_BEYOND_TABLE_RUN = re.compile("([\U00020000-\U0003fffd][\U00020000-\U0003fffd]*)")
 # Column filler stored after a wide character so that string index == column everywhere.
 _FILL = "\x00"
-# `Screen._process`'s loop in C (see `Screen._engine`); None without the compiled module (or
-# with one built before it had all three of the functions that the loop uses).
-_screen_run = getattr(native, "screen_run", None) if hasattr(native, "clean_text") else None
+# `Screen._process`'s loop in C (see `Screen._engine`); None without the compiled module.
+_screen_run = native.screen_run if native is not None else None
 
 
 class Style(NamedTuple):
@@ -1216,7 +1215,7 @@ def _drop_aborted(text: str) -> str:
 
 
 # `_drop_aborted` in one C pass (used with `Screen._engine`, so that tests compare the two).
-_drop_aborted_in_c: Callable[[str], str] = getattr(native, "drop_aborted", _drop_aborted)
+_drop_aborted_in_c: Callable[[str], str] = native.drop_aborted if native else _drop_aborted
 
 
 def _clean_text_in_python(text: str) -> tuple[str, bool]:
@@ -1228,8 +1227,8 @@ def _clean_text_in_python(text: str) -> tuple[str, bool]:
 
 
 # `Screen._clean` in one C pass (used with `Screen._engine`).
-_clean_text_in_c: Callable[[str], tuple[str, bool]] = getattr(
-    native, "clean_text", _clean_text_in_python
+_clean_text_in_c: Callable[[str], tuple[str, bool]] = (
+    native.clean_text if native else _clean_text_in_python
 )
 
 
