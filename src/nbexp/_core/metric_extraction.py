@@ -199,7 +199,8 @@ class MetricExtractor:
         nearest = end = len(data)
         for needle, at in specials.items():
             if at < pos and at != end:
-                at = data.find(needle, pos) if len(needle) == 1 else find_heavy_bar(data, pos, end)
+                heavy = needle == HEAVY_BAR  # three bytes: see find_heavy_bar
+                at = find_heavy_bar(data, pos, end) if heavy else data.find(needle, pos)
                 specials[needle] = at = end if at < 0 else at
             nearest = min(nearest, at)
         return nearest
