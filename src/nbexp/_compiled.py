@@ -1,9 +1,9 @@
 """The compiled twins of nbexp's hottest loops (`nbexp._native`, built from _native.c at
-install: metric extraction's blocks, the renderer's plain text), or None: when the module was
-not built (no C compiler), or NBEXP_NO_NATIVE is set (to compare or to rule it out). Every
-caller has a pure-Python twin that gives the same results; tests run both
-(tests/test_native.py) and CI requires the module (NBEXP_REQUIRE_NATIVE) so that a broken
-build cannot go unnoticed behind the fallback.
+install: metric extraction's blocks, the renderer's plain text and tokenizer loop), or None:
+when the module was not built (no C compiler), was built from an older _native.c, or
+NBEXP_NO_NATIVE is set (to compare or to rule it out). Every caller has a pure-Python twin
+that gives the same results; tests run both (tests/test_native.py) and CI requires the module
+(NBEXP_REQUIRE_NATIVE) so that a broken build cannot go unnoticed behind the fallback.
 """
 
 from __future__ import annotations
